@@ -1,0 +1,55 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { CorrelationId, DroneId, EpochMs, LatLon, Location } from './common.js';
+
+export const DELIVERY_STAGES = [
+  'Requested', 'Scheduled', 'HeadedToPickup', 'PickedUp', 'HeadedToDropoff',
+  'Completed', 'Cancelled', 'Failed',
+] as const;
+export type DeliveryStage = (typeof DELIVERY_STAGES)[number];
+
+export const TRACKING_EVENT_TYPES = [
+  'DeliveryCreated', 'DeliveryAssigned', 'DeliveryHeadedToPickup', 'PackagePickedUp',
+  'DeliveryHeadedToDropoff', 'DeliveryCompleted', 'DeliveryRescheduled', 'DeliveryCancelled',
+  'DeliveryFailed', 'EtaUpdated',
+] as const;
+export type TrackingEventType = (typeof TRACKING_EVENT_TYPES)[number];
+
+/** Domain event of the delivery lifecycle (hub → stream → delivery-core). */
+export const DeliveryTracking = Type.Object(
+  {
+    v: Type.Literal(1),
+    eventId: Type.String({ minLength: 1, maxLength: 128, description: 'Unique; consumers dedupe on it' }),
+    type: Type.Union(TRACKING_EVENT_TYPES.map((t) => Type.Literal(t))),
+    deliveryId: Type.String({ minLength: 1, maxLength: 128 }),
+    droneId: Type.Union([DroneId, Type.Null()]),
+    stage: Type.Union(DELIVERY_STAGES.map((s) => Type.Literal(s))),
+    ts: EpochMs,
+    location: Type.Union([Location, Type.Null()]),
+    eta: Type.Union([EpochMs, Type.Null()], { description: 'Expected completion, epoch ms' }),
+    correlationId: Type.Optional(CorrelationId),
+    reason: Type.Optional(Type.String({ maxLength: 512 })),
+  },
+  { additionalProperties: false, $id: 'DeliveryTracking' },
+);
+export type DeliveryTracking = Static<typeof DeliveryTracking>;
+
+/**
+ * delivery-core → fleet-hub on `svc/v1/assignments/{deliveryId}` (retained, so a restarted hub
+ * resumes tracking): fly this delivery with this drone, or abort it.
+ */
+export const DeliveryAssignment = Type.Object(
+  {
+    v: Type.Literal(1),
+    deliveryId: Type.String({ minLength: 1, maxLength: 128 }),
+    droneId: DroneId,
+    ts: EpochMs,
+    correlationId: Type.Optional(CorrelationId),
+    action: Type.Union([Type.Literal('fly'), Type.Literal('abort')]),
+    pickup: LatLon,
+    dropoff: LatLon,
+    cruiseAltM: Type.Number({ minimum: 5, maximum: 120 }),
+    groundDelayS: Type.Number({ minimum: 0, maximum: 600, description: 'Time on the ground at pickup and dropoff' }),
+  },
+  { additionalProperties: false, $id: 'DeliveryAssignment' },
+);
+export type DeliveryAssignment = Static<typeof DeliveryAssignment>;

@@ -1,0 +1,133 @@
+import { x25crc } from 'mavlink-mappings';
+
+export const STX_V1 = 0xfe;
+export const STX_V2 = 0xfd;
+const HEADER_V1 = 6;
+const HEADER_V2 = 10;
+const CRC_LEN = 2;
+const SIGNATURE_LEN = 13;
+/** MAVLink 2 incompat_flags bit 0: the packet carries a signature. */
+export const IFLAG_SIGNED = 0x01;
+
+/** One framed packet whose CRC (with the message's CRC_EXTRA) was valid. */
+export interface MavFrame {
+  version: 1 | 2;
+  incompatFlags: number;
+  compatFlags: number;
+  seq: number;
+  sysid: number;
+  compid: number;
+  msgid: number;
+  /** Payload as sent; MAVLink 2 trims trailing zeros, so it may be shorter than the message. */
+  payload: Buffer;
+  /** 13 bytes: link id, 48-bit timestamp, 48-bit signature; null when unsigned. */
+  signature: Buffer | null;
+  /** The whole packet, for forwarding and signature checks. */
+  raw: Buffer;
+}
+
+export interface FrameStats {
+  frames: number;
+  badCrc: number;
+  unknownMsgid: number;
+  garbageBytes: number;
+  truncated: number;
+}
+
+export type CrcExtraLookup = (msgid: number) => number | undefined;
+
+/**
+ * Splits a byte stream (or a sequence of datagrams) into MAVLink v1/v2 packets.
+ *
+ * Unlike node-mavlink's splitter it keeps an incomplete packet across chunks, so a packet cut
+ * by a read boundary is not lost, and on a bad CRC it resynchronises one byte later, so a
+ * valid packet that follows garbage is always recovered. Nothing here throws on input.
+ */
+export class FrameDecoder {
+  readonly stats: FrameStats = { frames: 0, badCrc: 0, unknownMsgid: 0, garbageBytes: 0, truncated: 0 };
+  private pending: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly crcExtra: CrcExtraLookup) {}
+
+  /** Feeds stream bytes; an incomplete trailing packet waits for the next chunk. */
+  push(chunk: Buffer): MavFrame[] {
+    const buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    const { frames, consumed } = this.scan(buf);
+    this.pending = Buffer.from(buf.subarray(consumed));
+    return frames;
+  }
+
+  /** Feeds one whole datagram: whatever does not complete inside it is dropped and counted. */
+  pushDatagram(datagram: Buffer): MavFrame[] {
+    const { frames, consumed } = this.scan(datagram);
+    if (consumed < datagram.length) this.stats.truncated += 1;
+    return frames;
+  }
+
+  private scan(buf: Buffer): { frames: MavFrame[]; consumed: number } {
+    const frames: MavFrame[] = [];
+    let i = 0;
+    while (i < buf.length) {
+      const stx = buf[i];
+      if (stx !== STX_V1 && stx !== STX_V2) {
+        this.stats.garbageBytes += 1;
+        i += 1;
+        continue;
+      }
+      const v2 = stx === STX_V2;
+      const headerLen = v2 ? HEADER_V2 : HEADER_V1;
+      if (buf.length - i < headerLen) break;
+      const payloadLen = buf[i + 1] ?? 0;
+      const incompat = v2 ? (buf[i + 2] ?? 0) : 0;
+      // [MAVLink 2] a receiver must drop packets with incompat flags it does not understand.
+      if (v2 && (incompat & ~IFLAG_SIGNED) !== 0) {
+        this.stats.garbageBytes += 1;
+        i += 1;
+        continue;
+      }
+      const signed = (incompat & IFLAG_SIGNED) !== 0;
+      const total = headerLen + payloadLen + CRC_LEN + (signed ? SIGNATURE_LEN : 0);
+      if (buf.length - i < total) break;
+      const msgid = v2 ? buf.readUIntLE(i + 7, 3) : (buf[i + 5] ?? 0);
+      const extra = this.crcExtra(msgid);
+      if (extra === undefined) {
+        // Without CRC_EXTRA the CRC cannot be checked. Skip the frame only when the next byte
+        // starts a packet (or the data ends there); otherwise this was garbage that looked like
+        // a header, and skipping `total` bytes could swallow a valid packet behind it.
+        const next = buf[i + total];
+        if (next === undefined || next === STX_V1 || next === STX_V2) {
+          this.stats.unknownMsgid += 1;
+          i += total;
+        } else {
+          this.stats.garbageBytes += 1;
+          i += 1;
+        }
+        continue;
+      }
+      const crcEnd = i + headerLen + payloadLen;
+      const expected = x25crc(buf.subarray(i, crcEnd + CRC_LEN), 1, CRC_LEN, extra);
+      if (expected !== buf.readUInt16LE(crcEnd)) {
+        this.stats.badCrc += 1;
+        this.stats.garbageBytes += 1;
+        i += 1;
+        continue;
+      }
+      const raw = Buffer.from(buf.subarray(i, i + total));
+      frames.push({
+        version: v2 ? 2 : 1,
+        incompatFlags: incompat,
+        compatFlags: v2 ? (raw[3] ?? 0) : 0,
+        seq: raw[v2 ? 4 : 2] ?? 0,
+        sysid: raw[v2 ? 5 : 3] ?? 0,
+        compid: raw[v2 ? 6 : 4] ?? 0,
+        msgid,
+        payload: raw.subarray(headerLen, headerLen + payloadLen),
+        signature: signed ? raw.subarray(total - SIGNATURE_LEN) : null,
+        raw,
+      });
+      this.stats.frames += 1;
+      i += total;
+    }
+    return { frames, consumed: i };
+  }
+}

@@ -1,0 +1,9 @@
+export { FrameDecoder, IFLAG_SIGNED, STX_V1, STX_V2, type MavFrame, type FrameStats, type CrcExtraLookup } from './frame.js';
+export { REGISTRY, MavEncoder, crcExtraOf, decodeFrame, type EncoderOptions, type SigningConfig } from './codec.js';
+export {
+  appendSignature, computeSignature, readSignature, signingKeyFromPassphrase, signingTimestampFromMs, verifySignature,
+  type SignatureFields,
+} from './signing.js';
+export { UdpEndpoint, type UdpEndpointOptions, type UdpPeer } from './udp.js';
+export { MavLink, type ByteTransport, type LinkStats } from './link.js';
+export { udpTransport } from './udp-transport.js';
