@@ -1,0 +1,56 @@
+import type { DeliveryStage } from '@aerie/contracts';
+import type { Delivery, StageChange } from '../domain/delivery.js';
+import type { DeliveryRepository } from '../ports.js';
+
+/** In-memory twin of the SQLite repository, held to the same contract suite. */
+export class MemoryDeliveryRepository implements DeliveryRepository {
+  private readonly rows = new Map<string, Delivery>();
+  private readonly changes = new Map<string, StageChange[]>();
+  private readonly eventIds = new Set<string>();
+
+  insert(d: Delivery, first: StageChange): boolean {
+    if (this.rows.has(d.id)) return false;
+    this.rows.set(d.id, { ...d });
+    this.changes.set(d.id, [first]);
+    this.eventIds.add(first.eventId);
+    return true;
+  }
+
+  get(id: string): Delivery | null {
+    const d = this.rows.get(id);
+    return d ? { ...d } : null;
+  }
+
+  history(id: string): StageChange[] {
+    return [...(this.changes.get(id) ?? [])];
+  }
+
+  advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason'>>): boolean {
+    const d = this.rows.get(id);
+    if (!d || this.eventIds.has(change.eventId)) return false;
+    this.eventIds.add(change.eventId);
+    this.changes.get(id)?.push(change);
+    Object.assign(d, { stage: change.stage, updatedAt: change.at }, definedOnly(patch));
+    return true;
+  }
+
+  update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition'>>, now: number): void {
+    const d = this.rows.get(id);
+    if (d) Object.assign(d, { updatedAt: now }, definedOnly(patch));
+  }
+
+  listByStage(stages: readonly DeliveryStage[], limit: number): Delivery[] {
+    return [...this.rows.values()]
+      .filter((d) => stages.includes(d.stage))
+      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+      .slice(0, limit)
+      .map((d) => ({ ...d }));
+  }
+
+  close(): void {}
+}
+
+/** Same semantics as the SQL COALESCE: undefined keeps a field, null keeps it too except for eta. */
+function definedOnly<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([k, v]) => v !== undefined && (v !== null || k === 'eta'))) as Partial<T>;
+}

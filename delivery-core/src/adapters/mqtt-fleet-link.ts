@@ -1,0 +1,71 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import {
+  decodeMessage, encodeMessage, parseFleetTopic, parseServiceTopic, subscriptions, topics,
+  type DeliveryAssignment, type DeliveryTracking, type DroneStatus,
+} from '@aerie/contracts';
+import type { FleetLink } from '../ports.js';
+
+export interface MqttFleetLinkOptions {
+  url: string;
+  username: string;
+  password: string;
+  clientId: string;
+  onReject: (code: string, detail: string) => void;
+}
+
+/**
+ * delivery-core on the fleet bus as a service principal. A persistent session (clean=false)
+ * keeps QoS 1 tracking events queued in the broker while the core is briefly away.
+ */
+export class MqttFleetLink implements FleetLink {
+  private readonly statusListeners: ((s: DroneStatus) => void)[] = [];
+  private readonly trackingListeners: ((e: DeliveryTracking) => void)[] = [];
+
+  private constructor(private readonly client: MqttClient, onReject: MqttFleetLinkOptions['onReject']) {
+    client.on('message', (topic, payload) => {
+      if (parseFleetTopic(topic)?.channel === 'status') {
+        const d = decodeMessage('DroneStatus', payload);
+        if (d.ok) for (const l of this.statusListeners) l(d.value);
+        else onReject(d.code, d.message);
+      } else if (parseServiceTopic(topic)?.kind === 'tracking') {
+        const d = decodeMessage('DeliveryTracking', payload);
+        if (d.ok) for (const l of this.trackingListeners) l(d.value);
+        else onReject(d.code, d.message);
+      }
+    });
+  }
+
+  static async connect(o: MqttFleetLinkOptions): Promise<MqttFleetLink> {
+    const client = mqtt.connect(o.url, {
+      clientId: o.clientId, username: o.username || undefined, password: o.password || undefined,
+      protocolVersion: 4, clean: false, reconnectPeriod: 1000,
+    });
+    const link = new MqttFleetLink(client, o.onReject);
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', (err) => {
+        client.end(true);
+        reject(err);
+      });
+    });
+    client.on('error', (err) => o.onReject('DLV_ERR_MQTT', err.message));
+    await client.subscribeAsync({ [subscriptions.allStatus]: { qos: 0 }, [subscriptions.allTracking]: { qos: 1 } });
+    return link;
+  }
+
+  onStatus(listener: (s: DroneStatus) => void): void {
+    this.statusListeners.push(listener);
+  }
+
+  onTracking(listener: (e: DeliveryTracking) => void): void {
+    this.trackingListeners.push(listener);
+  }
+
+  publishAssignment(deliveryId: string, a: DeliveryAssignment | null): void {
+    this.client.publish(topics.assignment(deliveryId), a ? encodeMessage(a) : '', { qos: 1, retain: true });
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync();
+  }
+}

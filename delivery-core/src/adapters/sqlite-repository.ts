@@ -1,0 +1,107 @@
+import Database from 'better-sqlite3';
+import type { DeliveryStage } from '@aerie/contracts';
+import type { Delivery, StageChange } from '../domain/delivery.js';
+import type { DeliveryRepository } from '../ports.js';
+
+interface Row {
+  id: string; owner: string | null; pickup_lat: number; pickup_lon: number; dropoff_lat: number; dropoff_lon: number;
+  stage: DeliveryStage; drone_id: string | null; eta: number | null; last_position: string | null; correlation_id: string;
+  created_at: number; updated_at: number; failure_reason: string | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS deliveries (
+  id TEXT PRIMARY KEY, owner TEXT, pickup_lat REAL NOT NULL, pickup_lon REAL NOT NULL,
+  dropoff_lat REAL NOT NULL, dropoff_lon REAL NOT NULL, stage TEXT NOT NULL, drone_id TEXT, eta INTEGER,
+  last_position TEXT, correlation_id TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  failure_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS deliveries_stage ON deliveries (stage, created_at);
+CREATE TABLE IF NOT EXISTS stage_history (
+  delivery_id TEXT NOT NULL REFERENCES deliveries(id), stage TEXT NOT NULL, at INTEGER NOT NULL,
+  event_id TEXT NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS stage_history_delivery ON stage_history (delivery_id, at);
+`;
+
+function toDelivery(r: Row): Delivery {
+  return {
+    id: r.id, owner: r.owner, pickup: { lat: r.pickup_lat, lon: r.pickup_lon }, dropoff: { lat: r.dropoff_lat, lon: r.dropoff_lon },
+    stage: r.stage, droneId: r.drone_id, eta: r.eta, lastPosition: r.last_position ? (JSON.parse(r.last_position) as Delivery['lastPosition']) : null,
+    correlationId: r.correlation_id, createdAt: r.created_at, updatedAt: r.updated_at, failureReason: r.failure_reason,
+  };
+}
+
+/** SQLite (WAL, synchronous=FULL: a committed write survives power loss). */
+export class SqliteDeliveryRepository implements DeliveryRepository {
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+    this.stmts = {
+      insert: this.db.prepare(`INSERT OR IGNORE INTO deliveries (id, owner, pickup_lat, pickup_lon, dropoff_lat, dropoff_lon, stage, drone_id, eta,
+        last_position, correlation_id, created_at, updated_at, failure_reason) VALUES (@id, @owner, @pickup_lat, @pickup_lon, @dropoff_lat, @dropoff_lon,
+        @stage, @drone_id, @eta, @last_position, @correlation_id, @created_at, @updated_at, @failure_reason)`),
+      get: this.db.prepare('SELECT * FROM deliveries WHERE id = ?'),
+      history: this.db.prepare('SELECT stage, at, event_id FROM stage_history WHERE delivery_id = ? ORDER BY at, rowid'),
+      addHistory: this.db.prepare('INSERT OR IGNORE INTO stage_history (delivery_id, stage, at, event_id) VALUES (?, ?, ?, ?)'),
+      advance: this.db.prepare(`UPDATE deliveries SET stage = @stage, updated_at = @at, drone_id = COALESCE(@drone_id, drone_id),
+        eta = CASE WHEN @set_eta THEN @eta ELSE eta END, last_position = COALESCE(@last_position, last_position),
+        failure_reason = COALESCE(@failure_reason, failure_reason) WHERE id = @id`),
+      update: this.db.prepare(`UPDATE deliveries SET updated_at = @at, eta = CASE WHEN @set_eta THEN @eta ELSE eta END,
+        last_position = COALESCE(@last_position, last_position) WHERE id = @id`),
+    };
+  }
+
+  insert(d: Delivery, first: StageChange): boolean {
+    return this.db.transaction(() => {
+      const res = this.stmts.insert.run({
+        id: d.id, owner: d.owner, pickup_lat: d.pickup.lat, pickup_lon: d.pickup.lon, dropoff_lat: d.dropoff.lat, dropoff_lon: d.dropoff.lon,
+        stage: d.stage, drone_id: d.droneId, eta: d.eta, last_position: d.lastPosition ? JSON.stringify(d.lastPosition) : null,
+        correlation_id: d.correlationId, created_at: d.createdAt, updated_at: d.updatedAt, failure_reason: d.failureReason,
+      });
+      if (res.changes === 0) return false;
+      this.stmts.addHistory.run(d.id, first.stage, first.at, first.eventId);
+      return true;
+    })();
+  }
+
+  get(id: string): Delivery | null {
+    const row = this.stmts.get.get(id) as Row | undefined;
+    return row ? toDelivery(row) : null;
+  }
+
+  history(id: string): StageChange[] {
+    return (this.stmts.history.all(id) as { stage: DeliveryStage; at: number; event_id: string }[]).map((r) => ({ stage: r.stage, at: r.at, eventId: r.event_id }));
+  }
+
+  advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason'>>): boolean {
+    return this.db.transaction(() => {
+      if (this.stmts.addHistory.run(id, change.stage, change.at, change.eventId).changes === 0) return false;
+      this.stmts.advance.run({
+        id, stage: change.stage, at: change.at, drone_id: patch.droneId ?? null, set_eta: patch.eta !== undefined ? 1 : 0, eta: patch.eta ?? null,
+        last_position: patch.lastPosition ? JSON.stringify(patch.lastPosition) : null, failure_reason: patch.failureReason ?? null,
+      });
+      return true;
+    })();
+  }
+
+  update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition'>>, now: number): void {
+    this.stmts.update.run({ id, at: now, set_eta: patch.eta !== undefined ? 1 : 0, eta: patch.eta ?? null, last_position: patch.lastPosition ? JSON.stringify(patch.lastPosition) : null });
+  }
+
+  listByStage(stages: readonly DeliveryStage[], limit: number): Delivery[] {
+    if (stages.length === 0) return [];
+    const rows = this.db.prepare(`SELECT * FROM deliveries WHERE stage IN (${stages.map(() => '?').join(',')}) ORDER BY created_at, id LIMIT ?`).all(...stages, limit) as Row[];
+    return rows.map(toDelivery);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

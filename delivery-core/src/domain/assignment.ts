@@ -1,0 +1,30 @@
+import { haversineM, type DroneStatus, type LatLon } from '@aerie/contracts';
+
+export interface AssignmentPolicy {
+  /** A drone below this battery level is not sent (%). */
+  minBatteryPct: number;
+  /** A status older than this says nothing about the drone now (ms). */
+  maxStatusAgeMs: number;
+}
+
+/**
+ * Picks the idle drone nearest the pickup: on the ground, disarmed, linked to its flight
+ * controller, with a fresh status, enough battery, and not already flying a delivery.
+ */
+export function pickDrone(
+  candidates: Iterable<DroneStatus>, busy: ReadonlySet<string>, pickup: LatLon, now: number, policy: AssignmentPolicy,
+): DroneStatus | null {
+  let best: DroneStatus | null = null;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const s of candidates) {
+    if (busy.has(s.droneId) || !s.position || s.armed || s.landedState !== 'ON_GROUND') continue;
+    if (!s.link.fcConnected || now - s.ts > policy.maxStatusAgeMs) continue;
+    if (s.battery.pct === null || s.battery.pct < policy.minBatteryPct) continue;
+    const d = haversineM(s.position, pickup);
+    if (d < bestDistance) {
+      best = s;
+      bestDistance = d;
+    }
+  }
+  return best;
+}

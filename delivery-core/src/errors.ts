@@ -1,0 +1,18 @@
+/** Stable error codes of delivery-core, answered as RFC 9457 problem+json `code`. */
+export const DeliveryErrorCodes = {
+  DLV_ERR_VALIDATION: 'The request does not match the API schema',
+  DLV_ERR_NOT_FOUND: 'No delivery with this id',
+  DLV_ERR_ID_CONFLICT: 'A different delivery already exists with this id',
+  DLV_ERR_TOO_LATE_TO_CANCEL: 'The package has been picked up; the delivery can no longer be cancelled',
+  DLV_ERR_NOT_ACTIVE: 'The delivery has already ended',
+  DLV_ERR_INTERNAL: 'Internal error',
+  DLV_ERR_CONFIG: 'Invalid delivery-core configuration',
+} as const;
+export type DeliveryErrorCode = keyof typeof DeliveryErrorCodes;
+
+export class DeliveryError extends Error {
+  constructor(readonly code: DeliveryErrorCode, readonly status: number, message?: string) {
+    super(message ?? DeliveryErrorCodes[code]);
+    this.name = 'DeliveryError';
+  }
+}

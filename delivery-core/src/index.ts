@@ -1,0 +1,13 @@
+export { startDeliveryCore, type RunningCore } from './app.js';
+export { coreConfig, defaultCoreConfig, type CoreConfig } from './config.js';
+export { DeliveryService, type StageListener } from './service.js';
+export { buildHttp } from './http.js';
+export { DeliveryError, DeliveryErrorCodes, type DeliveryErrorCode } from './errors.js';
+export { SqliteDeliveryRepository } from './adapters/sqlite-repository.js';
+export { MemoryDeliveryRepository } from './adapters/memory-repository.js';
+export { MqttFleetLink } from './adapters/mqtt-fleet-link.js';
+export { MemoryFleetLink } from './adapters/memory-fleet-link.js';
+export { remainingSeconds, type FlightProfile } from './domain/eta.js';
+export { pickDrone, type AssignmentPolicy } from './domain/assignment.js';
+export type { Delivery, DeliveryRequest, StageChange } from './domain/delivery.js';
+export type { DeliveryRepository, FleetLink } from './ports.js';

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { coreConfig } from './config.js';
+import { startDeliveryCore } from './app.js';
+import { DeliveryError } from './errors.js';
+
+const USAGE = `usage: aerie-core [--http-port P] [--http-host H] [--data-dir DIR] --mqtt-url URL --mqtt-username U --mqtt-password P
+environment: AERIE_CORE_HTTP_PORT, AERIE_CORE_DATA_DIR, AERIE_CORE_MQTT_URL, AERIE_CORE_MQTT_USERNAME, AERIE_CORE_MQTT_PASSWORD`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'http-port': { type: 'string' }, 'http-host': { type: 'string' }, 'data-dir': { type: 'string' },
+      'mqtt-url': { type: 'string' }, 'mqtt-username': { type: 'string' }, 'mqtt-password': { type: 'string' },
+    },
+  });
+  const env = process.env;
+  const port = Number(values['http-port'] ?? env.AERIE_CORE_HTTP_PORT ?? 8080);
+  const dataDir = values['data-dir'] ?? env.AERIE_CORE_DATA_DIR ?? join('.aerie-data', 'core');
+  const config = coreConfig({
+    httpPort: port,
+    httpHost: values['http-host'] ?? '127.0.0.1',
+    dbPath: join(dataDir, 'deliveries.sqlite'),
+    mqtt: {
+      url: values['mqtt-url'] ?? env.AERIE_CORE_MQTT_URL ?? 'mqtt://127.0.0.1:1883',
+      username: values['mqtt-username'] ?? env.AERIE_CORE_MQTT_USERNAME ?? '',
+      password: values['mqtt-password'] ?? env.AERIE_CORE_MQTT_PASSWORD ?? '',
+    },
+  });
+  const core = await startDeliveryCore(config);
+  core.service.onStageChange((d, c) => console.log(`delivery ${d.id} ${c.stage}${d.droneId ? ` drone=${d.droneId}` : ''}${d.eta ? ` eta=${new Date(d.eta).toISOString()}` : ''}`));
+  console.log(`aerie-core: REST API on ${core.url}/api/v1, deliveries in ${config.dbPath}`);
+  const stop = () => void core.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof DeliveryError && err.code === 'DLV_ERR_CONFIG') {
+    console.error(`aerie-core: ${err.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import {
+  systemClock, type Clock, type DeliveryAssignment, type DeliveryStage, type DeliveryTracking, type DroneStatus,
+} from '@aerie/contracts';
+import { ACTIVE_STAGES, canAdvance, isCancellable, sameRequest, type Delivery, type DeliveryRequest, type StageChange } from './domain/delivery.js';
+import { remainingSeconds } from './domain/eta.js';
+import { pickDrone } from './domain/assignment.js';
+import { DeliveryError } from './errors.js';
+import type { DeliveryRepository, FleetLink } from './ports.js';
+import type { CoreConfig } from './config.js';
+
+export type StageListener = (d: Delivery, change: StageChange) => void;
+
+const ETA_REFRESH_MS = 2000;
+
+/**
+ * The delivery workflow: accept requests durably, assign the nearest fit drone from the
+ * scheduler loop (load levelling: requests wait in the table, not in memory), follow the
+ * hub's DeliveryTracking and keep the ETA current.
+ */
+export class DeliveryService {
+  private readonly drones = new Map<string, DroneStatus>();
+  private readonly lastEtaWrite = new Map<string, number>();
+  private readonly listeners: StageListener[] = [];
+  private timer: unknown = null;
+
+  constructor(
+    private readonly repo: DeliveryRepository,
+    private readonly fleet: FleetLink,
+    private readonly config: Readonly<CoreConfig>,
+    private readonly clock: Clock = systemClock,
+  ) {
+    fleet.onStatus((s) => this.onStatus(s));
+    fleet.onTracking((e) => this.onTracking(e));
+  }
+
+  /** Resumes after a restart: active deliveries get their assignment again (idempotent downstream). */
+  start(): void {
+    for (const d of this.repo.listByStage(ACTIVE_STAGES, 100_000)) if (d.droneId) this.fleet.publishAssignment(d.id, this.assignmentOf(d, d.droneId, 'fly'));
+    this.timer = this.clock.setInterval(() => {
+      this.schedulePending();
+      this.refreshEtas();
+    }, this.config.scheduleEveryMs);
+  }
+
+  stop(): void {
+    if (this.timer !== null) this.clock.clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  onStageChange(listener: StageListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Idempotent create: the same id with the same request returns the existing delivery. */
+  request(id: string, req: DeliveryRequest, correlationId: string): { delivery: Delivery; created: boolean } {
+    const now = this.clock.now();
+    const delivery: Delivery = {
+      id, owner: req.owner, pickup: req.pickup, dropoff: req.dropoff, stage: 'Requested', droneId: null, eta: null, lastPosition: null,
+      correlationId, createdAt: now, updatedAt: now, failureReason: null,
+    };
+    const first: StageChange = { stage: 'Requested', at: now, eventId: `${id}:requested` };
+    if (this.repo.insert(delivery, first)) {
+      this.notify(delivery, first);
+      return { delivery, created: true };
+    }
+    const existing = this.repo.get(id);
+    if (!existing) throw new DeliveryError('DLV_ERR_INTERNAL', 500, 'insert refused but no row');
+    if (!sameRequest(existing, req)) throw new DeliveryError('DLV_ERR_ID_CONFLICT', 409, `delivery ${id} exists with a different request`);
+    return { delivery: existing, created: false };
+  }
+
+  get(id: string): { delivery: Delivery; history: StageChange[] } {
+    const delivery = this.repo.get(id);
+    if (!delivery) throw new DeliveryError('DLV_ERR_NOT_FOUND', 404, `no delivery ${id}`);
+    return { delivery, history: this.repo.history(id) };
+  }
+
+  /** Cancel before pickup; the hub is told to abort the mission and bring the drone home. */
+  cancel(id: string): Delivery {
+    const { delivery } = this.get(id);
+    if (delivery.stage === 'Cancelled') return delivery;
+    if (delivery.stage === 'Completed' || delivery.stage === 'Failed') throw new DeliveryError('DLV_ERR_NOT_ACTIVE', 409, `delivery ${id} is ${delivery.stage}`);
+    if (!isCancellable(delivery.stage)) throw new DeliveryError('DLV_ERR_TOO_LATE_TO_CANCEL', 409, `delivery ${id} is ${delivery.stage}`);
+    const change: StageChange = { stage: 'Cancelled', at: this.clock.now(), eventId: `${id}:cancelled` };
+    this.repo.advance(id, change, { eta: null });
+    if (delivery.droneId) {
+      this.fleet.publishAssignment(id, this.assignmentOf(delivery, delivery.droneId, 'abort'));
+      this.fleet.publishAssignment(id, null);
+    }
+    const updated = this.repo.get(id) ?? delivery;
+    this.notify(updated, change);
+    return updated;
+  }
+
+  /** One scheduler pass: assign as many requested deliveries as there are fit drones. */
+  schedulePending(): number {
+    const pending = this.repo.listByStage(['Requested'], 50);
+    if (pending.length === 0) return 0;
+    const busy = new Set(this.repo.listByStage(ACTIVE_STAGES, 100_000).map((d) => d.droneId).filter((x): x is string => x !== null));
+    let assigned = 0;
+    for (const d of pending) {
+      const now = this.clock.now();
+      const drone = pickDrone(this.drones.values(), busy, d.pickup, now, this.config.assignment);
+      if (!drone?.position) break;
+      const eta = now + Math.round(remainingSeconds(this.config.profile, 'Scheduled', drone.position, d.pickup, d.dropoff) * 1000);
+      const change: StageChange = { stage: 'Scheduled', at: now, eventId: `${d.id}:scheduled` };
+      if (!this.repo.advance(d.id, change, { droneId: drone.droneId, eta })) continue;
+      busy.add(drone.droneId);
+      this.fleet.publishAssignment(d.id, this.assignmentOf(d, drone.droneId, 'fly'));
+      this.notify({ ...d, stage: 'Scheduled', droneId: drone.droneId, eta }, change);
+      assigned += 1;
+    }
+    return assigned;
+  }
+
+  private onStatus(s: DroneStatus): void {
+    const prev = this.drones.get(s.droneId);
+    if (prev && prev.bootId === s.bootId && prev.seq >= s.seq) return;
+    this.drones.set(s.droneId, s);
+  }
+
+  /** Recomputes the ETA of each active delivery from its drone's latest status, at most every ETA_REFRESH_MS. */
+  refreshEtas(): void {
+    const now = this.clock.now();
+    for (const d of this.repo.listByStage(ACTIVE_STAGES, 100_000)) {
+      const s = d.droneId ? this.drones.get(d.droneId) : undefined;
+      if (!s?.position || now - (this.lastEtaWrite.get(d.id) ?? 0) < ETA_REFRESH_MS) continue;
+      const eta = now + Math.round(remainingSeconds(this.config.profile, d.stage, s.position, d.pickup, d.dropoff) * 1000);
+      this.repo.update(d.id, { eta, lastPosition: { lat: s.position.lat, lon: s.position.lon, altRel: s.position.altRel } }, now);
+      this.lastEtaWrite.set(d.id, now);
+    }
+  }
+
+  private onTracking(e: DeliveryTracking): void {
+    const d = this.repo.get(e.deliveryId);
+    if (!d || !canAdvance(d.stage, e.stage)) return;
+    if (d.droneId && e.droneId && d.droneId !== e.droneId) return;
+    const s = d.droneId ? this.drones.get(d.droneId) : undefined;
+    const final = e.stage === 'Completed' || e.stage === 'Failed' || e.stage === 'Cancelled';
+    const eta = final ? (e.stage === 'Completed' ? e.ts : null)
+      : this.clock.now() + Math.round(remainingSeconds(this.config.profile, e.stage, e.location ?? s?.position ?? d.pickup, d.pickup, d.dropoff) * 1000);
+    const change: StageChange = { stage: e.stage, at: e.ts, eventId: e.eventId };
+    const patch = { eta, ...(e.location ? { lastPosition: e.location } : {}), ...(e.reason ? { failureReason: e.reason } : {}) };
+    if (!this.repo.advance(d.id, change, patch)) return;
+    // Compensation: a failed or finished delivery releases its drone; the hub stops tracking it.
+    if (final) this.fleet.publishAssignment(d.id, null);
+    this.notify({ ...d, stage: e.stage, eta, ...(e.location ? { lastPosition: e.location } : {}) }, change);
+  }
+
+  private assignmentOf(d: Delivery, droneId: string, action: DeliveryAssignment['action']): DeliveryAssignment {
+    return {
+      v: 1, deliveryId: d.id, droneId, ts: this.clock.now(), correlationId: d.correlationId, action,
+      pickup: d.pickup, dropoff: d.dropoff, cruiseAltM: this.config.profile.cruiseAltM, groundDelayS: this.config.profile.groundDelayS,
+    };
+  }
+
+  private notify(d: Delivery, change: StageChange): void {
+    for (const l of this.listeners) l(d, change);
+  }
+
+  /** Stage of a delivery, for callers that only need that. */
+  stageOf(id: string): DeliveryStage | null {
+    return this.repo.get(id)?.stage ?? null;
+  }
+}
+
+export function newCorrelationId(): string {
+  return randomUUID();
+}

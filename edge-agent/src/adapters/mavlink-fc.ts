@@ -1,0 +1,205 @@
+import { common, minimal, type MavLinkData } from 'node-mavlink';
+import { MavLink, UdpEndpoint, udpTransport, type MavFrame } from '@aerie/mavlink';
+import type { Clock } from '@aerie/contracts';
+import type { AckOutcome, FlightControllerLink } from '../ports.js';
+import type { FcTelemetry } from '../domain/telemetry.js';
+import { MAV_AUTOPILOT_INVALID } from '../domain/telemetry.js';
+import type { MissionItem } from '../domain/mission.js';
+import type { AgentConfig } from '../config.js';
+
+const MAX_COMMAND_ATTEMPTS = 3;
+const MAX_MISSION_ATTEMPTS = 3;
+const U16_UNKNOWN = 0xffff;
+
+/** MAVLink to the flight controller over UDP, replying to the FC's actual address and port. */
+export class MavlinkFcLink implements FlightControllerLink {
+  private readonly listeners: ((msg: FcTelemetry) => void)[] = [];
+  private readonly waiters = new Set<(msg: MavLinkData) => boolean>();
+  private target = { sysid: 1, compid: 1 };
+  private missionBusy: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly link: MavLink, private readonly endpoint: UdpEndpoint, private readonly clock: Clock, private readonly ackTimeoutMs: number) {
+    link.on('message', (msg, frame) => this.dispatch(msg, frame));
+  }
+
+  static async open(fc: AgentConfig['fc'], clock: Clock): Promise<MavlinkFcLink> {
+    const endpoint = await UdpEndpoint.open({ host: fc.host, port: fc.port, peer: fc.peer });
+    // ICMP port-unreachable while the FC is not up yet is expected on UDP; the heartbeat supervisor reports link state.
+    endpoint.on('error', () => undefined);
+    const link = new MavLink(udpTransport(endpoint), { sysid: fc.sysid, compid: fc.compid, version: 2 });
+    return new MavlinkFcLink(link, endpoint, clock, fc.ackTimeoutMs);
+  }
+
+  get port(): number {
+    return this.endpoint.port;
+  }
+
+  onTelemetry(listener: (msg: FcTelemetry) => void): void {
+    this.listeners.push(listener);
+  }
+
+  sendHeartbeat(): void {
+    const hb = new minimal.Heartbeat();
+    hb.type = minimal.MavType.ONBOARD_CONTROLLER;
+    hb.autopilot = minimal.MavAutopilot.INVALID;
+    hb.systemStatus = minimal.MavState.ACTIVE;
+    hb.mavlinkVersion = 3;
+    this.link.send(hb);
+  }
+
+  async commandLong(command: number, params: readonly number[]): Promise<AckOutcome> {
+    for (let attempt = 0; attempt < MAX_COMMAND_ATTEMPTS; attempt++) {
+      const msg = new common.CommandLong();
+      msg.targetSystem = this.target.sysid;
+      msg.targetComponent = this.target.compid;
+      msg.command = command as common.MavCmd;
+      // [MAVLink command protocol] confirmation increments on each re-send of the same command.
+      msg.confirmation = attempt;
+      [msg._param1, msg._param2, msg._param3, msg._param4, msg._param5, msg._param6, msg._param7] =
+        [0, 1, 2, 3, 4, 5, 6].map((i) => params[i] ?? 0) as [number, number, number, number, number, number, number];
+      const ack = this.waitFor((m): m is common.CommandAck => m instanceof common.CommandAck && m.command === command, this.ackTimeoutMs);
+      this.link.send(msg);
+      const got = await ack;
+      if (got) return { result: got.result, name: common.MavResult[got.result] ?? String(got.result), accepted: got.result === common.MavResult.ACCEPTED };
+    }
+    return 'timeout';
+  }
+
+  uploadMission(items: readonly MissionItem[]): Promise<AckOutcome> {
+    const run = this.missionBusy.then(() => this.runUpload(items));
+    this.missionBusy = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runUpload(items: readonly MissionItem[]): Promise<AckOutcome> {
+    let ackResult: common.MissionAck | null = null;
+    let lastProgress = this.clock.now();
+    // The FC drives the transfer: answer each MISSION_REQUEST_INT (or legacy MISSION_REQUEST) with its item.
+    const onRequest = (m: MavLinkData): boolean => {
+      if (m instanceof common.MissionRequestInt || m instanceof common.MissionRequest) {
+        const item = items[m.seq];
+        if (item) {
+          lastProgress = this.clock.now();
+          this.link.send(this.toItem(item));
+        }
+        return false;
+      }
+      if (m instanceof common.MissionAck && m.missionType === common.MavMissionType.MISSION) {
+        ackResult = m;
+        return true;
+      }
+      return false;
+    };
+    this.waiters.add(onRequest);
+    try {
+      for (let attempt = 0; attempt < MAX_MISSION_ATTEMPTS && !ackResult; attempt++) {
+        const count = new common.MissionCount();
+        count.targetSystem = this.target.sysid;
+        count.targetComponent = this.target.compid;
+        count.count = items.length;
+        count.missionType = common.MavMissionType.MISSION;
+        lastProgress = this.clock.now();
+        this.link.send(count);
+        // Wait while the FC keeps asking for items; give up on this attempt when it falls silent.
+        while (!ackResult && this.clock.now() - lastProgress < this.ackTimeoutMs * 2) await this.sleep(Math.max(5, this.ackTimeoutMs / 20));
+      }
+    } finally {
+      this.waiters.delete(onRequest);
+    }
+    const ack = ackResult as common.MissionAck | null;
+    if (!ack) return 'timeout';
+    return { result: ack.type, name: common.MavMissionResult[ack.type] ?? String(ack.type), accepted: ack.type === common.MavMissionResult.ACCEPTED };
+  }
+
+  private toItem(item: MissionItem): common.MissionItemInt {
+    const m = new common.MissionItemInt();
+    m.targetSystem = this.target.sysid;
+    m.targetComponent = this.target.compid;
+    m.seq = item.seq;
+    m.frame = item.frame as common.MavFrame;
+    m.command = item.command as common.MavCmd;
+    m.current = item.current;
+    m.autocontinue = item.autocontinue;
+    [m.param1, m.param2, m.param3, m.param4] = item.params;
+    m.x = item.x;
+    m.y = item.y;
+    m.z = item.z;
+    m.missionType = common.MavMissionType.MISSION;
+    return m;
+  }
+
+  stats(): Record<string, number> {
+    return { ...this.link.stats };
+  }
+
+  async close(): Promise<void> {
+    this.waiters.clear();
+    await this.link.close();
+  }
+
+  private dispatch(msg: MavLinkData, frame: MavFrame): void {
+    for (const waiter of [...this.waiters]) if (waiter(msg)) this.waiters.delete(waiter);
+    const telemetry = this.toTelemetry(msg, frame);
+    if (telemetry) for (const l of this.listeners) l(telemetry);
+  }
+
+  private toTelemetry(msg: MavLinkData, frame: MavFrame): FcTelemetry | null {
+    if (msg instanceof minimal.Heartbeat) {
+      // Heartbeats of GCSs, companions and other non-autopilot components are not the FC's.
+      if (msg.autopilot === MAV_AUTOPILOT_INVALID) return null;
+      this.target = { sysid: frame.sysid, compid: frame.compid };
+      return { kind: 'heartbeat', autopilot: msg.autopilot, vehicleType: msg.type, baseMode: msg.baseMode, customMode: msg.customMode, systemStatus: msg.systemStatus };
+    }
+    if (frame.sysid !== this.target.sysid) return null;
+    if (msg instanceof common.GlobalPositionInt) {
+      return {
+        kind: 'position', lat: msg.lat / 1e7, lon: msg.lon / 1e7, altMsl: msg.alt / 1000, altRel: msg.relativeAlt / 1000,
+        vx: msg.vx / 100, vy: msg.vy / 100, vz: msg.vz / 100, heading: msg.hdg === U16_UNKNOWN ? null : msg.hdg / 100,
+      };
+    }
+    if (msg instanceof common.SysStatus) {
+      const present = msg.onboardControlSensorsPresent & msg.onboardControlSensorsEnabled;
+      return {
+        kind: 'sysStatus',
+        voltage: msg.voltageBattery === U16_UNKNOWN ? 0 : msg.voltageBattery / 1000,
+        current: msg.currentBattery < 0 ? null : msg.currentBattery / 100,
+        remainingPct: msg.batteryRemaining < 0 ? null : msg.batteryRemaining,
+        sensorsHealthy: (present & ~msg.onboardControlSensorsHealth) === 0,
+      };
+    }
+    if (msg instanceof common.GpsRawInt) {
+      return { kind: 'gps', fix: msg.fixType, satellites: msg.satellitesVisible === 255 ? 0 : msg.satellitesVisible, hdop: msg.eph === U16_UNKNOWN ? null : msg.eph / 100 };
+    }
+    if (msg instanceof common.VfrHud) return { kind: 'vfrHud', groundSpeed: msg.groundspeed, climb: msg.climb, heading: msg.heading };
+    if (msg instanceof common.ExtendedSysState) return { kind: 'extSysState', landedState: msg.landedState };
+    if (msg instanceof common.MissionCurrent) return { kind: 'missionCurrent', seq: msg.seq, total: msg.total === U16_UNKNOWN ? 0 : msg.total };
+    if (msg instanceof common.MissionItemReached) return { kind: 'missionItemReached', seq: msg.seq };
+    if (msg instanceof common.StatusText) return { kind: 'statustext', severity: msg.severity, text: msg.text.replace(/\0+$/, '') };
+    return null;
+  }
+
+  private waitFor<T extends MavLinkData>(match: (m: MavLinkData) => m is T, timeoutMs: number): Promise<T | null>;
+  private waitFor(match: (m: MavLinkData) => boolean, timeoutMs: number): Promise<MavLinkData | null>;
+  private waitFor(match: (m: MavLinkData) => boolean, timeoutMs: number): Promise<MavLinkData | null> {
+    return new Promise((resolve) => {
+      let timer: unknown = null;
+      const waiter = (m: MavLinkData): boolean => {
+        if (!match(m)) return false;
+        if (timer !== null) this.clock.clearTimeout(timer);
+        resolve(m);
+        return true;
+      };
+      this.waiters.add(waiter);
+      if (Number.isFinite(timeoutMs)) {
+        timer = this.clock.setTimeout(() => {
+          this.waiters.delete(waiter);
+          resolve(null);
+        }, timeoutMs);
+      }
+    });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
+  }
+}

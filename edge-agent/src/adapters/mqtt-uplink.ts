@@ -1,0 +1,83 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { encodeMessage, topics, type CommandResult, type DroneEvent, type DroneStatus } from '@aerie/contracts';
+import type { Uplink } from '../ports.js';
+import type { AgentConfig } from '../config.js';
+
+/**
+ * MQTT 3.1.1 uplink (aedes and Mosquitto both speak it). The retained `online` flag is `true`
+ * on connect and the broker publishes the last will `false` when the session dies.
+ * QoS 1 messages published while disconnected wait in mqtt.js's outgoing store.
+ */
+export class MqttUplink implements Uplink {
+  private readonly commandListeners: ((payload: Buffer) => void)[] = [];
+
+  private constructor(private readonly client: MqttClient, private readonly droneId: string) {
+    client.on('connect', () => {
+      client.publish(topics.online(droneId), 'true', { qos: 1, retain: true });
+      client.subscribe(topics.command(droneId), { qos: 1 });
+    });
+    client.on('message', (topic, payload) => {
+      if (topic === topics.command(droneId)) for (const l of this.commandListeners) l(payload);
+    });
+    // Connection errors (refused credentials, broker down) are reported by reconnect attempts, not thrown.
+    client.on('error', () => undefined);
+  }
+
+  /** Connects and waits for the first CONNACK; rejects with the broker's refusal. */
+  static connect(droneId: string, cfg: AgentConfig['mqtt']): Promise<MqttUplink> {
+    const client = mqtt.connect(cfg.url, {
+      clientId: droneId,
+      username: cfg.username || undefined,
+      password: cfg.password || undefined,
+      protocolVersion: 4,
+      clean: false,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      will: { topic: topics.online(droneId), payload: Buffer.from('false'), qos: 1, retain: true },
+    });
+    const uplink = new MqttUplink(client, droneId);
+    return new Promise((resolve, reject) => {
+      const onConnect = () => {
+        client.off('error', onError);
+        resolve(uplink);
+      };
+      const onError = (err: Error) => {
+        client.off('connect', onConnect);
+        client.end(true);
+        reject(err);
+      };
+      client.once('connect', onConnect);
+      client.once('error', onError);
+    });
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  publishStatus(status: DroneStatus): void {
+    this.client.publish(topics.status(this.droneId), encodeMessage(status), { qos: 1 });
+  }
+
+  publishEvent(event: DroneEvent): void {
+    this.client.publish(topics.events(this.droneId), encodeMessage(event), { qos: 1 });
+  }
+
+  publishResult(result: CommandResult): void {
+    this.client.publish(topics.commandResult(this.droneId), encodeMessage(result), { qos: 1 });
+  }
+
+  onCommand(listener: (payload: Buffer) => void): void {
+    this.commandListeners.push(listener);
+  }
+
+  /** Publishes `online=false` before a clean disconnect: a clean DISCONNECT suppresses the will [MQTT-3.14.4-3]. */
+  async close(): Promise<void> {
+    if (this.client.connected) {
+      await new Promise<void>((resolve) => {
+        this.client.publish(topics.online(this.droneId), 'false', { qos: 1, retain: true }, () => resolve());
+      });
+    }
+    await this.client.endAsync();
+  }
+}

@@ -1,0 +1,11 @@
+export { EdgeAgent, type AgentCounters } from './app.js';
+export { startEdgeAgent, type RunningAgent } from './start.js';
+export { agentConfig, defaultAgentConfig, type AgentConfig } from './config.js';
+export { AgentError, AgentErrorCodes, type AgentErrorCode } from './errors.js';
+export type { FlightControllerLink, Uplink, AckOutcome } from './ports.js';
+export { MavlinkFcLink } from './adapters/mavlink-fc.js';
+export { MqttUplink } from './adapters/mqtt-uplink.js';
+export { MemoryUplink } from './adapters/memory-uplink.js';
+export { StatusAssembler } from './domain/status-assembler.js';
+export { decodeFlightMode } from './domain/flight-mode.js';
+export { toMissionItems, type MissionItem } from './domain/mission.js';

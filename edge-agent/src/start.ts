@@ -1,0 +1,29 @@
+import { systemClock, type Clock } from '@aerie/contracts';
+import { EdgeAgent } from './app.js';
+import { MavlinkFcLink } from './adapters/mavlink-fc.js';
+import { MqttUplink } from './adapters/mqtt-uplink.js';
+import type { AgentConfig } from './config.js';
+import type { Uplink } from './ports.js';
+
+export interface RunningAgent {
+  agent: EdgeAgent;
+  /** The local UDP port the flight controller should send to. */
+  fcPort: number;
+  stop(): Promise<void>;
+}
+
+/** Opens the FC link and the uplink (MQTT unless one is given) and starts the agent. */
+export async function startEdgeAgent(config: Readonly<AgentConfig>, opts: { clock?: Clock; uplink?: Uplink } = {}): Promise<RunningAgent> {
+  const clock = opts.clock ?? systemClock;
+  const fc = await MavlinkFcLink.open(config.fc, clock);
+  let uplink: Uplink;
+  try {
+    uplink = opts.uplink ?? (await MqttUplink.connect(config.droneId, config.mqtt));
+  } catch (err) {
+    await fc.close();
+    throw err;
+  }
+  const agent = new EdgeAgent(config, fc, uplink, clock);
+  agent.start();
+  return { agent, fcPort: fc.port, stop: () => agent.stop() };
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { StatusAssembler, decodeFlightMode } from '../src/index.js';
+import { validateMessage } from '@aerie/contracts';
+
+describe('flight modes', () => {
+  // HEARTBEATs from ../shared/data/pymavlink-vectors.json
+  it('decodes the PX4 AUTO.MISSION heartbeat vector (custom_mode 67371008)', () => {
+    expect(decodeFlightMode(12, 157, 67371008)).toEqual({ mode: 'MISSION', raw: 'AUTO.MISSION' });
+  });
+  it('decodes the ArduPilot vector (custom_mode 3 = AUTO on a copter)', () => {
+    expect(decodeFlightMode(3, 217, 3)).toEqual({ mode: 'MISSION', raw: 'AUTO' });
+  });
+  it('keeps the raw value of an unknown mode', () => {
+    expect(decodeFlightMode(12, 1, 0x63000000 | (4 << 16))).toEqual({ mode: 'UNKNOWN', raw: 'px4:4.99' });
+  });
+});
+
+describe('StatusAssembler', () => {
+  it('keeps known fields on a partial update and produces a valid DroneStatus', () => {
+    const a = new StatusAssembler('drone-001');
+    a.apply({ kind: 'heartbeat', autopilot: 12, vehicleType: 2, baseMode: 157, customMode: 67371008, systemStatus: 4 }, 1000);
+    a.apply({ kind: 'position', lat: 47.397742, lon: 8.545594, altMsl: 488.12, altRel: 30.15, vx: 2.5, vy: -1.2, vz: -0.05, heading: 90 }, 1010);
+    a.apply({ kind: 'sysStatus', voltage: 15.82, current: 12.5, remainingPct: 87, sensorsHealthy: true }, 1020);
+    a.apply({ kind: 'gps', fix: 3, satellites: 17, hdop: 0.7 }, 1030);
+    a.apply({ kind: 'extSysState', landedState: 2 }, 1040);
+    // A later GPS message must not erase the position or the battery.
+    a.apply({ kind: 'gps', fix: 3, satellites: 15, hdop: 0.9 }, 1050);
+    const s = a.snapshot({ bootId: 'b', seq: 7, now: 1100 });
+    expect(validateMessage('DroneStatus', s).ok).toBe(true);
+    expect(s).toMatchObject({
+      armed: true, flightMode: 'MISSION', landedState: 'IN_AIR', autopilot: 'px4',
+      position: { lat: 47.397742, altRel: 30.15 }, battery: { pct: 87, voltage: 15.82 }, gps: { satellites: 15 },
+      link: { fcConnected: true, fcHeartbeatAgeMs: 100 },
+    });
+  });
+
+  it('raises link lost after the timeout once, and link recovered on the next heartbeat', () => {
+    const a = new StatusAssembler('drone-001');
+    const hb = { kind: 'heartbeat', autopilot: 12, vehicleType: 2, baseMode: 29, customMode: 0x03040000, systemStatus: 3 } as const;
+    a.apply(hb, 0);
+    expect(a.checkLink(2999, 3000)).toEqual([]);
+    expect(a.checkLink(3000, 3000).map((e) => e.kind)).toEqual(['link_lost']);
+    expect(a.checkLink(4000, 3000)).toEqual([]);
+    expect(a.snapshot({ bootId: 'b', seq: 0, now: 4000 }).link.fcConnected).toBe(false);
+    expect(a.apply(hb, 4100).map((e) => e.kind)).toEqual(['link_recovered']);
+  });
+
+  it('turns STATUSTEXT of warning or worse into events, and ignores info', () => {
+    const a = new StatusAssembler('drone-001');
+    expect(a.apply({ kind: 'statustext', severity: 2, text: 'Battery 1 is low 14.2V' }, 0)).toHaveLength(1);
+    expect(a.apply({ kind: 'statustext', severity: 6, text: 'Takeoff detected' }, 0)).toHaveLength(0);
+  });
+});

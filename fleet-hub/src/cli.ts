@@ -1,0 +1,70 @@
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { hubConfig, type HubConfig } from './config.js';
+import { HubError } from './errors.js';
+
+export type HubCommand =
+  | { kind: 'run'; config: Readonly<HubConfig> }
+  | { kind: 'device-add'; dataDir: string; id: string; role: 'drone' | 'service' }
+  | { kind: 'device-list'; dataDir: string }
+  | { kind: 'device-revoke'; dataDir: string; id: string };
+
+export const USAGE = `usage:
+  aerie-hub [--mqtt-host H] [--mqtt-port P] [--data-dir DIR] [--fence-radius M]
+  aerie-hub --external-url mqtt://host:port --external-username U --external-password P
+  aerie-hub device add ID [--role drone|service] --data-dir DIR   (prints the new secret once)
+  aerie-hub device list --data-dir DIR
+  aerie-hub device revoke ID --data-dir DIR
+environment: AERIE_HUB_MQTT_PORT, AERIE_HUB_DATA_DIR, AERIE_HUB_EXTERNAL_URL, AERIE_HUB_EXTERNAL_USERNAME, AERIE_HUB_EXTERNAL_PASSWORD`;
+
+/** Parses argv and the AERIE_HUB_* environment once; nothing else reads either. */
+export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubCommand {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      'mqtt-host': { type: 'string' },
+      'mqtt-port': { type: 'string' },
+      'data-dir': { type: 'string' },
+      'fence-radius': { type: 'string' },
+      'external-url': { type: 'string' },
+      'external-username': { type: 'string' },
+      'external-password': { type: 'string' },
+      role: { type: 'string' },
+    },
+  });
+  const dataDir = values['data-dir'] ?? env.AERIE_HUB_DATA_DIR ?? join('.aerie-data', 'hub');
+  if (positionals[0] === 'device') {
+    const [, verb, id] = positionals;
+    if (verb === 'list') return { kind: 'device-list', dataDir };
+    if (!id) throw new HubError('HUB_ERR_CONFIG', `device ${verb ?? ''} needs an ID\n${USAGE}`);
+    if (verb === 'add') {
+      const role = values.role ?? 'drone';
+      if (role !== 'drone' && role !== 'service') throw new HubError('HUB_ERR_CONFIG', '--role must be drone or service');
+      return { kind: 'device-add', dataDir, id, role };
+    }
+    if (verb === 'revoke') return { kind: 'device-revoke', dataDir, id };
+    throw new HubError('HUB_ERR_CONFIG', `unknown device command "${verb ?? ''}"\n${USAGE}`);
+  }
+  if (positionals.length > 0) throw new HubError('HUB_ERR_CONFIG', `unexpected "${positionals.join(' ')}"\n${USAGE}`);
+  const num = (raw: string | undefined, name: string): number | undefined => {
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isFinite(n)) throw new HubError('HUB_ERR_CONFIG', `${name} must be a number, got "${raw}"`);
+    return n;
+  };
+  const externalUrl = values['external-url'] ?? env.AERIE_HUB_EXTERNAL_URL ?? '';
+  const overrides: Partial<HubConfig> = {
+    dataDir,
+    broker: externalUrl ? 'external' : 'embedded',
+    externalUrl,
+    externalUsername: values['external-username'] ?? env.AERIE_HUB_EXTERNAL_USERNAME ?? '',
+    externalPassword: values['external-password'] ?? env.AERIE_HUB_EXTERNAL_PASSWORD ?? '',
+  };
+  const port = num(values['mqtt-port'] ?? env.AERIE_HUB_MQTT_PORT, '--mqtt-port');
+  if (port !== undefined) overrides.mqttPort = port;
+  if (values['mqtt-host']) overrides.mqttHost = values['mqtt-host'];
+  const radius = num(values['fence-radius'], '--fence-radius');
+  if (radius !== undefined) overrides.fenceRadiusM = radius;
+  return { kind: 'run', config: hubConfig(overrides) };
+}

@@ -1,0 +1,24 @@
+/** Stable error codes of fleet-hub: refusals, rejects and counters use them. Match on code, never text. */
+export const HubErrorCodes = {
+  HUB_ERR_BAD_CREDENTIALS: 'Unknown principal or wrong secret',
+  HUB_ERR_REVOKED: 'The device credential has been revoked',
+  HUB_ERR_CLIENT_ID: 'A drone must connect with its own id as client id',
+  HUB_ERR_ACL_PUBLISH: 'Publishing to this topic is not allowed for this principal',
+  HUB_ERR_ACL_SUBSCRIBE: 'Subscribing to this topic filter is not allowed for this principal',
+  HUB_ERR_PAYLOAD: 'Payload is not a valid message for its topic',
+  HUB_ERR_TOPIC_MISMATCH: "The payload's droneId differs from the topic's",
+  HUB_ERR_UNKNOWN_TOPIC: 'Message on a topic the hub does not handle',
+  HUB_ERR_DUPLICATE: 'Duplicate status (same bootId and seq or older)',
+  HUB_ERR_DEVICE_EXISTS: 'A device with this id already exists',
+  HUB_ERR_NO_DEVICE: 'No device with this id',
+  HUB_ERR_BAD_ID: 'Not a valid device id',
+  HUB_ERR_CONFIG: 'Invalid hub configuration',
+} as const;
+export type HubErrorCode = keyof typeof HubErrorCodes;
+
+export class HubError extends Error {
+  constructor(readonly code: HubErrorCode, message?: string) {
+    super(message ?? HubErrorCodes[code]);
+    this.name = 'HubError';
+  }
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+import { join } from 'node:path';
+import { parseHubCommand, USAGE } from './cli.js';
+import { FleetHub } from './app.js';
+import { FileDeviceRegistry } from './adapters/device-registry.js';
+import { HubError } from './errors.js';
+
+async function main(): Promise<void> {
+  const cmd = parseHubCommand(process.argv.slice(2), process.env);
+  if (cmd.kind === 'run') {
+    const hub = await FleetHub.start(cmd.config);
+    console.log(`aerie-hub: MQTT on ${hub.mqttUrl} (${cmd.config.broker} broker), data in ${cmd.config.dataDir}`);
+    const stop = () => void hub.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    return;
+  }
+  const registry = await FileDeviceRegistry.open(join(cmd.dataDir, 'devices.json'));
+  if (cmd.kind === 'device-add') {
+    const { secret } = await registry.add(cmd.id, cmd.role);
+    console.log(`added ${cmd.role} ${cmd.id}; secret (shown once): ${secret}`);
+  } else if (cmd.kind === 'device-list') {
+    for (const d of registry.list()) console.log(`${d.id}\t${d.role}\t${d.revokedAt ? `revoked ${d.revokedAt}` : 'active'}\tcreated ${d.createdAt}`);
+  } else {
+    await registry.revoke(cmd.id);
+    console.log(`revoked ${cmd.id}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof HubError) {
+    console.error(`aerie-hub: ${err.code}: ${err.message}`);
+    if (err.code === 'HUB_ERR_CONFIG') console.error(USAGE);
+    process.exit(2);
+  }
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { DeliveryTracker, authorizePublish, authorizeSubscribe, deliveryMission } from '../src/index.js';
+import { droneStatus } from '../../test-support/fixtures.js';
+import type { DeliveryAssignment, DroneStatus } from '@aerie/contracts';
+
+const pickup = { lat: 47.3990, lon: 8.5470 };
+const dropoff = { lat: 47.4010, lon: 8.5500 };
+const assignment: DeliveryAssignment = {
+  v: 1, deliveryId: 'dlv-1', droneId: 'drone-001', ts: 0, action: 'fly', pickup, dropoff, cruiseAltM: 30, groundDelayS: 5, correlationId: 'corr-1',
+};
+const at = (p: { lat: number; lon: number }, landedState: DroneStatus['landedState'], seq: number) =>
+  droneStatus({ seq, position: { ...p, altMsl: 488, altRel: landedState === 'ON_GROUND' ? 0 : 30 }, landedState, armed: true });
+
+describe('DeliveryTracker', () => {
+  it('walks the stages from geofences and landed state', () => {
+    const t = new DeliveryTracker(15);
+    t.assign(assignment);
+    const home = { lat: 47.3977, lon: 8.5456 };
+    const stages = [
+      at(home, 'ON_GROUND', 1), at(home, 'TAKEOFF', 2), at(pickup, 'IN_AIR', 3), at({ lat: pickup.lat + 0.00005, lon: pickup.lon }, 'ON_GROUND', 4),
+      at(pickup, 'TAKEOFF', 5), at(dropoff, 'LANDING', 6), at(dropoff, 'ON_GROUND', 7),
+    ].flatMap((s) => t.onStatus(s));
+    expect(stages.map((e) => e.type)).toEqual(['DeliveryHeadedToPickup', 'PackagePickedUp', 'DeliveryHeadedToDropoff', 'DeliveryCompleted']);
+    expect(stages.every((e) => e.correlationId === 'corr-1' && e.deliveryId === 'dlv-1')).toBe(true);
+    expect(t.activeCount).toBe(0);
+  });
+
+  it('does not count a landing outside the pickup fence as a pickup', () => {
+    const t = new DeliveryTracker(15);
+    t.assign(assignment);
+    t.onStatus(at({ lat: 47.3977, lon: 8.5456 }, 'IN_AIR', 1));
+    // ~33 m north of the pickup: outside a 15 m fence.
+    expect(t.onStatus(at({ lat: pickup.lat + 0.0003, lon: pickup.lon }, 'ON_GROUND', 2))).toEqual([]);
+  });
+
+  it('plans a mission that lands at pickup and dropoff and returns home', () => {
+    expect(deliveryMission(assignment).map((s) => s.kind)).toEqual(['takeoff', 'waypoint', 'land', 'delay', 'takeoff', 'waypoint', 'land', 'delay', 'takeoff', 'rtl']);
+  });
+});
+
+describe('ACL', () => {
+  const drone = { id: 'drone-001', role: 'drone' } as const;
+  const svc = { id: 'svc-core', role: 'service' } as const;
+  it('lets a drone publish only its own telemetry channels', () => {
+    expect(authorizePublish(drone, 'fleet/v1/drone-001/status')).toBeNull();
+    expect(authorizePublish(drone, 'fleet/v1/drone-001/cmd/result')).toBeNull();
+    expect(authorizePublish(drone, 'fleet/v1/drone-002/status')).toBe('HUB_ERR_ACL_PUBLISH');
+    expect(authorizePublish(drone, 'fleet/v1/drone-001/cmd')).toBe('HUB_ERR_ACL_PUBLISH');
+    expect(authorizePublish(drone, 'svc/v1/tracking/x')).toBe('HUB_ERR_ACL_PUBLISH');
+  });
+  it('lets a drone subscribe only to its own commands', () => {
+    expect(authorizeSubscribe(drone, 'fleet/v1/drone-001/cmd')).toBeNull();
+    expect(authorizeSubscribe(drone, 'fleet/v1/+/cmd')).toBe('HUB_ERR_ACL_SUBSCRIBE');
+    expect(authorizeSubscribe(drone, 'fleet/v1/drone-001/#')).toBe('HUB_ERR_ACL_SUBSCRIBE');
+    expect(authorizeSubscribe(drone, '#')).toBe('HUB_ERR_ACL_SUBSCRIBE');
+  });
+  it('lets services use the fleet and service trees, shared subscriptions included', () => {
+    expect(authorizeSubscribe(svc, '$share/hub/fleet/v1/+/status')).toBeNull();
+    expect(authorizePublish(svc, 'svc/v1/assignments/d1')).toBeNull();
+    expect(authorizeSubscribe(svc, '$SYS/#')).toBe('HUB_ERR_ACL_SUBSCRIBE');
+  });
+});

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// The one test gate: installs the Debian servers the tests start (when root), then lint,
+// typecheck (build + tests) and every test. Each test starts and stops its own servers on loopback.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const DEBIAN_PACKAGES = [{ pkg: 'mosquitto', bin: '/usr/sbin/mosquitto' }];
+
+function ensureDebianPackages() {
+  const missing = DEBIAN_PACKAGES.filter((p) => !existsSync(p.bin)).map((p) => p.pkg);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.error(`test: missing Debian packages ${missing.join(' ')}; run as root or: sudo apt-get install -y ${missing.join(' ')}`);
+    process.exit(1);
+  }
+  console.log(`test: installing ${missing.join(' ')} from Debian`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+}
+
+function step(name, cmd, args) {
+  console.log(`\n▶ ${name}`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`✖ ${name} failed (exit ${r.status ?? r.signal})`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+ensureDebianPackages();
+step('lint', 'npx', ['eslint', '.']);
+step('build + typecheck', 'npx', ['tsc', '-b']);
+step('typecheck tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']);
+step('tests', 'npx', ['vitest', 'run', ...process.argv.slice(2)]);

@@ -1,0 +1,101 @@
+import { common, type MavLinkData } from 'node-mavlink';
+import type { MavFrame } from '@aerie/mavlink';
+import type { MissionItem, Sender, VehicleInput, VehicleOutput } from '../domain/types.js';
+
+/** [STATUSTEXT] text is a char[50]; longer texts would need chunking, so they are cut. */
+const STATUSTEXT_MAX = 50;
+
+/** The plain input a received message means to the flight controller, or null when it means nothing. */
+export function toVehicleInput(msg: MavLinkData, frame: Pick<MavFrame, 'sysid' | 'compid'>): VehicleInput | null {
+  const from: Sender = { sysid: frame.sysid, compid: frame.compid };
+  if (msg instanceof common.CommandLong) {
+    return {
+      kind: 'command-long', from, targetSystem: msg.targetSystem, command: msg.command,
+      params: [msg._param1, msg._param2, msg._param3, msg._param4, msg._param5, msg._param6, msg._param7],
+    };
+  }
+  if (msg instanceof common.MissionCount) {
+    return { kind: 'mission-count', from, targetSystem: msg.targetSystem, count: msg.count, missionType: msg.missionType };
+  }
+  if (msg instanceof common.MissionItemInt) {
+    const item: MissionItem = {
+      seq: msg.seq, frame: msg.frame, command: msg.command, param1: msg.param1, param2: msg.param2, param3: msg.param3,
+      param4: msg.param4, x: msg.x, y: msg.y, z: msg.z, autocontinue: msg.autocontinue,
+    };
+    return { kind: 'mission-item', from, targetSystem: msg.targetSystem, missionType: msg.missionType, item };
+  }
+  if (msg instanceof common.MissionClearAll) {
+    return { kind: 'mission-clear-all', from, targetSystem: msg.targetSystem, missionType: msg.missionType };
+  }
+  if (msg instanceof common.MissionRequestList) {
+    return { kind: 'mission-request-list', from, targetSystem: msg.targetSystem, missionType: msg.missionType };
+  }
+  if (msg instanceof common.MissionRequestInt) {
+    return { kind: 'mission-request', from, targetSystem: msg.targetSystem, missionType: msg.missionType, seq: msg.seq };
+  }
+  return null;
+}
+
+/** The MAVLink message carrying one flight-controller event. */
+export function toMavlink(out: VehicleOutput): MavLinkData {
+  switch (out.kind) {
+    case 'command-ack': {
+      const m = new common.CommandAck();
+      m.command = out.command as common.MavCmd;
+      m.result = out.result as common.MavResult;
+      m.targetSystem = out.to.sysid;
+      m.targetComponent = out.to.compid;
+      return m;
+    }
+    case 'mission-request': {
+      const m = new common.MissionRequestInt();
+      m.seq = out.seq;
+      m.targetSystem = out.to.sysid;
+      m.targetComponent = out.to.compid;
+      m.missionType = out.missionType as common.MavMissionType;
+      return m;
+    }
+    case 'mission-ack': {
+      const m = new common.MissionAck();
+      m.type = out.result as common.MavMissionResult;
+      m.targetSystem = out.to.sysid;
+      m.targetComponent = out.to.compid;
+      m.missionType = out.missionType as common.MavMissionType;
+      return m;
+    }
+    case 'mission-count': {
+      const m = new common.MissionCount();
+      m.count = out.count;
+      m.targetSystem = out.to.sysid;
+      m.targetComponent = out.to.compid;
+      m.missionType = out.missionType as common.MavMissionType;
+      return m;
+    }
+    case 'mission-item': {
+      const m = new common.MissionItemInt();
+      const i = out.item;
+      m.targetSystem = out.to.sysid;
+      m.targetComponent = out.to.compid;
+      m.seq = i.seq;
+      m.frame = i.frame as common.MavFrame;
+      m.command = i.command as common.MavCmd;
+      m.current = 0;
+      m.autocontinue = i.autocontinue;
+      [m.param1, m.param2, m.param3, m.param4] = [i.param1, i.param2, i.param3, i.param4];
+      [m.x, m.y, m.z] = [i.x, i.y, i.z];
+      m.missionType = common.MavMissionType.MISSION;
+      return m;
+    }
+    case 'mission-item-reached': {
+      const m = new common.MissionItemReached();
+      m.seq = out.seq;
+      return m;
+    }
+    case 'statustext': {
+      const m = new common.StatusText();
+      m.severity = out.severity as common.MavSeverity;
+      m.text = out.text.slice(0, STATUSTEXT_MAX);
+      return m;
+    }
+  }
+}

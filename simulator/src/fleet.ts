@@ -1,0 +1,72 @@
+import type { Clock } from '@aerie/contracts';
+import type { UdpPeer } from '@aerie/mavlink';
+import { displace } from './domain/geo.js';
+import type { HomePosition } from './domain/types.js';
+import { startSimVehicle, type SimVehicle, type SimVehicleOptions } from './app.js';
+import { SimError } from './errors.js';
+
+export interface SimFleetOptions {
+  /** Number of vehicles; they get sysids 1..count. */
+  count: number;
+  /** Centre of the grid of homes. */
+  home: HomePosition;
+  /** Distance between neighbouring homes, m (5). */
+  spacingM?: number;
+  clock?: Clock;
+  host?: string;
+  /** Local port for vehicle `index` (0-based); ephemeral ports when absent. */
+  portFor?: (index: number) => number;
+  /** Fixed ground-station peer for vehicle `index`; null replies to whoever sent last. */
+  peerFor?: (index: number) => UdpPeer | null;
+  cruiseSpeedMs?: number;
+  streamHz?: number;
+  rtlAltM?: number;
+}
+
+export interface SimFleet {
+  readonly vehicles: readonly SimVehicle[];
+  stop(): Promise<void>;
+}
+
+/** Homes on a square grid centred on `home`, filled row by row from the south-west. */
+export function gridHomes(count: number, home: HomePosition, spacingM: number): HomePosition[] {
+  const cols = Math.ceil(Math.sqrt(count));
+  const rows = Math.ceil(count / cols);
+  return Array.from({ length: count }, (_, i) => {
+    const northM = (Math.floor(i / cols) - (rows - 1) / 2) * spacingM;
+    const eastM = ((i % cols) - (cols - 1) / 2) * spacingM;
+    return { ...displace(home, { northM, eastM }), altMsl: home.altMsl };
+  });
+}
+
+/** Starts `count` vehicles; if one fails to start, the ones already running are stopped. */
+export async function startSimFleet(opts: SimFleetOptions): Promise<SimFleet> {
+  if (!Number.isInteger(opts.count) || opts.count < 1 || opts.count > 254) {
+    throw new SimError('SIM_ERR_OPTIONS', `fleet count must be an integer 1–254, got ${opts.count}`);
+  }
+  const homes = gridHomes(opts.count, opts.home, opts.spacingM ?? 5);
+  const vehicles: SimVehicle[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(vehicles.map((v) => v.stop()));
+  };
+  try {
+    for (const [i, home] of homes.entries()) {
+      const vehicleOpts: SimVehicleOptions = {
+        sysid: i + 1,
+        home,
+        clock: opts.clock,
+        host: opts.host,
+        port: opts.portFor?.(i) ?? 0,
+        peer: opts.peerFor?.(i) ?? null,
+        cruiseSpeedMs: opts.cruiseSpeedMs,
+        streamHz: opts.streamHz,
+        rtlAltM: opts.rtlAltM,
+      };
+      vehicles.push(await startSimVehicle(vehicleOpts));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { vehicles, stop };
+}

@@ -1,0 +1,153 @@
+import { connect } from 'mqtt';
+import type { IConnackPacket } from 'mqtt';
+import { subscriptions } from '@aerie/contracts';
+import type { Clock } from '@aerie/contracts';
+import { TelemetryError } from '../errors.js';
+import { createIngestPipeline } from '../domain/ingest.js';
+import type { IngestStats } from '../domain/ingest.js';
+import type { Logger, TelemetryStore } from '../ports.js';
+
+export interface MqttIngestOptions {
+  url: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  clientId: string;
+  store: TelemetryStore;
+  logger: Logger;
+  clock?: Clock;
+  /** 4 (MQTT 3.1.1) by default: the embedded aedes broker speaks nothing newer */
+  protocolVersion?: 4 | 5;
+  /** default 1000 ms */
+  reconnectPeriodMs?: number;
+  maxBatchPoints?: number;
+  flushIntervalMs?: number;
+}
+
+export interface MqttIngest {
+  stats(): IngestStats;
+  /**
+   * Resolves once the broker has granted the status subscription for the first time; rejects
+   * if the broker refuses the connection or the subscription, or close() comes first.
+   */
+  whenSubscribed(): Promise<void>;
+  /** Stops receiving, then writes what is buffered. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Feeds every `fleet/v1/+/status` message into the ingest pipeline. Starting does not wait for
+ * the broker: mqtt.js keeps reconnecting, so telemetry may boot before fleet-hub.
+ */
+export function startMqttIngest(opts: MqttIngestOptions): MqttIngest {
+  const { logger } = opts;
+  const pipeline = createIngestPipeline({
+    store: opts.store,
+    logger,
+    clock: opts.clock,
+    maxBatchPoints: opts.maxBatchPoints,
+    flushIntervalMs: opts.flushIntervalMs,
+  });
+
+  let settle: { resolve(): void; reject(err: Error): void } | undefined;
+  const subscribed = new Promise<void>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  // Nobody may be waiting; the rejection is still delivered to whoever calls whenSubscribed().
+  subscribed.catch(() => undefined);
+  const settled = (err?: Error): void => {
+    if (settle === undefined) return;
+    if (err === undefined) settle.resolve();
+    else settle.reject(err);
+    settle = undefined;
+  };
+
+  const client = connect(opts.url, {
+    clientId: opts.clientId,
+    username: opts.username,
+    password: opts.password,
+    protocolVersion: opts.protocolVersion ?? 4,
+    // A persistent session makes the broker queue QoS 1 statuses while this service restarts,
+    // so the history has no hole for the restart ([MQTT-3.1.2-4]).
+    clean: false,
+    // mqtt.js only resubscribes clean sessions; a broker that lost our session (aedes with
+    // in-memory persistence restarted) would leave us subscribed to nothing, so 'connect' does it.
+    resubscribe: false,
+    reconnectPeriod: opts.reconnectPeriodMs ?? 1000,
+  });
+
+  let connectedOnce = false;
+  let quietUntilConnected = false;
+
+  client.on('connect', (connack: IConnackPacket) => {
+    quietUntilConnected = false;
+    logger.info(`telemetry mqtt connected url=${redact(opts.url)} clientId=${opts.clientId} sessionPresent=${connack.sessionPresent}`);
+    connectedOnce = true;
+    const refused = (): void => {
+      const err = new TelemetryError('TEL_ERR_MQTT_REFUSED', `broker refused the subscription ${subscriptions.allStatus}`);
+      logger.error(`telemetry mqtt subscribe refused code=${err.code} topic=${subscriptions.allStatus}`);
+      settled(err);
+    };
+    client.subscribeAsync(subscriptions.allStatus, { qos: 1 }).then(
+      // SUBACK return code 0x80 is a refusal ([MQTT-3.9.3]), typically the broker's ACL; mqtt.js
+      // rejects on it, but some versions resolve with the grant, so both paths check.
+      (granted) => (granted.some((g) => g.qos === 0x80) ? refused() : settled()),
+      (err: Error & { code?: unknown }) => {
+        if (typeof err.code === 'number' && (err.code & 0x80) !== 0) return refused();
+        // Lost the connection mid-subscribe: the next 'connect' subscribes again.
+        logger.warn(`telemetry mqtt subscribe failed topic=${subscriptions.allStatus} error=${JSON.stringify(err.message)}`);
+      },
+    );
+  });
+
+  client.on('message', (topic, payload) => pipeline.accept(topic, payload));
+
+  client.on('error', (err: Error & { code?: unknown }) => {
+    // mqtt.js emits 'error' and then stops reconnecting when CONNACK refuses us (bad
+    // credentials, not authorised); socket errors are followed by a reconnect.
+    const refused = typeof err.code === 'number';
+    if (refused) {
+      const e = new TelemetryError('TEL_ERR_MQTT_REFUSED', `broker refused the connection: ${err.message}`);
+      logger.error(`telemetry mqtt connection refused code=${e.code} url=${redact(opts.url)} reason=${JSON.stringify(err.message)}`);
+      settled(e);
+      return;
+    }
+    // One line per outage, not one per reconnect attempt.
+    if (quietUntilConnected) return;
+    quietUntilConnected = true;
+    logger.warn(`telemetry mqtt unreachable url=${redact(opts.url)} error=${JSON.stringify(err.message)} retrying`);
+  });
+
+  client.on('offline', () => {
+    if (connectedOnce && !quietUntilConnected) {
+      quietUntilConnected = true;
+      logger.warn(`telemetry mqtt offline url=${redact(opts.url)} reconnecting`);
+    }
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    stats: () => pipeline.stats(),
+    whenSubscribed: () => subscribed,
+    close() {
+      closing ??= (async () => {
+        settled(new TelemetryError('TEL_ERR_INGEST_CLOSED', 'ingest closed before the subscription was granted'));
+        // End first so nothing arrives after the last flush; without a clean session the
+        // broker keeps queueing for our next start.
+        await client.endAsync();
+        pipeline.flush();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Credentials may ride in the URL (mqtt://user:pass@host); logs must not carry them. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}

@@ -1,0 +1,66 @@
+import type { AddressInfo } from 'node:net';
+import type { Clock } from '@aerie/contracts';
+import type { TelemetryConfig } from './config.js';
+import type { Logger, TelemetryStore } from './ports.js';
+import { openSqliteStore } from './adapters/sqlite-store.js';
+import { startMqttIngest } from './adapters/mqtt-ingest.js';
+import type { MqttIngest } from './adapters/mqtt-ingest.js';
+import { buildHttpApi } from './adapters/http.js';
+import { createStderrLogger } from './adapters/stderr-logger.js';
+
+export interface TelemetryDeps {
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export interface TelemetryApp {
+  /** the HTTP port actually bound (differs from config.httpPort when that is 0) */
+  readonly port: number;
+  readonly store: TelemetryStore;
+  readonly ingest: MqttIngest;
+  /** Stops HTTP, then ingest (flushing its buffer), then the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Opens the store, listens for HTTP, then starts consuming; resolves without waiting for the broker. */
+export async function startTelemetry(config: TelemetryConfig, deps: TelemetryDeps = {}): Promise<TelemetryApp> {
+  const logger = deps.logger ?? createStderrLogger();
+  const store = openSqliteStore(config.dbPath);
+
+  let ingest: MqttIngest | undefined;
+  const http = buildHttpApi({ store, logger, clock: deps.clock, health: () => ({ ingest: ingest?.stats() }) });
+  try {
+    await http.listen({ host: config.httpHost, port: config.httpPort });
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  ingest = startMqttIngest({
+    url: config.mqttUrl,
+    username: config.mqttUsername,
+    password: config.mqttPassword,
+    clientId: config.clientId,
+    store,
+    logger,
+    clock: deps.clock,
+  });
+  const started = ingest;
+
+  let closing: Promise<void> | undefined;
+  return {
+    port: (http.server.address() as AddressInfo).port,
+    store,
+    ingest: started,
+    close() {
+      closing ??= (async () => {
+        try {
+          await http.close();
+          await started.close();
+        } finally {
+          store.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}
