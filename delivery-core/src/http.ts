@@ -41,7 +41,8 @@ export function view(d: Delivery, history?: StageChange[]) {
 
 /** The public REST API, versioned under /api/v1, errors as RFC 9457 problem+json. */
 export function buildHttp(service: DeliveryService): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 });
+  // removeAdditional off: an unknown field is a client error, not something to drop silently.
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
 
   app.setErrorHandler((err: FastifyError, _req, reply) => {
     if (err instanceof DeliveryError) return problem(reply, err.status, err.code, err.message);

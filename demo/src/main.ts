@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   console.log(`Aerie demo: ${stack.droneIds.length} simulated drones at ${values.speedup}× real time`);
   console.log(`  MQTT        ${stack.mqttUrl}`);
   console.log(`  deliveries  ${stack.core.url}/api/v1/deliveries/{id}`);
-  console.log(`  telemetry   ${stack.telemetry.url}/api/v1/drones/{droneId}/track`);
+  console.log(`  telemetry   ${stack.telemetryUrl}/api/v1/drones/{droneId}/track`);
   console.log('Ctrl-C stops everything.\n');
 
   stack.core.service.onStageChange((d, change) => {

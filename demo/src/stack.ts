@@ -5,7 +5,7 @@ import { systemClock, type Clock } from '@aerie/contracts';
 import { FleetHub, MemoryDeviceRegistry, hubConfig, type DeviceRegistry } from '@aerie/fleet-hub';
 import { startEdgeAgent, agentConfig, type RunningAgent } from '@aerie/edge-agent';
 import { startDeliveryCore, coreConfig, type RunningCore } from '@aerie/delivery-core';
-import { startTelemetry, type RunningTelemetry } from '@aerie/telemetry';
+import { defineConfig as telemetryConfig, startTelemetry, type TelemetryApp } from '@aerie/telemetry';
 import { startSimVehicle, WarpClock, type SimVehicle } from '@aerie/simulator';
 
 export interface Credentials {
@@ -35,7 +35,8 @@ export interface RunningStack {
   clock: Clock;
   hub: FleetHub;
   core: RunningCore;
-  telemetry: RunningTelemetry;
+  telemetry: TelemetryApp;
+  telemetryUrl: string;
   agents: RunningAgent[];
   vehicles: SimVehicle[];
   droneIds: string[];
@@ -99,10 +100,13 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     stoppers.push(() => hub.close());
     const mqttUrl = hub.mqttUrl;
 
-    const telemetry = await startTelemetry({
-      mqttUrl, mqttUsername: telemetryCreds.username, mqttPassword: telemetryCreds.password, clientId: `svc-telemetry-${randomBytes(3).toString('hex')}`,
-      dbPath: o.dataDir ? join(o.dataDir, 'telemetry.sqlite') : ':memory:', httpHost: '127.0.0.1', httpPort: o.telemetryPort ?? 0,
-    });
+    const telemetry = await startTelemetry(
+      telemetryConfig({
+        mqttUrl, mqttUsername: telemetryCreds.username, mqttPassword: telemetryCreds.password, clientId: `svc-telemetry-${randomBytes(3).toString('hex')}`,
+        dbPath: o.dataDir ? join(o.dataDir, 'telemetry.sqlite') : ':memory:', httpHost: '127.0.0.1', httpPort: o.telemetryPort ?? 0,
+      }),
+      { clock },
+    );
     stoppers.push(() => telemetry.close());
 
     const core = await startDeliveryCore(
@@ -131,7 +135,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       stoppers.push(() => vehicle.stop());
       vehicles.push(vehicle);
     }
-    return { clock, hub, core, telemetry, agents, vehicles, droneIds, mqttUrl, stop: stopAll };
+    return { clock, hub, core, telemetry, telemetryUrl: `http://127.0.0.1:${telemetry.port}`, agents, vehicles, droneIds, mqttUrl, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

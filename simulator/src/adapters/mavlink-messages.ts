@@ -41,8 +41,8 @@ export function toMavlink(out: VehicleOutput): MavLinkData {
   switch (out.kind) {
     case 'command-ack': {
       const m = new common.CommandAck();
-      m.command = out.command as common.MavCmd;
-      m.result = out.result as common.MavResult;
+      m.command = out.command;
+      m.result = out.result;
       m.targetSystem = out.to.sysid;
       m.targetComponent = out.to.compid;
       return m;
@@ -52,15 +52,15 @@ export function toMavlink(out: VehicleOutput): MavLinkData {
       m.seq = out.seq;
       m.targetSystem = out.to.sysid;
       m.targetComponent = out.to.compid;
-      m.missionType = out.missionType as common.MavMissionType;
+      m.missionType = out.missionType;
       return m;
     }
     case 'mission-ack': {
       const m = new common.MissionAck();
-      m.type = out.result as common.MavMissionResult;
+      m.type = out.result;
       m.targetSystem = out.to.sysid;
       m.targetComponent = out.to.compid;
-      m.missionType = out.missionType as common.MavMissionType;
+      m.missionType = out.missionType;
       return m;
     }
     case 'mission-count': {
@@ -68,7 +68,7 @@ export function toMavlink(out: VehicleOutput): MavLinkData {
       m.count = out.count;
       m.targetSystem = out.to.sysid;
       m.targetComponent = out.to.compid;
-      m.missionType = out.missionType as common.MavMissionType;
+      m.missionType = out.missionType;
       return m;
     }
     case 'mission-item': {
@@ -77,8 +77,8 @@ export function toMavlink(out: VehicleOutput): MavLinkData {
       m.targetSystem = out.to.sysid;
       m.targetComponent = out.to.compid;
       m.seq = i.seq;
-      m.frame = i.frame as common.MavFrame;
-      m.command = i.command as common.MavCmd;
+      m.frame = i.frame;
+      m.command = i.command;
       m.current = 0;
       m.autocontinue = i.autocontinue;
       [m.param1, m.param2, m.param3, m.param4] = [i.param1, i.param2, i.param3, i.param4];
@@ -93,7 +93,7 @@ export function toMavlink(out: VehicleOutput): MavLinkData {
     }
     case 'statustext': {
       const m = new common.StatusText();
-      m.severity = out.severity as common.MavSeverity;
+      m.severity = out.severity;
       m.text = out.text.slice(0, STATUSTEXT_MAX);
       return m;
     }

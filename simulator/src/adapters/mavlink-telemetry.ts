@@ -1,7 +1,7 @@
 import { common, minimal, type MavLinkData } from 'node-mavlink';
 import type { TelemetryStream } from '../ports.js';
 import type { VehicleSnapshot } from '../domain/types.js';
-import { GpsFixType } from '../domain/mav-enums.js';
+import { GpsFixType, MavLandedState } from '../domain/mav-enums.js';
 
 const S = common.MavSysStatusSensor;
 const SENSORS =
@@ -22,9 +22,9 @@ export function telemetryMessage(stream: TelemetryStream, s: VehicleSnapshot): M
       const m = new minimal.Heartbeat();
       m.type = minimal.MavType.QUADROTOR;
       m.autopilot = minimal.MavAutopilot.PX4;
-      m.baseMode = s.baseMode as minimal.MavModeFlag;
+      m.baseMode = s.baseMode;
       m.customMode = s.customMode;
-      m.systemStatus = s.systemStatus as minimal.MavState;
+      m.systemStatus = s.systemStatus;
       m.mavlinkVersion = 3;
       return m;
     }
@@ -66,7 +66,7 @@ export function telemetryMessage(stream: TelemetryStream, s: VehicleSnapshot): M
     case 'gps-raw': {
       const m = new common.GpsRawInt();
       m.timeUsec = BigInt(s.timeBootMs) * 1000n;
-      m.fixType = s.gps.fixType as common.GpsFixType;
+      m.fixType = s.gps.fixType;
       m.lat = degE7(s.position.lat);
       m.lon = degE7(s.position.lon);
       m.alt = mm(s.position.altMsl);
@@ -90,13 +90,13 @@ export function telemetryMessage(stream: TelemetryStream, s: VehicleSnapshot): M
       m.alt = s.position.altMsl;
       m.climb = -s.velocity.vd;
       m.heading = Math.round(s.headingDeg) % 360;
-      m.throttle = !s.armed ? 0 : s.landedState === common.MavLandedState.ON_GROUND ? 10 : Math.round(clamp(50 + 8 * -s.velocity.vd + s.groundSpeedMs, 0, 100));
+      m.throttle = !s.armed ? 0 : s.landedState === MavLandedState.ON_GROUND ? 10 : Math.round(clamp(50 + 8 * -s.velocity.vd + s.groundSpeedMs, 0, 100));
       return m;
     }
     case 'extended-sys-state': {
       const m = new common.ExtendedSysState();
       m.vtolState = common.MavVtolState.UNDEFINED;
-      m.landedState = s.landedState as common.MavLandedState;
+      m.landedState = s.landedState;
       return m;
     }
     case 'mission-current': {
@@ -104,7 +104,7 @@ export function telemetryMessage(stream: TelemetryStream, s: VehicleSnapshot): M
       m.seq = s.mission.seq;
       // [MISSION_CURRENT] total is UINT16_MAX when no mission is present.
       m.total = s.mission.count > 0 ? s.mission.count : UINT16_MAX;
-      m.missionState = s.mission.state as common.MissionState;
+      m.missionState = s.mission.state;
       // [MISSION_CURRENT] mission_mode: 1 in mission mode, 2 suspended (not in mission mode).
       m.missionMode = s.mission.inMissionMode ? 1 : 2;
       return m;

@@ -257,6 +257,8 @@ export class Vehicle implements CommandPort {
 
   private maneuverDone(): void {
     this.maneuver = null;
+    // PX4 reports TAKEOFF only for the climb of the maneuver that left the ground.
+    this.climbingFromGround = false;
     if (this.inMode(PX4_MODES.AUTO_MISSION)) {
       this.opts.emit({ kind: 'mission-item-reached', seq: this.mission.seq });
       const outcome = this.mission.itemDone(this.kin.onGround);

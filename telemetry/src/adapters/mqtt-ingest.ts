@@ -1,4 +1,4 @@
-import { connect } from 'mqtt';
+import { connect, ErrorWithSubackPacket } from 'mqtt';
 import type { IConnackPacket } from 'mqtt';
 import { subscriptions } from '@aerie/contracts';
 import type { Clock } from '@aerie/contracts';
@@ -88,11 +88,11 @@ export function startMqttIngest(opts: MqttIngestOptions): MqttIngest {
       settled(err);
     };
     client.subscribeAsync(subscriptions.allStatus, { qos: 1 }).then(
-      // SUBACK return code 0x80 is a refusal ([MQTT-3.9.3]), typically the broker's ACL; mqtt.js
-      // rejects on it, but some versions resolve with the grant, so both paths check.
-      (granted) => (granted.some((g) => g.qos === 0x80) ? refused() : settled()),
-      (err: Error & { code?: unknown }) => {
-        if (typeof err.code === 'number' && (err.code & 0x80) !== 0) return refused();
+      // SUBACK return code 0x80 is a refusal ([MQTT-3.9.3]), typically the broker's ACL; mqtt.js 5
+      // rejects with ErrorWithSubackPacket for it, and resolving with it is checked for safety.
+      (granted) => (granted.some((g) => (g.qos & 0x80) !== 0) ? refused() : settled()),
+      (err: Error) => {
+        if (err instanceof ErrorWithSubackPacket) return refused();
         // Lost the connection mid-subscribe: the next 'connect' subscribes again.
         logger.warn(`telemetry mqtt subscribe failed topic=${subscriptions.allStatus} error=${JSON.stringify(err.message)}`);
       },

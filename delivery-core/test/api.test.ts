@@ -1,0 +1,122 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import type { DeliveryTracking } from '@aerie/contracts';
+import {
+  DeliveryErrorCodes, DeliveryService, MemoryDeliveryRepository, MemoryFleetLink, buildHttp, coreConfig, remainingSeconds,
+} from '../src/index.js';
+import { droneStatus } from '../../test-support/fixtures.js';
+
+let now = 1_700_000_000_000;
+const clock = {
+  now: () => now,
+  setTimeout: () => 0, clearTimeout: () => undefined, setInterval: () => 0, clearInterval: () => undefined,
+};
+let fleet: MemoryFleetLink;
+let service: DeliveryService;
+let app: FastifyInstance;
+const body = { pickup: { lat: 47.399, lon: 8.547 }, dropoff: { lat: 47.401, lon: 8.55 } };
+
+function tracking(deliveryId: string, type: DeliveryTracking['type'], stage: DeliveryTracking['stage'], eventId: string): DeliveryTracking {
+  return { v: 1, eventId, type, deliveryId, droneId: 'drone-001', stage, ts: now, location: { lat: 47.399, lon: 8.547, altRel: 0 }, eta: null };
+}
+
+beforeEach(() => {
+  fleet = new MemoryFleetLink();
+  service = new DeliveryService(new MemoryDeliveryRepository(), fleet, coreConfig({ dbPath: ':memory:' }), clock);
+  app = buildHttp(service);
+});
+afterEach(async () => {
+  await app.close();
+});
+
+describe('delivery API', () => {
+  it('pins the error catalogue', () => {
+    expect(Object.keys(DeliveryErrorCodes)).toEqual([
+      'DLV_ERR_VALIDATION', 'DLV_ERR_NOT_FOUND', 'DLV_ERR_ID_CONFLICT', 'DLV_ERR_TOO_LATE_TO_CANCEL', 'DLV_ERR_NOT_ACTIVE', 'DLV_ERR_INTERNAL', 'DLV_ERR_CONFIG',
+    ]);
+  });
+
+  it('PUT is an idempotent create answered 202 with a Location; a different body is a 409', async () => {
+    const first = await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: body, headers: { 'x-correlation-id': 'corr-1' } });
+    expect(first.statusCode).toBe(202);
+    expect(first.headers.location).toBe('/api/v1/deliveries/d1');
+    expect(first.json()).toMatchObject({ id: 'd1', stage: 'Requested', correlationId: 'corr-1' });
+    const again = await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: body });
+    expect(again.statusCode).toBe(202);
+    expect(again.json()).toMatchObject({ id: 'd1', correlationId: 'corr-1' });
+    const other = await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: { ...body, dropoff: { lat: 47.5, lon: 8.5 } } });
+    expect(other.statusCode).toBe(409);
+    expect(other.headers['content-type']).toContain('application/problem+json');
+    expect(other.json()).toMatchObject({ code: 'DLV_ERR_ID_CONFLICT', status: 409 });
+  });
+
+  it('answers wrong bodies and ids with 400 problem+json DLV_ERR_VALIDATION', async () => {
+    for (const [url, payload] of [
+      ['/api/v1/deliveries/d1', { pickup: { lat: 91, lon: 0 }, dropoff: body.dropoff }],
+      ['/api/v1/deliveries/d1', { pickup: body.pickup }],
+      ['/api/v1/deliveries/d1', { ...body, extra: true }],
+      ['/api/v1/deliveries/has+plus', body],
+    ] as const) {
+      const res = await app.inject({ method: 'PUT', url, payload });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'DLV_ERR_VALIDATION', status: 400 });
+    }
+    const notJson = await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: '{', headers: { 'content-type': 'application/json' } });
+    expect(notJson.statusCode).toBe(400);
+    expect(notJson.json()).toMatchObject({ code: 'DLV_ERR_VALIDATION' });
+    expect((await app.inject({ method: 'GET', url: '/api/v1/deliveries/none' })).json()).toMatchObject({ code: 'DLV_ERR_NOT_FOUND', status: 404 });
+  });
+
+  it('assigns the nearest idle drone with enough battery and gives an ETA from distance and cruise speed', async () => {
+    fleet.pushStatus(droneStatus({ droneId: 'far', ts: now, position: { lat: 47.41, lon: 8.56, altMsl: 488, altRel: 0 } }));
+    fleet.pushStatus(droneStatus({ droneId: 'near-low', ts: now, battery: { pct: 12, voltage: 14.2, current: 0 }, position: { lat: 47.399, lon: 8.547, altMsl: 488, altRel: 0 } }));
+    fleet.pushStatus(droneStatus({ droneId: 'near', ts: now, position: { lat: 47.3985, lon: 8.5465, altMsl: 488, altRel: 0 } }));
+    fleet.pushStatus(droneStatus({ droneId: 'flying', ts: now, armed: true, landedState: 'IN_AIR', position: { lat: 47.399, lon: 8.547, altMsl: 518, altRel: 30 } }));
+    await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: body });
+    expect(service.schedulePending()).toBe(1);
+    const d = (await app.inject({ method: 'GET', url: '/api/v1/deliveries/d1' })).json<{ stage: string; droneId: string; etaEpochMs: number; stageHistory: unknown[] }>();
+    expect(d).toMatchObject({ stage: 'Scheduled', droneId: 'near' });
+    const expected = remainingSeconds(coreConfig().profile, 'Scheduled', { lat: 47.3985, lon: 8.5465 }, body.pickup, body.dropoff);
+    expect(d.etaEpochMs).toBe(now + Math.round(expected * 1000));
+    expect(expected).toBeGreaterThan(60);
+    expect(fleet.assignments.get('d1')).toMatchObject({ action: 'fly', droneId: 'near', pickup: body.pickup });
+    // The drone is now busy: a second delivery waits for another.
+    await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d2', payload: body });
+    expect(service.schedulePending()).toBe(1);
+    expect(service.get('d2').delivery.droneId).toBe('far');
+  });
+
+  it('follows tracking events forward only, ignores repeats, and cancels only before pickup', async () => {
+    fleet.pushStatus(droneStatus({ droneId: 'drone-001', ts: now }));
+    await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: body });
+    service.schedulePending();
+    fleet.pushTracking(tracking('d1', 'DeliveryHeadedToPickup', 'HeadedToPickup', 'e1'));
+    fleet.pushTracking(tracking('d1', 'PackagePickedUp', 'PickedUp', 'e2'));
+    fleet.pushTracking(tracking('d1', 'DeliveryHeadedToPickup', 'HeadedToPickup', 'e3'));
+    const res = await app.inject({ method: 'DELETE', url: '/api/v1/deliveries/d1' });
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ code: 'DLV_ERR_TOO_LATE_TO_CANCEL' });
+    fleet.pushTracking(tracking('d1', 'DeliveryHeadedToDropoff', 'HeadedToDropoff', 'e4'));
+    fleet.pushTracking(tracking('d1', 'DeliveryCompleted', 'Completed', 'e5'));
+    const d = (await app.inject({ method: 'GET', url: '/api/v1/deliveries/d1' })).json<{ stage: string; stageHistory: { stage: string }[] }>();
+    expect(d.stageHistory.map((h) => h.stage)).toEqual(['Requested', 'Scheduled', 'HeadedToPickup', 'PickedUp', 'HeadedToDropoff', 'Completed']);
+    expect(fleet.assignments.get('d1')).toBeNull();
+  });
+
+  it('cancel before pickup aborts the mission through the hub', async () => {
+    fleet.pushStatus(droneStatus({ droneId: 'drone-001', ts: now }));
+    await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: body });
+    service.schedulePending();
+    const published: unknown[] = [];
+    const orig = fleet.publishAssignment.bind(fleet);
+    fleet.publishAssignment = (id, a) => {
+      published.push(a);
+      orig(id, a);
+    };
+    const res = await app.inject({ method: 'DELETE', url: '/api/v1/deliveries/d1' });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({ stage: 'Cancelled' });
+    expect(published[0]).toMatchObject({ action: 'abort', droneId: 'drone-001' });
+    expect((await app.inject({ method: 'DELETE', url: '/api/v1/deliveries/d1' })).statusCode).toBe(202);
+  });
+});

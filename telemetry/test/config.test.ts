@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defineConfig, loadConfig } from '../src/config.js';
+
+describe('configuration', () => {
+  it('applies defaults and freezes', () => {
+    const c = defineConfig({ dbPath: ':memory:' });
+    expect(c).toEqual({
+      mqttUrl: 'mqtt://127.0.0.1:1883',
+      mqttUsername: undefined,
+      mqttPassword: undefined,
+      clientId: 'aerie-telemetry',
+      dbPath: ':memory:',
+      httpHost: '127.0.0.1',
+      httpPort: 8083,
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('prefers flags to AERIE_TELEMETRY_* variables', () => {
+    const env = {
+      AERIE_TELEMETRY_MQTT_URL: 'mqtt://broker:1883',
+      AERIE_TELEMETRY_MQTT_USERNAME: 'svc-telemetry',
+      AERIE_TELEMETRY_MQTT_PASSWORD: 'from-env',
+      AERIE_TELEMETRY_CLIENT_ID: 'telemetry-2',
+      AERIE_TELEMETRY_DATA_DIR: '/var/lib/aerie',
+      AERIE_TELEMETRY_HTTP_HOST: '0.0.0.0',
+      AERIE_TELEMETRY_HTTP_PORT: '9000',
+    };
+    expect(loadConfig({}, env)).toEqual({
+      mqttUrl: 'mqtt://broker:1883',
+      mqttUsername: 'svc-telemetry',
+      mqttPassword: 'from-env',
+      clientId: 'telemetry-2',
+      dbPath: join('/var/lib/aerie', 'telemetry.sqlite'),
+      httpHost: '0.0.0.0',
+      httpPort: 9000,
+    });
+    expect(loadConfig({ mqttUrl: 'mqtts://other:8883', dataDir: '/data', httpPort: '0', mqttPassword: 'from-flag' }, env)).toMatchObject({
+      mqttUrl: 'mqtts://other:8883',
+      mqttPassword: 'from-flag',
+      dbPath: join('/data', 'telemetry.sqlite'),
+      httpPort: 0,
+    });
+  });
+
+  it("accepts AERIE_TELEMETRY_DB_PATH=':memory:' when no data dir is given", () => {
+    expect(loadConfig({}, { AERIE_TELEMETRY_DB_PATH: ':memory:' }).dbPath).toBe(':memory:');
+  });
+
+  it.each([
+    ['no database', {}, {}, /dbPath is required/],
+    ['a bad port', { dataDir: '/d', httpPort: '80a' }, {}, /httpPort/],
+    ['a port out of range', { dataDir: '/d', httpPort: '70000' }, {}, /httpPort/],
+    ['an http url', { dataDir: '/d', mqttUrl: 'http://x' }, {}, /mqttUrl/],
+    ['a password without user', { dataDir: '/d', mqttPassword: 'p' }, {}, /mqttPassword/],
+    ['a bad client id', { dataDir: '/d' }, { AERIE_TELEMETRY_CLIENT_ID: 'a/b' }, /clientId/],
+  ])('refuses %s with TEL_ERR_CONFIG', (_name, flags, env, message) => {
+    expect(() => loadConfig(flags, env)).toThrow(expect.objectContaining({ code: 'TEL_ERR_CONFIG', message: expect.stringMatching(message) }));
+  });
+});
