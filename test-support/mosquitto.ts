@@ -100,7 +100,7 @@ export async function startMosquitto(users: MosquittoUser[]): Promise<RunningMos
     await waitForPort(port, child, 10_000);
   } catch (err) {
     child.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}\n${stderr}`);
+    throw new Error(`${(err as Error).message}\n${stderr}`, { cause: err });
   }
   return {
     port,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
-  systemClock, type Clock, type DeliveryAssignment, type DeliveryStage, type DeliveryTracking, type DroneStatus,
+  systemClock, type Clock, type DeliveryAssignment, type DeliveryTracking, type DroneStatus,
 } from '@aerie/contracts';
 import { ACTIVE_STAGES, canAdvance, isCancellable, sameRequest, type Delivery, type DeliveryRequest, type StageChange } from './domain/delivery.js';
 import { remainingSeconds } from './domain/eta.js';
@@ -159,9 +159,9 @@ export class DeliveryService {
     for (const l of this.listeners) l(d, change);
   }
 
-  /** Stage of a delivery, for callers that only need that. */
-  stageOf(id: string): DeliveryStage | null {
-    return this.repo.get(id)?.stage ?? null;
+  /** Requested deliveries still waiting for a drone. */
+  backlog(): number {
+    return this.repo.listByStage(['Requested'], 10_000).length;
   }
 }
 

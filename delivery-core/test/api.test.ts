@@ -6,7 +6,7 @@ import {
 } from '../src/index.js';
 import { droneStatus } from '../../test-support/fixtures.js';
 
-let now = 1_700_000_000_000;
+const now = 1_700_000_000_000;
 const clock = {
   now: () => now,
   setTimeout: () => 0, clearTimeout: () => undefined, setInterval: () => 0, clearInterval: () => undefined,

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { startStack } from './stack.js';
 import { randomRequest, seededRandom } from './requests.js';
 
-const USAGE = 'usage: aerie-demo [--drones N (5)] [--speedup X (3)] [--every S (8)] [--http-port P (8080)] [--mqtt-port P (1883)] [--data-dir DIR (.aerie-data/demo)] [--seed N]';
+const USAGE = 'usage: aerie-demo [--drones N (5)] [--speedup X (3)] [--every S (10)] [--http-port P (8080)] [--mqtt-port P (1883)] [--data-dir DIR (.aerie-data/demo)] [--seed N]';
 
 function hhmmss(ms: number): string {
   return new Date(ms).toISOString().slice(11, 19);
@@ -12,7 +12,7 @@ function hhmmss(ms: number): string {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      drones: { type: 'string', default: '5' }, speedup: { type: 'string', default: '3' }, every: { type: 'string', default: '8' },
+      drones: { type: 'string', default: '5' }, speedup: { type: 'string', default: '3' }, every: { type: 'string', default: '10' },
       'http-port': { type: 'string', default: '8080' }, 'mqtt-port': { type: 'string', default: '1883' },
       'data-dir': { type: 'string', default: '.aerie-data/demo' }, seed: { type: 'string', default: String(Date.now() % 100000) },
       help: { type: 'boolean', default: false },
@@ -48,6 +48,8 @@ async function main(): Promise<void> {
   const rnd = seededRandom(n('seed'));
   let count = 0;
   const requestOne = async () => {
+    // Keep the queue as long as the fleet, not growing without bound: a demo, not a load test.
+    if (stack.core.service.backlog() >= stack.droneIds.length) return;
     const id = `dlv-${String(++count).padStart(4, '0')}`;
     const res = await fetch(`${stack.core.url}/api/v1/deliveries/${id}`, {
       method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(randomRequest(home, rnd)),

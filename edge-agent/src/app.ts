@@ -86,7 +86,7 @@ export class EdgeAgent {
     if (!decoded.ok) {
       const commandId = salvageCommandId(payload);
       this.countRejected('AGENT_ERR_BAD_COMMAND');
-      if (commandId) this.publishResult({ commandId } as DroneCommand, { outcome: 'rejected', code: 'AGENT_ERR_BAD_COMMAND', mavResult: null, message: decoded.message });
+      if (commandId) this.publishResult({ commandId }, { outcome: 'rejected', code: 'AGENT_ERR_BAD_COMMAND', mavResult: null, message: decoded.message });
       return;
     }
     const cmd = decoded.value;

@@ -1,4 +1,4 @@
-import type { CommandResult, DroneCommand, DroneEvent, DroneStatus } from '@aerie/contracts';
+import type { CommandResult, DroneEvent, DroneStatus } from '@aerie/contracts';
 import type { FcTelemetry } from './domain/telemetry.js';
 import type { MissionItem } from './domain/mission.js';
 

@@ -1,6 +1,6 @@
 import {
   ardupilotmega, common, minimal, MavLinkProtocolV1, MavLinkProtocolV2,
-  type MavLinkData, type MavLinkDataConstructor, type MavLinkPacketRegistry,
+  type MavLinkData, type MavLinkPacketRegistry,
 } from 'node-mavlink';
 import type { MavFrame } from './frame.js';
 import { appendSignature, signingTimestampFromMs } from './signing.js';
@@ -22,7 +22,7 @@ const decoderV1 = new MavLinkProtocolV1();
 
 /** Decodes a frame's payload into its node-mavlink message class; null for unknown ids. */
 export function decodeFrame(frame: MavFrame): MavLinkData | null {
-  const clazz = REGISTRY[frame.msgid] as MavLinkDataConstructor<MavLinkData> | undefined;
+  const clazz = REGISTRY[frame.msgid];
   if (!clazz) return null;
   // MAVLink 2 payloads arrive with trailing zeros trimmed; pad to the full length first.
   const full = Buffer.alloc(Math.max(255, frame.payload.length));

@@ -41,7 +41,7 @@ export const USAGE = `Usage: aerie-sim [options]
   --port-base P       vehicle i (0-based) binds P+i; 0 = ephemeral (${DEFAULT_CONFIG.portBase})
   --gcs-host ADDR     ground station / edge agent address (${DEFAULT_CONFIG.gcsHost})
   --gcs-port-base P   vehicle i sends to P+i; 0 = reply to whoever sent last (${DEFAULT_CONFIG.gcsPortBase})
-  --lat DEG --lon DEG home of the fleet (${DEFAULT_CONFIG.home.lat}, ${DEFAULT_CONFIG.home.lon})
+  --lat DEG --lon DEG home of the fleet (${DEFAULT_CONFIG.home.lat}, ${DEFAULT_CONFIG.home.lon}); negative as --lat=-33.9
   --alt M             home altitude AMSL, m (${DEFAULT_CONFIG.home.altMsl})
   --speedup X         simulated seconds per real second (${DEFAULT_CONFIG.speedup})
   --cruise M/S        cruise speed (${DEFAULT_CONFIG.cruiseSpeedMs})

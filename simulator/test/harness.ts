@@ -32,13 +32,13 @@ export class Bench {
   }
 
   send(input: DistributiveOmit<VehicleInput, 'from' | 'targetSystem'> & { targetSystem?: number }): void {
-    this.vehicle.handle({ from: GCS, targetSystem: 1, ...input } as VehicleInput);
+    this.vehicle.handle({ from: GCS, targetSystem: 1, ...input });
   }
 
   /** COMMAND_LONG → the COMMAND_ACK result, or undefined when none came. */
-  command(command: number, params: number[] = [], targetSystem = 1): number | undefined {
+  command(command: number, params: number[] = [], targetSystem = 1, confirmation = 0): number | undefined {
     const before = this.out.length;
-    this.send({ kind: 'command-long', command, params, targetSystem });
+    this.send({ kind: 'command-long', command, params, targetSystem, confirmation });
     const ack = this.out.slice(before).find((o) => o.kind === 'command-ack' && o.command === command);
     return ack?.kind === 'command-ack' ? ack.result : undefined;
   }

@@ -106,6 +106,18 @@ describe('Vehicle commands', () => {
     expect(b.snapshot().customMode).toBe(67371008);
   });
 
+  it('does not restart a running mission for a re-sent MISSION_START (confirmation > 0)', () => {
+    const b = new Bench();
+    b.upload(plan([takeoffItem(10), waypointItem(at(300, 0), 10), landItem(at(300, 0))]));
+    b.command(ARM, [1]);
+    expect(b.command(MISSION_START, [0], 1, 0)).toBe(MavResult.ACCEPTED);
+    expect(b.fly((s) => s.mission.seq === 1, 30)).toBe(true);
+    expect(b.command(MISSION_START, [0], 1, 1)).toBe(MavResult.ACCEPTED);
+    expect(b.snapshot().mission.seq).toBe(1);
+    expect(b.command(MISSION_START, [0], 1, 0)).toBe(MavResult.ACCEPTED);
+    expect(b.snapshot().mission.seq).toBe(0);
+  });
+
   it('denies MISSION_START without a mission or while disarmed', () => {
     const b = new Bench();
     b.command(ARM, [1]);

@@ -22,20 +22,12 @@ export interface TelemetryApp {
   close(): Promise<void>;
 }
 
-/** Opens the store, listens for HTTP, then starts consuming; resolves without waiting for the broker. */
+/** Opens the store, starts consuming and listens for HTTP; resolves without waiting for the broker. */
 export async function startTelemetry(config: TelemetryConfig, deps: TelemetryDeps = {}): Promise<TelemetryApp> {
   const logger = deps.logger ?? createStderrLogger();
   const store = openSqliteStore(config.dbPath);
 
-  let ingest: MqttIngest | undefined;
-  const http = buildHttpApi({ store, logger, clock: deps.clock, health: () => ({ ingest: ingest?.stats() }) });
-  try {
-    await http.listen({ host: config.httpHost, port: config.httpPort });
-  } catch (err) {
-    store.close();
-    throw err;
-  }
-  ingest = startMqttIngest({
+  const ingest = startMqttIngest({
     url: config.mqttUrl,
     username: config.mqttUsername,
     password: config.mqttPassword,
@@ -44,18 +36,26 @@ export async function startTelemetry(config: TelemetryConfig, deps: TelemetryDep
     logger,
     clock: deps.clock,
   });
-  const started = ingest;
+  const http = buildHttpApi({ store, logger, clock: deps.clock, health: () => ({ ingest: ingest.stats() }) });
+  try {
+    await http.listen({ host: config.httpHost, port: config.httpPort });
+  } catch (err) {
+    // Whatever ingest already took from a persistent session is flushed, not dropped.
+    await ingest.close();
+    store.close();
+    throw err;
+  }
 
   let closing: Promise<void> | undefined;
   return {
     port: (http.server.address() as AddressInfo).port,
     store,
-    ingest: started,
+    ingest,
     close() {
       closing ??= (async () => {
         try {
           await http.close();
-          await started.close();
+          await ingest.close();
         } finally {
           store.close();
         }

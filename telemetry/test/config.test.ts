@@ -56,6 +56,7 @@ describe('configuration', () => {
     ['a password without user', { dataDir: '/d', mqttPassword: 'p' }, {}, /mqttPassword/],
     ['a bad client id', { dataDir: '/d' }, { AERIE_TELEMETRY_CLIENT_ID: 'a/b' }, /clientId/],
   ])('refuses %s with TEL_ERR_CONFIG', (_name, flags, env, message) => {
-    expect(() => loadConfig(flags, env)).toThrow(expect.objectContaining({ code: 'TEL_ERR_CONFIG', message: expect.stringMatching(message) }));
+    expect(() => loadConfig(flags, env)).toThrow(message);
+    expect(() => loadConfig(flags, env)).toThrow(expect.objectContaining({ code: 'TEL_ERR_CONFIG' }));
   });
 });

@@ -3,7 +3,6 @@ import { MavLink, UdpEndpoint, udpTransport, type MavFrame } from '@aerie/mavlin
 import type { Clock } from '@aerie/contracts';
 import type { AckOutcome, FlightControllerLink } from '../ports.js';
 import type { FcTelemetry } from '../domain/telemetry.js';
-import { MAV_AUTOPILOT_INVALID } from '../domain/telemetry.js';
 import type { MissionItem } from '../domain/mission.js';
 import type { AgentConfig } from '../config.js';
 
@@ -52,12 +51,12 @@ export class MavlinkFcLink implements FlightControllerLink {
       const msg = new common.CommandLong();
       msg.targetSystem = this.target.sysid;
       msg.targetComponent = this.target.compid;
-      msg.command = command as common.MavCmd;
+      msg.command = command;
       // [MAVLink command protocol] confirmation increments on each re-send of the same command.
       msg.confirmation = attempt;
       [msg._param1, msg._param2, msg._param3, msg._param4, msg._param5, msg._param6, msg._param7] =
         [0, 1, 2, 3, 4, 5, 6].map((i) => params[i] ?? 0) as [number, number, number, number, number, number, number];
-      const ack = this.waitFor((m): m is common.CommandAck => m instanceof common.CommandAck && m.command === command, this.ackTimeoutMs);
+      const ack = this.waitFor((m): m is common.CommandAck => m instanceof common.CommandAck && Number(m.command) === command, this.ackTimeoutMs);
       this.link.send(msg);
       const got = await ack;
       if (got) return { result: got.result, name: common.MavResult[got.result] ?? String(got.result), accepted: got.result === common.MavResult.ACCEPTED };
@@ -73,7 +72,7 @@ export class MavlinkFcLink implements FlightControllerLink {
 
   private async runUpload(items: readonly MissionItem[]): Promise<AckOutcome> {
     let ackResult: common.MissionAck | null = null;
-    let lastProgress = this.clock.now();
+    let lastProgress = 0;
     // The FC drives the transfer: answer each MISSION_REQUEST_INT (or legacy MISSION_REQUEST) with its item.
     const onRequest = (m: MavLinkData): boolean => {
       if (m instanceof common.MissionRequestInt || m instanceof common.MissionRequest) {
@@ -116,8 +115,8 @@ export class MavlinkFcLink implements FlightControllerLink {
     m.targetSystem = this.target.sysid;
     m.targetComponent = this.target.compid;
     m.seq = item.seq;
-    m.frame = item.frame as common.MavFrame;
-    m.command = item.command as common.MavCmd;
+    m.frame = item.frame;
+    m.command = item.command;
     m.current = item.current;
     m.autocontinue = item.autocontinue;
     [m.param1, m.param2, m.param3, m.param4] = item.params;
@@ -146,7 +145,7 @@ export class MavlinkFcLink implements FlightControllerLink {
   private toTelemetry(msg: MavLinkData, frame: MavFrame): FcTelemetry | null {
     if (msg instanceof minimal.Heartbeat) {
       // Heartbeats of GCSs, companions and other non-autopilot components are not the FC's.
-      if (msg.autopilot === MAV_AUTOPILOT_INVALID) return null;
+      if (msg.autopilot === minimal.MavAutopilot.INVALID) return null;
       this.target = { sysid: frame.sysid, compid: frame.compid };
       return { kind: 'heartbeat', autopilot: msg.autopilot, vehicleType: msg.type, baseMode: msg.baseMode, customMode: msg.customMode, systemStatus: msg.systemStatus };
     }

@@ -25,7 +25,9 @@ const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
 function authError(code: number, message: string): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
+  const err = new Error(message) as AuthenticateError;
+  err.returnCode = code;
+  return err;
 }
 
 /** The embedded aedes broker: authenticates against the device registry and enforces the ACL. */

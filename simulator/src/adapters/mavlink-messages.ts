@@ -10,7 +10,7 @@ export function toVehicleInput(msg: MavLinkData, frame: Pick<MavFrame, 'sysid' |
   const from: Sender = { sysid: frame.sysid, compid: frame.compid };
   if (msg instanceof common.CommandLong) {
     return {
-      kind: 'command-long', from, targetSystem: msg.targetSystem, command: msg.command,
+      kind: 'command-long', from, targetSystem: msg.targetSystem, command: msg.command, confirmation: msg.confirmation,
       params: [msg._param1, msg._param2, msg._param3, msg._param4, msg._param5, msg._param6, msg._param7],
     };
   }

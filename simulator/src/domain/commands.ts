@@ -7,6 +7,8 @@ export interface CommandPort {
   readonly onGround: boolean;
   readonly gpsFix3d: boolean;
   readonly hasPlan: boolean;
+  /** In AUTO.MISSION with the mission running. */
+  readonly missionRunning: boolean;
   arm(): void;
   disarm(reason: string): void;
   switchMode(mode: Px4Mode): void;
@@ -25,7 +27,7 @@ export const DEFAULT_TAKEOFF_ALT_M = 2.5;
 const int = (x: number | undefined): number => (x === undefined || Number.isNaN(x) ? 0 : Math.round(x));
 
 /** Carries out one COMMAND_LONG and answers with its MAV_RESULT (the COMMAND_ACK.result). */
-export function executeCommand(fc: CommandPort, command: number, params: readonly number[]): MavResultValue {
+export function executeCommand(fc: CommandPort, command: number, params: readonly number[], confirmation = 0): MavResultValue {
   const p = (i: number): number => params[i - 1] ?? 0;
   switch (command) {
     case MavCmd.COMPONENT_ARM_DISARM:
@@ -34,7 +36,9 @@ export function executeCommand(fc: CommandPort, command: number, params: readonl
       return setMode(fc, int(p(1)), int(p(2)), int(p(3)));
     case MavCmd.MISSION_START:
       if (!fc.hasPlan || !fc.armed) return MavResult.DENIED;
-      fc.startMission(int(p(1)));
+      // [Command protocol] confirmation > 0 marks a re-send whose first copy may have been carried
+      // out already (only its ACK lost); restarting the running mission would fly it again.
+      if (confirmation === 0 || !fc.missionRunning) fc.startMission(int(p(1)));
       return MavResult.ACCEPTED;
     case MavCmd.NAV_RETURN_TO_LAUNCH:
       if (!fc.armed) return MavResult.DENIED;

@@ -39,6 +39,12 @@ export function holdHere(kin: Kinematics): Maneuver {
   return kin.onGround ? { kind: 'idle' } : { kind: 'hold', lat: kin.lat, lon: kin.lon, relAltM: kin.relAltM };
 }
 
+/** Where to hold once `m` has finished: its own goal point when it had one, else right here. */
+export function holdAfter(m: Maneuver, kin: Kinematics): Maneuver {
+  if (kin.onGround || (m.kind !== 'takeoff' && m.kind !== 'goto')) return holdHere(kin);
+  return { kind: 'hold', lat: m.lat, lon: m.lon, relAltM: m.relAltM };
+}
+
 export function takeoff(kin: Kinematics, relAltM: number): Maneuver {
   return { kind: 'takeoff', lat: kin.lat, lon: kin.lon, relAltM: Math.max(MIN_WAYPOINT_ALT_M, relAltM) };
 }

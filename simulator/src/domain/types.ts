@@ -24,7 +24,7 @@ export interface MissionItem {
 
 /** What the flight controller understands from the wire. */
 export type VehicleInput =
-  | { kind: 'command-long'; from: Sender; targetSystem: number; command: number; params: readonly number[] }
+  | { kind: 'command-long'; from: Sender; targetSystem: number; command: number; params: readonly number[]; confirmation: number }
   | { kind: 'mission-count'; from: Sender; targetSystem: number; count: number; missionType: number }
   | { kind: 'mission-item'; from: Sender; targetSystem: number; missionType: number; item: MissionItem }
   | { kind: 'mission-clear-all'; from: Sender; targetSystem: number; missionType: number }

@@ -1,7 +1,7 @@
 import type { Clock } from '@aerie/contracts';
 import { executeCommand, DEFAULT_TAKEOFF_ALT_M, type CommandPort } from './commands.js';
-import { guide, holdHere, land, returnToLaunch, takeoff, type Maneuver } from './maneuver.js';
-import { MavLandedState, MavSeverity, MavState, type MavLandedStateValue, type MavSeverityValue } from './mav-enums.js';
+import { guide, holdAfter, holdHere, land, returnToLaunch, takeoff, type Maneuver } from './maneuver.js';
+import { MavLandedState, MavSeverity, MavState, MissionState, type MavLandedStateValue, type MavSeverityValue } from './mav-enums.js';
 import { MissionRunner } from './mission-runner.js';
 import { MissionTransfer, type MissionTransferStats } from './mission-transfer.js';
 import {
@@ -91,6 +91,10 @@ export class Vehicle implements CommandPort {
     return this.mission.count > 0;
   }
 
+  get missionRunning(): boolean {
+    return this.inMode(PX4_MODES.AUTO_MISSION) && this.mission.state === MissionState.ACTIVE;
+  }
+
   get transferStats(): Readonly<MissionTransferStats> {
     return this.transfer.stats;
   }
@@ -99,7 +103,7 @@ export class Vehicle implements CommandPort {
     if (input.targetSystem !== 0 && input.targetSystem !== this.sysid) return;
     switch (input.kind) {
       case 'command-long': {
-        const result = executeCommand(this, input.command, input.params);
+        const result = executeCommand(this, input.command, input.params, input.confirmation);
         return this.opts.emit({ kind: 'command-ack', to: input.from, command: input.command, result });
       }
       case 'mission-count':
@@ -141,7 +145,7 @@ export class Vehicle implements CommandPort {
       sysid: this.sysid,
       timeBootMs: Math.max(0, Math.round(this.opts.clock.now() - this.bootMs)),
       armed: this.isArmed,
-      mode: this.mode,
+      mode: { ...this.mode },
       modeName: modeName(this.mode),
       customMode: encodeCustomMode(this.mode),
       baseMode: encodeBaseMode(this.mode, this.isArmed),
@@ -256,6 +260,7 @@ export class Vehicle implements CommandPort {
   }
 
   private maneuverDone(): void {
+    const finished = this.maneuver;
     this.maneuver = null;
     // PX4 reports TAKEOFF only for the climb of the maneuver that left the ground.
     this.climbingFromGround = false;
@@ -266,11 +271,13 @@ export class Vehicle implements CommandPort {
       this.notify(MavSeverity.INFO, 'Mission finished');
       if (outcome.disarm) this.disarm('landing');
       this.mode = PX4_MODES.AUTO_LOITER;
+      if (this.isArmed && finished) this.maneuver = holdAfter(finished, this.kin);
       return;
     }
     // AUTO.TAKEOFF ends in a hold at altitude; AUTO.RTL and AUTO.LAND end on the ground.
     if (!this.inMode(PX4_MODES.AUTO_TAKEOFF) && this.kin.onGround) this.disarm('landing');
     this.mode = PX4_MODES.AUTO_LOITER;
+    if (this.isArmed && finished) this.maneuver = holdAfter(finished, this.kin);
   }
 
   private trackLandedState(before: Kinematics): void {

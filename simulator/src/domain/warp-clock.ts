@@ -1,11 +1,14 @@
 import { systemClock, type Clock } from '@aerie/contracts';
 
+/** The system clock's timers with a monotonic now(), so virtual time never jumps with NTP. */
+const monotonicClock: Clock = { ...systemClock, now: () => performance.timeOrigin + performance.now() };
+
 export interface WarpClockOptions {
   /** Virtual seconds per real second; 1 runs in real time. */
   speedup: number;
   /** Virtual epoch (ms) at construction; the real clock's now() by default. */
   startMs?: number;
-  /** The real clock being warped; the system clock by default. */
+  /** The real clock being warped; the system timers with a monotonic now() by default. */
   real?: Clock;
 }
 
@@ -23,7 +26,7 @@ export class WarpClock implements Clock {
   constructor(opts: WarpClockOptions) {
     if (!(opts.speedup > 0) || !Number.isFinite(opts.speedup)) throw new RangeError(`speedup must be a positive number, got ${opts.speedup}`);
     this.speedup = opts.speedup;
-    this.real = opts.real ?? systemClock;
+    this.real = opts.real ?? monotonicClock;
     this.realStartMs = this.real.now();
     this.startMs = opts.startMs ?? this.realStartMs;
   }

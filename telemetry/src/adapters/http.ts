@@ -141,7 +141,7 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
     },
   );
 
-  app.get('/healthz', async () => ({ status: 'ok', ...opts.health?.() }));
+  app.get('/healthz', (_req, reply) => reply.send({ status: 'ok', ...opts.health?.() }));
 
   return app;
 }

@@ -77,6 +77,7 @@ export function startMqttIngest(opts: MqttIngestOptions): MqttIngest {
 
   let connectedOnce = false;
   let quietUntilConnected = false;
+  let closed = false;
 
   client.on('connect', (connack: IConnackPacket) => {
     quietUntilConnected = false;
@@ -112,13 +113,13 @@ export function startMqttIngest(opts: MqttIngestOptions): MqttIngest {
       return;
     }
     // One line per outage, not one per reconnect attempt.
-    if (quietUntilConnected) return;
+    if (quietUntilConnected || closed) return;
     quietUntilConnected = true;
     logger.warn(`telemetry mqtt unreachable url=${redact(opts.url)} error=${JSON.stringify(err.message)} retrying`);
   });
 
   client.on('offline', () => {
-    if (connectedOnce && !quietUntilConnected) {
+    if (connectedOnce && !quietUntilConnected && !closed) {
       quietUntilConnected = true;
       logger.warn(`telemetry mqtt offline url=${redact(opts.url)} reconnecting`);
     }
@@ -131,9 +132,12 @@ export function startMqttIngest(opts: MqttIngestOptions): MqttIngest {
     close() {
       closing ??= (async () => {
         settled(new TelemetryError('TEL_ERR_INGEST_CLOSED', 'ingest closed before the subscription was granted'));
+        closed = true;
         // End first so nothing arrives after the last flush; without a clean session the
-        // broker keeps queueing for our next start.
-        await client.endAsync();
+        // broker keeps queueing for our next start. Before CONNACK a graceful end only queues
+        // DISCONNECT and leaves the socket open (the broker then waits out its connect timeout),
+        // so an unconnected client is torn down instead.
+        await client.endAsync(!client.connected);
         pipeline.flush();
       })();
       return closing;
