@@ -72,7 +72,7 @@ export class MavlinkFcLink implements FlightControllerLink {
 
   private async runUpload(items: readonly MissionItem[]): Promise<AckOutcome> {
     let ackResult: common.MissionAck | null = null;
-    let lastProgress = 0;
+    let lastProgress: number;
     // The FC drives the transfer: answer each MISSION_REQUEST_INT (or legacy MISSION_REQUEST) with its item.
     const onRequest = (m: MavLinkData): boolean => {
       if (m instanceof common.MissionRequestInt || m instanceof common.MissionRequest) {
