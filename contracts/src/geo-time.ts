@@ -10,6 +10,7 @@ export function haversineM(a: { lat: number; lon: number }, b: { lat: number; lo
 
 /** Time as a dependency, so heartbeats, ETAs and flushers run under fake or warped clocks. */
 export interface Clock {
+  /** Whole epoch milliseconds; message timestamps are integers. */
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;

@@ -67,6 +67,12 @@ export async function flyOneDelivery(broker: BrokerChoice): Promise<void> {
     expect(iPickup).toBeLessThan(iDropoff);
     expect(Math.max(...pts.map((p) => p.altRel))).toBeGreaterThan(25);
     for (let i = 1; i < pts.length; i++) expect(pts[i]!.ts).toBeGreaterThanOrEqual(pts[i - 1]!.ts);
+
+    // Nothing on the way was malformed or refused.
+    expect(stack.hub.counters.rejected.HUB_ERR_PAYLOAD ?? 0).toBe(0);
+    expect(stack.hub.counters.refused).toEqual({});
+    expect(stack.core.rejected).toEqual({});
+    expect(stack.telemetry.ingest.stats().rejected).toEqual({});
   } finally {
     await stack.stop();
   }

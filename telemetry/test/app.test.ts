@@ -65,7 +65,7 @@ describe('startTelemetry', () => {
     const first = await startTelemetry(defineConfig({ mqttUrl: broker.url, dbPath: ':memory:', httpPort: 0 }), { logger: createMemoryLogger() });
     app = first;
     await expect(
-      startTelemetry(defineConfig({ mqttUrl: broker.url, dbPath: join(dir, 'second.sqlite'), httpPort: first.port }), { logger: createMemoryLogger() }),
+      startTelemetry(defineConfig({ mqttUrl: broker.url, clientId: 'telemetry-second', dbPath: join(dir, 'second.sqlite'), httpPort: first.port }), { logger: createMemoryLogger() }),
     ).rejects.toMatchObject({ code: 'EADDRINUSE' });
   });
 });

@@ -31,8 +31,9 @@ export class WarpClock implements Clock {
     this.startMs = opts.startMs ?? this.realStartMs;
   }
 
+  /** Whole milliseconds, as the Clock contract promises (message timestamps are integers). */
   now(): number {
-    return this.startMs + (this.real.now() - this.realStartMs) * this.speedup;
+    return Math.floor(this.startMs + (this.real.now() - this.realStartMs) * this.speedup);
   }
 
   setTimeout(fn: () => void, ms: number): unknown {

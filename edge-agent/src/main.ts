@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { agentConfig } from './config.js';
+import { startEdgeAgent } from './start.js';
+import { AgentError } from './errors.js';
+
+const USAGE = `usage: aerie-agent --drone-id ID --mqtt-url URL --mqtt-username U --mqtt-password P
+                   [--fc-listen HOST:PORT (127.0.0.1:14550)] [--fc-peer HOST:PORT] [--publish-hz N (2)]
+  --fc-listen  UDP address the agent listens on for the flight controller (PX4 SITL and
+               ArduPilot send to 14550); replies go to the FC's actual address and port
+  --fc-peer    send to this flight controller address instead of learning it
+environment: AERIE_AGENT_DRONE_ID, AERIE_AGENT_MQTT_URL, AERIE_AGENT_MQTT_USERNAME, AERIE_AGENT_MQTT_PASSWORD`;
+
+function hostPort(raw: string, flag: string): { host: string; port: number } {
+  const i = raw.lastIndexOf(':');
+  const port = Number(raw.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new AgentError('AGENT_ERR_CONFIG', `${flag} must be HOST:PORT, got "${raw}"`);
+  return { host: raw.slice(0, i), port };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'drone-id': { type: 'string' }, 'mqtt-url': { type: 'string' }, 'mqtt-username': { type: 'string' }, 'mqtt-password': { type: 'string' },
+      'fc-listen': { type: 'string' }, 'fc-peer': { type: 'string' }, 'publish-hz': { type: 'string' },
+    },
+  });
+  const env = process.env;
+  const droneId = values['drone-id'] ?? env.AERIE_AGENT_DRONE_ID;
+  if (!droneId) throw new AgentError('AGENT_ERR_CONFIG', '--drone-id is required');
+  const listen = hostPort(values['fc-listen'] ?? '127.0.0.1:14550', '--fc-listen');
+  const peer = values['fc-peer'] ? hostPort(values['fc-peer'], '--fc-peer') : null;
+  const config = agentConfig({
+    droneId,
+    fc: { host: listen.host, port: listen.port, peer: peer ? { address: peer.host, port: peer.port } : null },
+    mqtt: {
+      url: values['mqtt-url'] ?? env.AERIE_AGENT_MQTT_URL ?? 'mqtt://127.0.0.1:1883',
+      username: values['mqtt-username'] ?? env.AERIE_AGENT_MQTT_USERNAME ?? droneId,
+      password: values['mqtt-password'] ?? env.AERIE_AGENT_MQTT_PASSWORD ?? '',
+    },
+    ...(values['publish-hz'] ? { publishHz: Number(values['publish-hz']) } : {}),
+  });
+  const running = await startEdgeAgent(config);
+  console.log(`aerie-agent ${droneId}: flight controller on udp://${listen.host}:${running.fcPort}, MQTT ${config.mqtt.url}`);
+  const stop = () => void running.stop().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof AgentError) {
+    console.error(`aerie-agent: ${err.code}: ${err.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  console.error(`aerie-agent: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
