@@ -50,10 +50,10 @@ async function baselineOnce(): Promise<number> {
 }
 
 async function measure(once: () => number | Promise<number>): Promise<{ perSec: number; packets: number }> {
-  let packets = 0;
+  let packets: number;
   let rounds = 0;
   const start = process.hrtime.bigint();
-  let elapsed = 0;
+  let elapsed: number;
   do {
     packets = await once();
     rounds++;

@@ -110,7 +110,7 @@ describe('broker identity and ACL', () => {
 
   it('revocation disconnects the drone at once and refuses it afterwards', async () => {
     const d1 = await connect('drone-001', secrets['drone-001']!);
-    const closed = new Promise((r) => d1.once('close', r));
+    const closed = new Promise<void>((r) => d1.once('close', () => r()));
     await hub.revoke('drone-001');
     await closed;
     await expect(connect('drone-001', secrets['drone-001']!)).rejects.toMatchObject({ code: 5 });
