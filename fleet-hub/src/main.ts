@@ -31,7 +31,7 @@ main().catch((err: unknown) => {
   if (err instanceof HubError) {
     console.error(`aerie-hub: ${err.code}: ${err.message}`);
     if (err.code === 'HUB_ERR_CONFIG') console.error(USAGE);
-    process.exit(2);
+    process.exit(err.code === 'HUB_ERR_CONFIG' ? 2 : 1);
   }
   console.error(err);
   process.exit(1);
