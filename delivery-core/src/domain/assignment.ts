@@ -9,7 +9,7 @@ export interface AssignmentPolicy {
 
 /**
  * Picks the idle drone nearest the pickup: on the ground, disarmed, linked to its flight
- * controller, with a fresh status, enough battery, and not already flying a delivery.
+ * controller, with a fresh status, a 3D GPS fix, enough battery, and not already flying a delivery.
  */
 export function pickDrone(
   candidates: Iterable<DroneStatus>, busy: ReadonlySet<string>, pickup: LatLon, now: number, policy: AssignmentPolicy,
@@ -20,6 +20,8 @@ export function pickDrone(
     if (busy.has(s.droneId) || !s.position || s.armed || s.landedState !== 'ON_GROUND') continue;
     if (!s.link.fcConnected || now - s.ts > policy.maxStatusAgeMs) continue;
     if (s.battery.pct === null || s.battery.pct < policy.minBatteryPct) continue;
+    // GPS_FIX_TYPE_3D_FIX: without it the autopilot refuses to arm for an auto mission.
+    if (s.gps.fix < 3) continue;
     const d = haversineM(s.position, pickup);
     if (d < bestDistance) {
       best = s;

@@ -1,0 +1,101 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import mqtt, { type MqttClient } from 'mqtt';
+import { FleetHub, MemoryDeviceRegistry, hubConfig } from '../src/index.js';
+import {
+  decodeMessage, encodeMessage, subscriptions, topics, type CommandResult, type DeliveryAssignment, type DeliveryTracking, type DroneCommand,
+} from '@aerie/contracts';
+import { droneStatus } from '../../test-support/fixtures.js';
+
+let hub: FleetHub;
+const clients: MqttClient[] = [];
+const secrets: Record<string, string> = {};
+
+async function until<T>(probe: () => T | undefined | null | false, what: string): Promise<T> {
+  const end = Date.now() + 5000;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function connect(id: string): Promise<MqttClient> {
+  const c = await mqtt.connectAsync(hub.mqttUrl, { clientId: id, username: id, password: secrets[id], protocolVersion: 4, reconnectPeriod: 0 });
+  clients.push(c);
+  return c;
+}
+
+const pickup = { lat: 47.399, lon: 8.547 };
+const dropoff = { lat: 47.401, lon: 8.55 };
+const assignment: DeliveryAssignment = {
+  v: 1, deliveryId: 'dlv-9', droneId: 'drone-001', ts: 1, correlationId: 'corr-9', action: 'fly', pickup, dropoff, cruiseAltM: 30, groundDelayS: 5,
+};
+
+beforeEach(async () => {
+  const registry = new MemoryDeviceRegistry();
+  for (const [id, role] of [['drone-001', 'drone'], ['svc-core', 'service']] as const) secrets[id] = (await registry.add(id, role)).secret;
+  hub = await FleetHub.start(hubConfig({ mqttPort: 0 }), { registry, log: () => undefined });
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.endAsync(true);
+  await hub.close();
+});
+
+describe('fleet-hub over MQTT: assignment → mission command → tracking', () => {
+  it('sends the delivery mission to the drone and turns its statuses into DeliveryTracking', async () => {
+    const core = await connect('svc-core');
+    const tracking: DeliveryTracking[] = [];
+    core.on('message', (_t, p) => {
+      const d = decodeMessage('DeliveryTracking', p);
+      if (d.ok) tracking.push(d.value);
+    });
+    await core.subscribeAsync(subscriptions.allTracking, { qos: 1 });
+    const drone = await connect('drone-001');
+    const commands: DroneCommand[] = [];
+    drone.on('message', (_t, p) => {
+      const d = decodeMessage('DroneCommand', p);
+      if (d.ok) commands.push(d.value);
+    });
+    await drone.subscribeAsync(topics.command('drone-001'), { qos: 1 });
+
+    await core.publishAsync(topics.assignment('dlv-9'), encodeMessage(assignment), { qos: 1, retain: true });
+    const cmd = await until(() => commands[0], 'the mission command');
+    expect(cmd).toMatchObject({ commandId: 'mission-dlv-9', droneId: 'drone-001', correlationId: 'corr-9', action: { kind: 'mission' } });
+    if (cmd.action.kind === 'mission') expect(cmd.action.steps.at(-1)).toEqual({ kind: 'rtl' });
+
+    const home = { lat: 47.3977, lon: 8.5456 };
+    const flight = [
+      [home, 'TAKEOFF'], [pickup, 'ON_GROUND'], [pickup, 'TAKEOFF'], [dropoff, 'ON_GROUND'],
+    ] as const;
+    for (const [i, [p, landedState]] of flight.entries()) {
+      const s = droneStatus({ seq: i + 1, armed: true, landedState, position: { ...p, altMsl: 488, altRel: landedState === 'ON_GROUND' ? 0 : 10 } });
+      await drone.publishAsync(topics.status('drone-001'), encodeMessage(s), { qos: 1 });
+    }
+    await until(() => tracking.length === 4, 'four tracking events');
+    expect(tracking.map((t) => t.type)).toEqual(['DeliveryHeadedToPickup', 'PackagePickedUp', 'DeliveryHeadedToDropoff', 'DeliveryCompleted']);
+    expect(new Set(tracking.map((t) => t.eventId)).size).toBe(4);
+    expect(tracking.every((t) => t.correlationId === 'corr-9')).toBe(true);
+  });
+
+  it('fails the delivery when the drone refuses its mission (compensation starts in the core)', async () => {
+    const core = await connect('svc-core');
+    const tracking: DeliveryTracking[] = [];
+    core.on('message', (_t, p) => {
+      const d = decodeMessage('DeliveryTracking', p);
+      if (d.ok) tracking.push(d.value);
+    });
+    await core.subscribeAsync(subscriptions.allTracking, { qos: 1 });
+    const drone = await connect('drone-001');
+    await core.publishAsync(topics.assignment('dlv-9'), encodeMessage(assignment), { qos: 1, retain: true });
+    const refusal: CommandResult = {
+      v: 1, commandId: 'mission-dlv-9', droneId: 'drone-001', ts: 2, outcome: 'rejected', code: 'AGENT_ERR_FC_REJECTED', mavResult: 'DENIED', message: 'arm refused: DENIED',
+    };
+    // The hub may not have processed the assignment yet; resend until the failure shows up.
+    await until(() => {
+      drone.publish(topics.commandResult('drone-001'), encodeMessage(refusal), { qos: 1 });
+      return tracking.find((t) => t.type === 'DeliveryFailed');
+    }, 'DeliveryFailed');
+    expect(tracking[0]).toMatchObject({ stage: 'Failed', deliveryId: 'dlv-9', reason: 'AGENT_ERR_FC_REJECTED: arm refused: DENIED' });
+  });
+});
