@@ -29,7 +29,8 @@ function step(name, cmd, args) {
 }
 
 ensureDebianPackages();
-step('lint', 'npx', ['eslint', '.']);
+// Build first: type-aware lint resolves each package's imports of the others through their dist/.
 step('build + typecheck', 'npx', ['tsc', '-b']);
+step('lint', 'npx', ['eslint', '.']);
 step('typecheck tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']);
 step('tests', 'npx', ['vitest', 'run', ...process.argv.slice(2)]);
