@@ -2,20 +2,12 @@ import { expect } from 'vitest';
 import { haversineM, type LatLon } from '@aerie/contracts';
 import type { StageChange } from '@aerie/delivery-core';
 import { startStack, type BrokerChoice, type RunningStack } from '../src/stack.js';
+import { until } from '../../test-support/until.js';
 
 const home = { lat: 47.3977, lon: 8.5456, altMsl: 488 };
 export const pickup: LatLon = { lat: 47.3991, lon: 8.5468 };
 export const dropoff: LatLon = { lat: 47.4012, lon: 8.5449 };
 
-async function until<T>(probe: () => T | undefined | null | false, what: string, realMs: number): Promise<T> {
-  const end = Date.now() + realMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${realMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * The whole loop, every hop real: a delivery request over HTTP, assignment, a mission over MQTT

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startSimVehicle, WarpClock, type SimVehicle } from '@aerie/simulator';
 import { encodeMessage, validateMessage, type DroneCommand } from '@aerie/contracts';
 import { MemoryUplink, agentConfig, startEdgeAgent, type RunningAgent } from '../src/index.js';
+import { until } from '../../test-support/until.js';
 
 const home = { lat: 47.3977, lon: 8.5456, altMsl: 488 };
 let agent: RunningAgent | null = null;
@@ -14,15 +15,6 @@ afterEach(async () => {
   vehicle = null;
 });
 
-async function until<T>(probe: () => T | undefined | null | false, what: string, realMs = 20_000): Promise<T> {
-  const end = Date.now() + realMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function boot(): Promise<{ uplink: MemoryUplink; clock: WarpClock }> {
   const clock = new WarpClock({ speedup: 20 });

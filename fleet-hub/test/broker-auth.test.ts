@@ -3,6 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { FleetHub, MemoryDeviceRegistry, hubConfig, HubErrorCodes } from '../src/index.js';
 import { encodeMessage, topics } from '@aerie/contracts';
 import { droneStatus } from '../../test-support/fixtures.js';
+import { until } from '../../test-support/until.js';
 
 let hub: FleetHub;
 let registry: MemoryDeviceRegistry;
@@ -10,13 +11,6 @@ const secrets: Record<string, string> = {};
 const clients: MqttClient[] = [];
 const logs: string[] = [];
 
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function connect(username: string, password: string, clientId = username): Promise<MqttClient> {
   const c = mqtt.connect(hub.mqttUrl, { clientId, username, password, protocolVersion: 4, reconnectPeriod: 0 });

@@ -5,20 +5,12 @@ import {
   decodeMessage, encodeMessage, subscriptions, topics, type CommandResult, type DeliveryAssignment, type DeliveryTracking, type DroneCommand,
 } from '@aerie/contracts';
 import { droneStatus } from '../../test-support/fixtures.js';
+import { until } from '../../test-support/until.js';
 
 let hub: FleetHub;
 const clients: MqttClient[] = [];
 const secrets: Record<string, string> = {};
 
-async function until<T>(probe: () => T | undefined | null | false, what: string): Promise<T> {
-  const end = Date.now() + 5000;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function connect(id: string): Promise<MqttClient> {
   const c = await mqtt.connectAsync(hub.mqttUrl, { clientId: id, username: id, password: secrets[id], protocolVersion: 4, reconnectPeriod: 0 });
