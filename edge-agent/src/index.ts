@@ -9,3 +9,6 @@ export { MemoryUplink } from './adapters/memory-uplink.js';
 export { StatusAssembler } from './domain/status-assembler.js';
 export { decodeFlightMode } from './domain/flight-mode.js';
 export { toMissionItems, type MissionItem } from './domain/mission.js';
+export { replayTlog, type ReplaySummary, type ReplayOptions } from './replay.js';
+export { FcTelemetryMapper } from './adapters/mavlink-telemetry.js';
+export { arduVehicleOf } from './domain/flight-mode.js';

@@ -3,8 +3,11 @@ import { parseArgs } from 'node:util';
 import { agentConfig } from './config.js';
 import { startEdgeAgent } from './start.js';
 import { AgentError } from './errors.js';
+import { replayTlog } from './replay.js';
+import type { DroneEvent } from '@aerie/contracts';
 
-const USAGE = `usage: aerie-agent --drone-id ID --mqtt-url URL --mqtt-username U --mqtt-password P
+const USAGE = `usage: aerie-agent replay FILE.tlog [--publish-hz N (2)] [--events]
+       aerie-agent --drone-id ID --mqtt-url URL --mqtt-username U --mqtt-password P
                    [--fc-listen HOST:PORT (127.0.0.1:14550)] [--fc-peer HOST:PORT] [--publish-hz N (2)]
   --fc-listen  UDP address the agent listens on for the flight controller (PX4 SITL and
                ArduPilot send to 14550); replies go to the FC's actual address and port
@@ -18,7 +21,24 @@ function hostPort(raw: string, flag: string): { host: string; port: number } {
   return { host: raw.slice(0, i), port };
 }
 
+/** `aerie-agent replay FILE.tlog [--publish-hz N]`: DroneStatus JSON lines, then the summary line. */
+async function replay(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'publish-hz': { type: 'string' }, events: { type: 'boolean' } } });
+  const file = positionals[0];
+  if (!file) throw new AgentError('AGENT_ERR_CONFIG', 'replay needs a .tlog file');
+  // `aerie-agent replay x.tlog | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', () => process.exit(0));
+  const out = (line: string): void => void process.stdout.write(line + '\n');
+  const summary = await replayTlog(file, {
+    ...(values['publish-hz'] ? { publishHz: Number(values['publish-hz']) } : {}),
+    onStatus: (s) => out(JSON.stringify(s)),
+    ...(values.events ? { onEvent: (e: DroneEvent) => out(JSON.stringify(e)) } : {}),
+  });
+  out(JSON.stringify({ packets: summary.packets, corrupt: summary.corrupt, positions: summary.positions, modes: summary.modes }));
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'replay') return replay(process.argv.slice(3));
   const { values } = parseArgs({
     options: {
       'drone-id': { type: 'string' }, 'mqtt-url': { type: 'string' }, 'mqtt-username': { type: 'string' }, 'mqtt-password': { type: 'string' },

@@ -5,13 +5,13 @@ import { validateMessage } from '@aerie/contracts';
 describe('flight modes', () => {
   // HEARTBEATs from ../shared/data/pymavlink-vectors.json
   it('decodes the PX4 AUTO.MISSION heartbeat vector (custom_mode 67371008)', () => {
-    expect(decodeFlightMode(12, 157, 67371008)).toEqual({ mode: 'MISSION', raw: 'AUTO.MISSION' });
+    expect(decodeFlightMode(12, 157, 67371008)).toMatchObject({ mode: 'MISSION', raw: 'AUTO.MISSION' });
   });
   it('decodes the ArduPilot vector (custom_mode 3 = AUTO on a copter)', () => {
-    expect(decodeFlightMode(3, 217, 3)).toEqual({ mode: 'MISSION', raw: 'AUTO' });
+    expect(decodeFlightMode(3, 217, 3)).toMatchObject({ mode: 'MISSION', raw: 'AUTO' });
   });
   it('keeps the raw value of an unknown mode', () => {
-    expect(decodeFlightMode(12, 1, 0x63000000 | (4 << 16))).toEqual({ mode: 'UNKNOWN', raw: 'px4:4.99' });
+    expect(decodeFlightMode(12, 1, 0x63000000 | (4 << 16))).toMatchObject({ mode: 'UNKNOWN', raw: 'px4:4.99' });
   });
 });
 

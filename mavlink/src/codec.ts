@@ -2,6 +2,7 @@ import {
   ardupilotmega, common, minimal, MavLinkProtocolV1, MavLinkProtocolV2,
   type MavLinkData, type MavLinkPacketRegistry,
 } from 'node-mavlink';
+import { MSG_ID_MAGIC_NUMBER } from 'mavlink-mappings';
 import type { MavFrame } from './frame.js';
 import { appendSignature, signingTimestampFromMs } from './signing.js';
 import { IFLAG_SIGNED } from './frame.js';
@@ -13,8 +14,13 @@ export const REGISTRY: MavLinkPacketRegistry = {
   ...ardupilotmega.REGISTRY,
 };
 
+/**
+ * CRC_EXTRA of a message id: from the registry, else from mavlink-mappings' table of every
+ * dialect it knows (AUTOPILOT_VERSION and a few others have a CRC_EXTRA but no decoder class in
+ * node-mavlink), so such packets are still validated and counted as packets, not skipped as unknown.
+ */
 export function crcExtraOf(msgid: number): number | undefined {
-  return REGISTRY[msgid]?.MAGIC_NUMBER;
+  return REGISTRY[msgid]?.MAGIC_NUMBER ?? (MSG_ID_MAGIC_NUMBER as Record<number, number | undefined>)[msgid];
 }
 
 const decoderV2 = new MavLinkProtocolV2();

@@ -68,66 +68,78 @@ export class FrameDecoder {
     const frames: MavFrame[] = [];
     let i = 0;
     while (i < buf.length) {
-      const stx = buf[i];
-      if (stx !== STX_V1 && stx !== STX_V2) {
-        this.stats.garbageBytes += 1;
-        i += 1;
+      const r = parseFrameAt(buf, i, this.crcExtra);
+      if (r.kind === 'incomplete') break;
+      if (r.kind === 'frame') {
+        frames.push(r.frame);
+        this.stats.frames += 1;
+        i += r.length;
         continue;
       }
-      const v2 = stx === STX_V2;
-      const headerLen = v2 ? HEADER_V2 : HEADER_V1;
-      if (buf.length - i < headerLen) break;
-      const payloadLen = buf[i + 1] ?? 0;
-      const incompat = v2 ? (buf[i + 2] ?? 0) : 0;
-      // [MAVLink 2] a receiver must drop packets with incompat flags it does not understand.
-      if (v2 && (incompat & ~IFLAG_SIGNED) !== 0) {
-        this.stats.garbageBytes += 1;
-        i += 1;
-        continue;
-      }
-      const signed = (incompat & IFLAG_SIGNED) !== 0;
-      const total = headerLen + payloadLen + CRC_LEN + (signed ? SIGNATURE_LEN : 0);
-      if (buf.length - i < total) break;
-      const msgid = v2 ? buf.readUIntLE(i + 7, 3) : (buf[i + 5] ?? 0);
-      const extra = this.crcExtra(msgid);
-      if (extra === undefined) {
+      if (r.kind === 'unknown') {
         // Without CRC_EXTRA the CRC cannot be checked. Skip the frame only when the next byte
         // starts a packet (or the data ends there); otherwise this was garbage that looked like
-        // a header, and skipping `total` bytes could swallow a valid packet behind it.
-        const next = buf[i + total];
+        // a header, and skipping the frame could swallow a valid packet behind it.
+        const next = buf[i + r.length];
         if (next === undefined || next === STX_V1 || next === STX_V2) {
           this.stats.unknownMsgid += 1;
-          i += total;
-        } else {
-          this.stats.garbageBytes += 1;
-          i += 1;
+          i += r.length;
+          continue;
         }
-        continue;
       }
-      const crcEnd = i + headerLen + payloadLen;
-      const expected = x25crc(buf.subarray(i, crcEnd + CRC_LEN), 1, CRC_LEN, extra);
-      if (expected !== buf.readUInt16LE(crcEnd)) {
-        this.stats.badCrc += 1;
-        this.stats.garbageBytes += 1;
-        i += 1;
-        continue;
-      }
-      const raw = Buffer.from(buf.subarray(i, i + total));
-      frames.push({
-        version: v2 ? 2 : 1,
-        incompatFlags: incompat,
-        compatFlags: v2 ? (raw[3] ?? 0) : 0,
-        seq: raw[v2 ? 4 : 2] ?? 0,
-        sysid: raw[v2 ? 5 : 3] ?? 0,
-        compid: raw[v2 ? 6 : 4] ?? 0,
-        msgid,
-        payload: raw.subarray(headerLen, headerLen + payloadLen),
-        signature: signed ? raw.subarray(total - SIGNATURE_LEN) : null,
-        raw,
-      });
-      this.stats.frames += 1;
-      i += total;
+      if (r.kind === 'badCrc') this.stats.badCrc += 1;
+      this.stats.garbageBytes += 1;
+      i += 1;
     }
     return { frames, consumed: i };
   }
+}
+
+export type FrameAt =
+  | { kind: 'frame'; frame: MavFrame; length: number }
+  /** The buffer ends before the packet does. */
+  | { kind: 'incomplete' }
+  /** Not a packet start: wrong magic byte or incompat flags this receiver does not know. */
+  | { kind: 'garbage' }
+  | { kind: 'badCrc'; length: number }
+  /** A well-formed header of a message id without known CRC_EXTRA; `length` is its full size. */
+  | { kind: 'unknown'; msgid: number; length: number };
+
+/** Tries to read one packet starting exactly at `i`. Never throws. */
+export function parseFrameAt(buf: Buffer, i: number, crcExtra: CrcExtraLookup): FrameAt {
+  const stx = buf[i];
+  if (stx !== STX_V1 && stx !== STX_V2) return { kind: 'garbage' };
+  const v2 = stx === STX_V2;
+  const headerLen = v2 ? HEADER_V2 : HEADER_V1;
+  if (buf.length - i < headerLen) return { kind: 'incomplete' };
+  const payloadLen = buf[i + 1] ?? 0;
+  const incompat = v2 ? (buf[i + 2] ?? 0) : 0;
+  // [MAVLink 2] a receiver must drop packets with incompat flags it does not understand.
+  if (v2 && (incompat & ~IFLAG_SIGNED) !== 0) return { kind: 'garbage' };
+  const signed = (incompat & IFLAG_SIGNED) !== 0;
+  const total = headerLen + payloadLen + CRC_LEN + (signed ? SIGNATURE_LEN : 0);
+  if (buf.length - i < total) return { kind: 'incomplete' };
+  const msgid = v2 ? buf.readUIntLE(i + 7, 3) : (buf[i + 5] ?? 0);
+  const extra = crcExtra(msgid);
+  if (extra === undefined) return { kind: 'unknown', msgid, length: total };
+  const crcEnd = i + headerLen + payloadLen;
+  const expected = x25crc(buf.subarray(i, crcEnd + CRC_LEN), 1, CRC_LEN, extra);
+  if (expected !== buf.readUInt16LE(crcEnd)) return { kind: 'badCrc', length: total };
+  const raw = Buffer.from(buf.subarray(i, i + total));
+  return {
+    kind: 'frame',
+    length: total,
+    frame: {
+      version: v2 ? 2 : 1,
+      incompatFlags: incompat,
+      compatFlags: v2 ? (raw[3] ?? 0) : 0,
+      seq: raw[v2 ? 4 : 2] ?? 0,
+      sysid: raw[v2 ? 5 : 3] ?? 0,
+      compid: raw[v2 ? 6 : 4] ?? 0,
+      msgid,
+      payload: raw.subarray(headerLen, headerLen + payloadLen),
+      signature: signed ? raw.subarray(total - SIGNATURE_LEN) : null,
+      raw,
+    },
+  };
 }

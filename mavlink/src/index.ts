@@ -7,3 +7,5 @@ export {
 export { UdpEndpoint, type UdpEndpointOptions, type UdpPeer } from './udp.js';
 export { MavLink, type ByteTransport, type LinkStats } from './link.js';
 export { udpTransport } from './udp-transport.js';
+export { parseFrameAt, type FrameAt } from './frame.js';
+export { TlogReader, type TlogRecord, type TlogStats } from './tlog.js';

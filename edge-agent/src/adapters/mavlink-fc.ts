@@ -5,16 +5,19 @@ import type { AckOutcome, FlightControllerLink } from '../ports.js';
 import type { FcTelemetry } from '../domain/telemetry.js';
 import type { MissionItem } from '../domain/mission.js';
 import type { AgentConfig } from '../config.js';
+import { FcTelemetryMapper } from './mavlink-telemetry.js';
 
 const MAX_COMMAND_ATTEMPTS = 3;
 const MAX_MISSION_ATTEMPTS = 3;
-const U16_UNKNOWN = 0xffff;
 
 /** MAVLink to the flight controller over UDP, replying to the FC's actual address and port. */
 export class MavlinkFcLink implements FlightControllerLink {
   private readonly listeners: ((msg: FcTelemetry) => void)[] = [];
   private readonly waiters = new Set<(msg: MavLinkData) => boolean>();
-  private target = { sysid: 1, compid: 1 };
+  private readonly mapper = new FcTelemetryMapper();
+  private get target(): { sysid: number; compid: number } {
+    return this.mapper.target ?? { sysid: 1, compid: 1 };
+  }
   private missionBusy: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly link: MavLink, private readonly endpoint: UdpEndpoint, private readonly clock: Clock, private readonly ackTimeoutMs: number) {
@@ -138,43 +141,8 @@ export class MavlinkFcLink implements FlightControllerLink {
 
   private dispatch(msg: MavLinkData, frame: MavFrame): void {
     for (const waiter of [...this.waiters]) if (waiter(msg)) this.waiters.delete(waiter);
-    const telemetry = this.toTelemetry(msg, frame);
+    const telemetry = this.mapper.map(msg, frame);
     if (telemetry) for (const l of this.listeners) l(telemetry);
-  }
-
-  private toTelemetry(msg: MavLinkData, frame: MavFrame): FcTelemetry | null {
-    if (msg instanceof minimal.Heartbeat) {
-      // Heartbeats of GCSs, companions and other non-autopilot components are not the FC's.
-      if (msg.autopilot === minimal.MavAutopilot.INVALID) return null;
-      this.target = { sysid: frame.sysid, compid: frame.compid };
-      return { kind: 'heartbeat', autopilot: msg.autopilot, vehicleType: msg.type, baseMode: msg.baseMode, customMode: msg.customMode, systemStatus: msg.systemStatus };
-    }
-    if (frame.sysid !== this.target.sysid) return null;
-    if (msg instanceof common.GlobalPositionInt) {
-      return {
-        kind: 'position', lat: msg.lat / 1e7, lon: msg.lon / 1e7, altMsl: msg.alt / 1000, altRel: msg.relativeAlt / 1000,
-        vx: msg.vx / 100, vy: msg.vy / 100, vz: msg.vz / 100, heading: msg.hdg === U16_UNKNOWN ? null : msg.hdg / 100,
-      };
-    }
-    if (msg instanceof common.SysStatus) {
-      const present = msg.onboardControlSensorsPresent & msg.onboardControlSensorsEnabled;
-      return {
-        kind: 'sysStatus',
-        voltage: msg.voltageBattery === U16_UNKNOWN ? 0 : msg.voltageBattery / 1000,
-        current: msg.currentBattery < 0 ? null : msg.currentBattery / 100,
-        remainingPct: msg.batteryRemaining < 0 ? null : msg.batteryRemaining,
-        sensorsHealthy: (present & ~msg.onboardControlSensorsHealth) === 0,
-      };
-    }
-    if (msg instanceof common.GpsRawInt) {
-      return { kind: 'gps', fix: msg.fixType, satellites: msg.satellitesVisible === 255 ? 0 : msg.satellitesVisible, hdop: msg.eph === U16_UNKNOWN ? null : msg.eph / 100 };
-    }
-    if (msg instanceof common.VfrHud) return { kind: 'vfrHud', groundSpeed: msg.groundspeed, climb: msg.climb, heading: msg.heading };
-    if (msg instanceof common.ExtendedSysState) return { kind: 'extSysState', landedState: msg.landedState };
-    if (msg instanceof common.MissionCurrent) return { kind: 'missionCurrent', seq: msg.seq, total: msg.total === U16_UNKNOWN ? 0 : msg.total };
-    if (msg instanceof common.MissionItemReached) return { kind: 'missionItemReached', seq: msg.seq };
-    if (msg instanceof common.StatusText) return { kind: 'statustext', severity: msg.severity, text: msg.text.replace(/\0+$/, '') };
-    return null;
   }
 
   private waitFor<T extends MavLinkData>(match: (m: MavLinkData) => m is T, timeoutMs: number): Promise<T | null>;

@@ -55,6 +55,14 @@ export class StatusAssembler {
         this.battery = { pct: msg.remainingPct, voltage: msg.voltage, current: msg.current };
         this.sensorsHealthy = msg.sensorsHealthy;
         return [];
+      case 'battery':
+        // BATTERY_STATUS refines SYS_STATUS: it never erases a value it does not carry.
+        this.battery = {
+          pct: msg.remainingPct ?? this.battery.pct,
+          voltage: msg.voltage ?? this.battery.voltage,
+          current: msg.current ?? this.battery.current,
+        };
+        return [];
       case 'gps':
         this.gps = { fix: msg.fix, satellites: msg.satellites, hdop: msg.hdop };
         return [];
@@ -85,9 +93,9 @@ export class StatusAssembler {
     const armed = (msg.baseMode & MAV_MODE_FLAG_SAFETY_ARMED) !== 0;
     if (armed !== this.armed) events.push({ kind: armed ? 'armed' : 'disarmed', severity: 5, text: armed ? 'Armed' : 'Disarmed' });
     this.armed = armed;
-    const mode = decodeFlightMode(msg.autopilot, msg.baseMode, msg.customMode);
+    const mode = decodeFlightMode(msg.autopilot, msg.baseMode, msg.customMode, msg.vehicleType);
     if (mode.raw !== this.flightModeRaw && this.flightModeRaw !== 'unknown') {
-      events.push({ kind: 'mode_changed', severity: 5, text: `Mode ${this.flightModeRaw} → ${mode.raw}`, data: { from: this.flightMode, to: mode.mode, raw: mode.raw } });
+      events.push({ kind: 'mode_changed', severity: 5, text: `Mode ${this.flightModeRaw} → ${mode.raw}`, data: { from: this.flightMode, to: mode.mode, raw: mode.raw, customMode: mode.customMode } });
     }
     this.flightMode = mode.mode;
     this.flightModeRaw = mode.raw;

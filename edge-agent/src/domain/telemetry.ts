@@ -6,6 +6,7 @@ export type FcTelemetry =
   | { kind: 'heartbeat'; autopilot: number; vehicleType: number; baseMode: number; customMode: number; systemStatus: number }
   | { kind: 'position'; lat: number; lon: number; altMsl: number; altRel: number; vx: number; vy: number; vz: number; heading: number | null }
   | { kind: 'sysStatus'; voltage: number; current: number | null; remainingPct: number | null; sensorsHealthy: boolean }
+  | { kind: 'battery'; voltage: number | null; current: number | null; remainingPct: number | null }
   | { kind: 'gps'; fix: number; satellites: number; hdop: number | null }
   | { kind: 'vfrHud'; groundSpeed: number; climb: number; heading: number }
   | { kind: 'extSysState'; landedState: number }
