@@ -9,3 +9,7 @@ export { MavLink, type ByteTransport, type LinkStats } from './link.js';
 export { udpTransport } from './udp-transport.js';
 export { parseFrameAt, type FrameAt } from './frame.js';
 export { TlogReader, type TlogRecord, type TlogStats } from './tlog.js';
+export { TcpClientTransport, type TcpClientOptions, type TcpClientStats } from './tcp-transport.js';
+export { SerialTransport, type SerialOptions } from './serial-transport.js';
+export { IncomingSigning, type IncomingSigningOptions, type SignatureVerdict, type SigningStats } from './signature-policy.js';
+export { type LinkOptions } from './link.js';

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { MavLinkData } from 'node-mavlink';
 import { FrameDecoder, type FrameStats, type MavFrame } from './frame.js';
 import { MavEncoder, crcExtraOf, decodeFrame, type EncoderOptions } from './codec.js';
+import { IncomingSigning, type IncomingSigningOptions, type SigningStats } from './signature-policy.js';
 
 /** What a link needs from its transport: whole datagrams or stream chunks in, bytes out. */
 export interface ByteTransport {
@@ -15,10 +16,19 @@ export interface LinkEvents {
   message: [message: MavLinkData, frame: MavFrame];
 }
 
-export interface LinkStats extends FrameStats {
+export interface LinkStats extends FrameStats, SigningStats {
   sent: number;
   sendDropped: number;
 }
+
+export interface LinkOptions {
+  /** Incoming signature policy; absent, every CRC-valid packet is accepted. */
+  incomingSigning?: IncomingSigningOptions | null;
+  /** Every raw chunk or datagram as received, before framing (for .tlog recording). */
+  onRaw?: (chunk: Buffer) => void;
+}
+
+const NO_SIGNING: SigningStats = { signed: 0, unsignedAccepted: 0, unsignedRejected: 0, badSignature: 0, replayRejected: 0 };
 
 /**
  * One MAVLink link: a transport, its decoder and its encoder. All per-link state (sequence,
@@ -30,12 +40,18 @@ export class MavLink extends EventEmitter<LinkEvents> {
   private sent = 0;
   private sendDropped = 0;
 
-  constructor(private readonly transport: ByteTransport, encoder: EncoderOptions) {
+  private readonly signing: IncomingSigning | null;
+
+  constructor(private readonly transport: ByteTransport, encoder: EncoderOptions, opts: LinkOptions = {}) {
     super();
     this.encoder = new MavEncoder(encoder);
+    this.signing = opts.incomingSigning ? new IncomingSigning(opts.incomingSigning) : null;
     transport.onData((chunk) => {
+      opts.onRaw?.(chunk);
       const frames = transport.framing === 'datagram' ? this.decoder.pushDatagram(chunk) : this.decoder.push(chunk);
       for (const frame of frames) {
+        // Rejected packets are counted in stats, never decoded: a forged or replayed command must not act.
+        if (this.signing && !IncomingSigning.accepts(this.signing.check(frame))) continue;
         const message = decodeFrame(frame);
         if (message) this.emit('message', message, frame);
       }
@@ -47,7 +63,7 @@ export class MavLink extends EventEmitter<LinkEvents> {
   }
 
   get stats(): LinkStats {
-    return { ...this.decoder.stats, sent: this.sent, sendDropped: this.sendDropped };
+    return { ...this.decoder.stats, ...(this.signing?.stats ?? NO_SIGNING), sent: this.sent, sendDropped: this.sendDropped };
   }
 
   send(message: MavLinkData): boolean {
