@@ -4,7 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const DEBIAN_PACKAGES = [{ pkg: 'mosquitto', bin: '/usr/sbin/mosquitto' }];
+const DEBIAN_PACKAGES = [{ pkg: 'mosquitto', bin: '/usr/sbin/mosquitto' }, { pkg: 'socat', bin: '/usr/bin/socat' }];
 
 function ensureDebianPackages() {
   const missing = DEBIAN_PACKAGES.filter((p) => !existsSync(p.bin)).map((p) => p.pkg);
