@@ -4,7 +4,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const DEBIAN_PACKAGES = [{ pkg: 'mosquitto', bin: '/usr/sbin/mosquitto' }, { pkg: 'socat', bin: '/usr/bin/socat' }];
+const DEBIAN_PACKAGES = [
+  { pkg: 'mosquitto', bin: '/usr/sbin/mosquitto' },
+  { pkg: 'socat', bin: '/usr/bin/socat' },
+  { pkg: 'influxdb', bin: '/usr/bin/influxd' },
+  { pkg: 'victoria-metrics', bin: '/usr/bin/victoria-metrics' },
+];
 
 function ensureDebianPackages() {
   const missing = DEBIAN_PACKAGES.filter((p) => !existsSync(p.bin)).map((p) => p.pkg);

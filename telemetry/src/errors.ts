@@ -18,6 +18,9 @@ export const TelemetryErrorCodes = {
   TEL_ERR_BAD_TOPIC: { status: 400, title: 'Topic is not fleet/v1/{droneId}/status' },
   TEL_ERR_TOPIC_MISMATCH: { status: 400, title: "Topic drone id differs from the payload's droneId" },
   TEL_ERR_STORE_FAILED: { status: 500, title: 'Telemetry store write failed' },
+  // Time-series writer (counted in WriterStats, logged with the line)
+  TEL_ERR_WRITE_REJECTED: { status: 400, title: 'Time-series database refused the points' },
+  TEL_ERR_WRITE_DROPPED: { status: 507, title: 'Writer spill full, points dropped' },
   // Lifecycle
   TEL_ERR_STORE_CLOSED: { status: 503, title: 'Telemetry store is closed' },
   TEL_ERR_INGEST_CLOSED: { status: 503, title: 'Telemetry ingest is closed' },

@@ -1,5 +1,6 @@
 import type { DroneStatus } from '@aerie/contracts';
 import type { TrackPoint } from './domain/track.js';
+import type { Point } from './domain/point.js';
 
 export type { TrackPoint } from './domain/track.js';
 
@@ -36,4 +37,45 @@ export interface Logger {
   info(line: string): void;
   warn(line: string): void;
   error(line: string): void;
+}
+
+/** What a database said to one batch. Outcomes are values: a writer never throws for a refusal. */
+export type WriteOutcome =
+  | { ok: true }
+  | {
+      ok: false;
+      /** 429, 5xx, or no answer at all (connection refused, timeout) */
+      retryable: boolean;
+      /** HTTP status, or null when the server never answered */
+      status: number | null;
+      /** the server's Retry-After, in ms, when it sent one */
+      retryAfterMs: number | null;
+      /** the server's own words, one line */
+      detail: string;
+    };
+
+/**
+ * One batch into one time-series database. Adapters: influx-v2-writer.ts (InfluxDB 2.x/3.x/Cloud,
+ * 1.8+ through @influxdata/influxdb-client), influx-v1-writer.ts (1.x `/write`), embedded-writer.ts
+ * (SQLite) and memory-writer.ts; test/writer-contract.ts is what each keeps. Batching, retries and
+ * the disk spill wrap a writer (domain/buffered-writer.ts) instead of living inside it.
+ */
+export interface TelemetryWriter {
+  readonly kind: string;
+  /** Writing a point again with the same measurement, tags and timestamp overwrites it. */
+  write(points: readonly Point[]): Promise<WriteOutcome>;
+  close(): Promise<void>;
+}
+
+/** Batches parked while the database is down; file-spill.ts keeps them on disk across restarts. */
+export interface SpillStore {
+  /** Parks one batch; false when the spill is full (the caller counts the batch as dropped). */
+  push(points: readonly Point[]): boolean;
+  /** The oldest parked batch without removing it, or null. */
+  peek(): { id: number; points: Point[] } | null;
+  /** Removes a batch peek() returned, once it is written. */
+  remove(id: number): void;
+  /** parked points */
+  size(): number;
+  close(): void;
 }
