@@ -7,11 +7,22 @@ import type { MissionTransferStats } from './domain/mission-transfer.js';
 import { SimError } from './errors.js';
 import type { TelemetryStream, VehicleLink, VehicleLinkStats } from './ports.js';
 import { openUdpVehicleLink } from './adapters/udp-link.js';
+import { SimScheduler } from './domain/scheduler.js';
+import type { VehicleInput } from './domain/types.js';
 
 /** Physics integrates at a fixed 100 ms of simulated time. */
 const PHYSICS_DT_MS = 100;
 /** At most this many physics steps per timer tick; a longer stall is dropped, not replayed. */
 const MAX_CATCH_UP_STEPS = 50;
+/** Vehicles on one clock share one scheduler (one timer for the fleet) unless given their own. */
+const sharedSchedulers = new WeakMap<Clock, SimScheduler>();
+
+/** The scheduler every vehicle on `clock` uses by default. */
+export function schedulerFor(clock: Clock): SimScheduler {
+  let s = sharedSchedulers.get(clock);
+  if (!s) sharedSchedulers.set(clock, (s = new SimScheduler(clock, { tickMs: PHYSICS_DT_MS })));
+  return s;
+}
 const HEARTBEAT_MS = 1000;
 const FAST_STREAMS: readonly TelemetryStream[] = ['global-position', 'sys-status', 'gps-raw', 'vfr-hud', 'extended-sys-state', 'mission-current'];
 
@@ -34,6 +45,8 @@ export interface SimVehicleOptions {
   battery?: Partial<BatteryParams>;
   /** RTL altitude, m above home (30). */
   rtlAltM?: number;
+  /** Drives physics and streams; by default one shared by every vehicle on the same clock. */
+  scheduler?: SimScheduler;
 }
 
 export interface SimVehicle {
@@ -43,6 +56,8 @@ export interface SimVehicle {
   snapshot(): VehicleSnapshot;
   setFault(faults: Partial<VehicleFaults>): void;
   stats(): { link: VehicleLinkStats; mission: Readonly<MissionTransferStats> };
+  /** Delivers an input as if it had come from the ground station (tests, harness, benchmark). */
+  inject(input: VehicleInput): void;
   /** Stops every timer and closes the link; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -74,9 +89,9 @@ export function runVehicle(link: VehicleLink, opts: SimVehicleOptions): SimVehic
     link.sendTelemetry('heartbeat', s);
     link.sendTelemetry('home-position', s);
   };
-  let simulatedMs = clock.now();
-  const integrate = (): void => {
-    const now = clock.now();
+  const start = clock.now();
+  let simulatedMs = start;
+  const integrate = (now: number): void => {
     let steps = 0;
     while (now - simulatedMs >= PHYSICS_DT_MS && steps < MAX_CATCH_UP_STEPS) {
       vehicle.step(PHYSICS_DT_MS / 1000);
@@ -85,17 +100,33 @@ export function runVehicle(link: VehicleLink, opts: SimVehicleOptions): SimVehic
     }
     if (steps === MAX_CATCH_UP_STEPS) simulatedMs = now;
   };
-  const stream = (): void => {
-    const s = vehicle.snapshot();
-    for (const name of FAST_STREAMS) link.sendTelemetry(name, s);
+  const streamMs = 1000 / (opts.streamHz ?? 4);
+  let nextHeartbeat = start + HEARTBEAT_MS;
+  let nextStream = start + streamMs;
+  // Like setInterval: a period missed entirely (a stalled loop) is skipped, not sent twice.
+  const after = (due: number, period: number, now: number): number => (due + period > now ? due + period : now + period);
+  // A message falls due on the tick nearest its due time, not the first one after it: ticks
+  // jitter by a millisecond either way, and at 10 Hz on 100 ms ticks a tick a hair early would
+  // otherwise skip a period.
+  const scheduler = opts.scheduler ?? schedulerFor(clock);
+  const slack = scheduler.tickMs / 2;
+  const tick = (now: number): void => {
+    integrate(now);
+    if (now + slack >= nextHeartbeat) {
+      heartbeat();
+      nextHeartbeat = after(nextHeartbeat, HEARTBEAT_MS, now);
+    }
+    if (now + slack >= nextStream) {
+      const s = vehicle.snapshot();
+      for (const name of FAST_STREAMS) link.sendTelemetry(name, s);
+      nextStream = after(nextStream, streamMs, now);
+    }
+    link.flush?.();
   };
 
   heartbeat();
-  const intervals = [
-    clock.setInterval(integrate, PHYSICS_DT_MS),
-    clock.setInterval(heartbeat, HEARTBEAT_MS),
-    clock.setInterval(stream, 1000 / (opts.streamHz ?? 4)),
-  ];
+  link.flush?.();
+  const unschedule = scheduler.add(tick);
   let stopping: Promise<void> | null = null;
 
   return {
@@ -104,9 +135,10 @@ export function runVehicle(link: VehicleLink, opts: SimVehicleOptions): SimVehic
     snapshot: () => vehicle.snapshot(),
     setFault: (faults) => vehicle.setFaults(faults),
     stats: () => ({ link: link.stats(), mission: vehicle.transferStats }),
+    inject: (input) => vehicle.handle(input),
     stop: () => {
       stopping ??= (async () => {
-        for (const t of intervals) clock.clearInterval(t);
+        unschedule();
         vehicle.dispose();
         await link.close();
       })();

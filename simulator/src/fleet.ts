@@ -4,9 +4,13 @@ import { displace } from './domain/geo.js';
 import type { HomePosition } from './domain/types.js';
 import { startSimVehicle, type SimVehicle, type SimVehicleOptions } from './app.js';
 import { SimError } from './errors.js';
+import type { SimScheduler } from './domain/scheduler.js';
 
 export interface SimFleetOptions {
-  /** Number of vehicles; they get sysids 1..count. */
+  /**
+   * Number of vehicles, up to 5000. Vehicle i gets sysid i+1 (wrapping after 254: every vehicle
+   * has its own socket, so sysids need only be unique per link).
+   */
   count: number;
   /** Centre of the grid of homes. */
   home: HomePosition;
@@ -21,7 +25,12 @@ export interface SimFleetOptions {
   cruiseSpeedMs?: number;
   streamHz?: number;
   rtlAltM?: number;
+  /** Shared by the fleet; the clock's default scheduler when absent. */
+  scheduler?: SimScheduler;
 }
+
+/** Vehicles one fleet may hold; each is a socket, so the process's file limit applies too. */
+export const MAX_FLEET = 5000;
 
 export interface SimFleet {
   readonly vehicles: readonly SimVehicle[];
@@ -41,8 +50,8 @@ export function gridHomes(count: number, home: HomePosition, spacingM: number): 
 
 /** Starts `count` vehicles; if one fails to start, the ones already running are stopped. */
 export async function startSimFleet(opts: SimFleetOptions): Promise<SimFleet> {
-  if (!Number.isInteger(opts.count) || opts.count < 1 || opts.count > 254) {
-    throw new SimError('SIM_ERR_OPTIONS', `fleet count must be an integer 1–254, got ${opts.count}`);
+  if (!Number.isInteger(opts.count) || opts.count < 1 || opts.count > MAX_FLEET) {
+    throw new SimError('SIM_ERR_OPTIONS', `fleet count must be an integer 1–${MAX_FLEET}, got ${opts.count}`);
   }
   const homes = gridHomes(opts.count, opts.home, opts.spacingM ?? 5);
   const vehicles: SimVehicle[] = [];
@@ -52,7 +61,7 @@ export async function startSimFleet(opts: SimFleetOptions): Promise<SimFleet> {
   try {
     for (const [i, home] of homes.entries()) {
       const vehicleOpts: SimVehicleOptions = {
-        sysid: i + 1,
+        sysid: (i % 254) + 1,
         home,
         clock: opts.clock,
         host: opts.host,
@@ -61,6 +70,7 @@ export async function startSimFleet(opts: SimFleetOptions): Promise<SimFleet> {
         cruiseSpeedMs: opts.cruiseSpeedMs,
         streamHz: opts.streamHz,
         rtlAltM: opts.rtlAltM,
+        scheduler: opts.scheduler,
       };
       vehicles.push(await startSimVehicle(vehicleOpts));
     }

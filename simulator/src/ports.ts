@@ -30,7 +30,10 @@ export interface VehicleLink {
   readonly port: number;
   onInput(listener: (input: VehicleInput) => void): void;
   sendEvent(out: VehicleOutput): void;
+  /** May hold the message until flush(); events are never held. */
   sendTelemetry(stream: TelemetryStream, snapshot: VehicleSnapshot): void;
+  /** Sends the telemetry held since the last flush (one datagram on UDP). */
+  flush?(): void;
   stats(): VehicleLinkStats;
   close(): Promise<void>;
 }

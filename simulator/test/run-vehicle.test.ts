@@ -42,7 +42,8 @@ describe('runVehicle (wiring on the clock)', () => {
   it('stop() clears every timer, including a mission upload in progress, and closes the link', async () => {
     const { clock, link, vehicle } = started();
     link.inject({ kind: 'mission-count', from: GCS, targetSystem: 3, count: 4, missionType: 0 });
-    expect(clock.pendingTimers).toBe(4);
+    // One fleet-wide scheduler interval and the upload's item timeout.
+    expect(clock.pendingTimers).toBe(2);
     await vehicle.stop();
     await vehicle.stop();
     expect(clock.pendingTimers).toBe(0);

@@ -15,11 +15,15 @@ const mm = (m: number): number => Math.round(m * 1000);
 const cdeg = (deg: number): number => Math.round(deg * 100) % 36000;
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
 
-/** The MAVLink message for one telemetry stream, in the units common.xml gives each field. */
-export function telemetryMessage(stream: TelemetryStream, s: VehicleSnapshot): MavLinkData {
+/**
+ * The MAVLink message for one telemetry stream, in the units common.xml gives each field. With
+ * `reuse` (a message of the same stream from an earlier call) it is filled in place instead of
+ * allocated: node-mavlink's constructors are slow enough to show in a thousand-vehicle profile.
+ */
+export function telemetryMessage(stream: TelemetryStream, s: VehicleSnapshot, reuse?: MavLinkData): MavLinkData {
   switch (stream) {
     case 'heartbeat': {
-      const m = new minimal.Heartbeat();
+      const m = (reuse as minimal.Heartbeat | undefined) ?? new minimal.Heartbeat();
       m.type = minimal.MavType.QUADROTOR;
       m.autopilot = minimal.MavAutopilot.PX4;
       m.baseMode = s.baseMode;
@@ -29,7 +33,7 @@ export function telemetryMessage(stream: TelemetryStream, s: VehicleSnapshot): M
       return m;
     }
     case 'home-position': {
-      const m = new common.HomePosition();
+      const m = (reuse as common.HomePosition | undefined) ?? new common.HomePosition();
       m.latitude = degE7(s.home.lat);
       m.longitude = degE7(s.home.lon);
       m.altitude = mm(s.home.altMsl);
@@ -39,7 +43,7 @@ export function telemetryMessage(stream: TelemetryStream, s: VehicleSnapshot): M
       return m;
     }
     case 'global-position': {
-      const m = new common.GlobalPositionInt();
+      const m = (reuse as common.GlobalPositionInt | undefined) ?? new common.GlobalPositionInt();
       m.timeBootMs = s.timeBootMs;
       m.lat = degE7(s.position.lat);
       m.lon = degE7(s.position.lon);
@@ -52,7 +56,7 @@ export function telemetryMessage(stream: TelemetryStream, s: VehicleSnapshot): M
       return m;
     }
     case 'sys-status': {
-      const m = new common.SysStatus();
+      const m = (reuse as common.SysStatus | undefined) ?? new common.SysStatus();
       m.onboardControlSensorsPresent = SENSORS;
       m.onboardControlSensorsEnabled = SENSORS;
       m.onboardControlSensorsHealth = s.gps.fixType >= GpsFixType.FIX_3D ? SENSORS : SENSORS & ~(S.SENSOR_GPS | S.PREARM_CHECK);
@@ -64,7 +68,7 @@ export function telemetryMessage(stream: TelemetryStream, s: VehicleSnapshot): M
       return m;
     }
     case 'gps-raw': {
-      const m = new common.GpsRawInt();
+      const m = (reuse as common.GpsRawInt | undefined) ?? new common.GpsRawInt();
       m.timeUsec = BigInt(s.timeBootMs) * 1000n;
       m.fixType = s.gps.fixType;
       m.lat = degE7(s.position.lat);
@@ -83,7 +87,7 @@ export function telemetryMessage(stream: TelemetryStream, s: VehicleSnapshot): M
       return m;
     }
     case 'vfr-hud': {
-      const m = new common.VfrHud();
+      const m = (reuse as common.VfrHud | undefined) ?? new common.VfrHud();
       // No wind in the simulation, so airspeed equals groundspeed.
       m.airspeed = s.groundSpeedMs;
       m.groundspeed = s.groundSpeedMs;
@@ -94,13 +98,13 @@ export function telemetryMessage(stream: TelemetryStream, s: VehicleSnapshot): M
       return m;
     }
     case 'extended-sys-state': {
-      const m = new common.ExtendedSysState();
+      const m = (reuse as common.ExtendedSysState | undefined) ?? new common.ExtendedSysState();
       m.vtolState = common.MavVtolState.UNDEFINED;
       m.landedState = s.landedState;
       return m;
     }
     case 'mission-current': {
-      const m = new common.MissionCurrent();
+      const m = (reuse as common.MissionCurrent | undefined) ?? new common.MissionCurrent();
       m.seq = s.mission.seq;
       // [MISSION_CURRENT] total is UINT16_MAX when no mission is present.
       m.total = s.mission.count > 0 ? s.mission.count : UINT16_MAX;
