@@ -53,6 +53,8 @@ export function statusPoint(s: DroneStatus, fleet: string): Point {
   return { measurement: MEASUREMENTS.status, tags: { drone_id: s.droneId, autopilot: s.autopilot, fleet }, fields, tsMs: s.ts };
 }
 
+const TERMINAL_STAGES: readonly string[] = ['Completed', 'Cancelled', 'Failed'];
+
 export interface DeliveryEventInput {
   deliveryId: string;
   droneId: string;
@@ -72,11 +74,15 @@ export interface DeliveryEventInput {
  * (README) is what bounds it.
  */
 export function deliveryPoint(e: DeliveryEventInput, fleet: string): Point {
-  const fields: Record<string, number | string> = { stage_s: e.stage };
+  // terminal and on_time are 0/1 numbers because InfluxQL can count and sum numbers, not compare strings across a subquery.
+  const fields: Record<string, number | string> = { stage_s: e.stage, terminal: TERMINAL_STAGES.includes(e.stage) ? 1 : 0 };
   if (e.etaS != null) fields.eta_s = e.etaS;
   if (e.lat != null) fields.lat = e.lat;
   if (e.lon != null) fields.lon = e.lon;
-  if (e.promisedMs != null) fields.late_s = (e.tsMs - e.promisedMs) / 1000;
+  if (e.promisedMs != null && e.stage === 'Completed') {
+    fields.late_s = (e.tsMs - e.promisedMs) / 1000;
+    fields.on_time = e.tsMs <= e.promisedMs ? 1 : 0;
+  }
   return { measurement: MEASUREMENTS.delivery, tags: { delivery_id: e.deliveryId, drone_id: e.droneId, stage: e.stage, fleet }, fields, tsMs: e.tsMs };
 }
 
@@ -87,6 +93,12 @@ export interface AlertInput {
   severity: 'info' | 'warning' | 'critical';
   message: string;
   tsMs: number;
+}
+
+/** MAV_SEVERITY (0 emergency … 7 debug, common.xml) folded to the three levels a dashboard colours. */
+export function alertSeverity(mavSeverity: number): AlertInput['severity'] {
+  if (mavSeverity <= 2) return 'critical';
+  return mavSeverity <= 4 ? 'warning' : 'info';
 }
 
 export function alertPoint(a: AlertInput, fleet: string): Point {
