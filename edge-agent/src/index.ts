@@ -1,6 +1,6 @@
 export { EdgeAgent, type AgentCounters } from './app.js';
 export { startEdgeAgent, type RunningAgent } from './start.js';
-export { agentConfig, defaultAgentConfig, type AgentConfig } from './config.js';
+export { agentConfig, defaultAgentConfig, type AgentConfig, type AgentConfigInput } from './config.js';
 export { AgentError, AgentErrorCodes, type AgentErrorCode } from './errors.js';
 export type { FlightControllerLink, Uplink, AckOutcome } from './ports.js';
 export { MavlinkFcLink } from './adapters/mavlink-fc.js';

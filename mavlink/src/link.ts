@@ -24,8 +24,8 @@ export interface LinkStats extends FrameStats, SigningStats {
 export interface LinkOptions {
   /** Incoming signature policy; absent, every CRC-valid packet is accepted. */
   incomingSigning?: IncomingSigningOptions | null;
-  /** Every raw chunk or datagram as received, before framing (for .tlog recording). */
-  onRaw?: (chunk: Buffer) => void;
+  /** Every CRC-valid packet received (before the signature policy) and every packet sent: for .tlog recording. */
+  onPacket?: (raw: Buffer, direction: 'in' | 'out') => void;
 }
 
 const NO_SIGNING: SigningStats = { signed: 0, unsignedAccepted: 0, unsignedRejected: 0, badSignature: 0, replayRejected: 0 };
@@ -41,15 +41,17 @@ export class MavLink extends EventEmitter<LinkEvents> {
   private sendDropped = 0;
 
   private readonly signing: IncomingSigning | null;
+  private readonly onPacket: LinkOptions['onPacket'] | null;
 
   constructor(private readonly transport: ByteTransport, encoder: EncoderOptions, opts: LinkOptions = {}) {
     super();
     this.encoder = new MavEncoder(encoder);
+    this.onPacket = opts.onPacket ?? null;
     this.signing = opts.incomingSigning ? new IncomingSigning(opts.incomingSigning) : null;
     transport.onData((chunk) => {
-      opts.onRaw?.(chunk);
       const frames = transport.framing === 'datagram' ? this.decoder.pushDatagram(chunk) : this.decoder.push(chunk);
       for (const frame of frames) {
+        opts.onPacket?.(frame.raw, 'in');
         // Rejected packets are counted in stats, never decoded: a forged or replayed command must not act.
         if (this.signing && !IncomingSigning.accepts(this.signing.check(frame))) continue;
         const message = decodeFrame(frame);
@@ -67,8 +69,12 @@ export class MavLink extends EventEmitter<LinkEvents> {
   }
 
   send(message: MavLinkData): boolean {
-    const ok = this.transport.send(this.encoder.encode(message));
-    if (ok) this.sent += 1;
+    const raw = this.encoder.encode(message);
+    const ok = this.transport.send(raw);
+    if (ok) {
+      this.sent += 1;
+      this.onPacket?.(raw, 'out');
+    }
     else this.sendDropped += 1;
     return ok;
   }

@@ -1,5 +1,9 @@
 import { common, minimal, type MavLinkData } from 'node-mavlink';
-import { MavLink, UdpEndpoint, udpTransport, type MavFrame } from '@aerie/mavlink';
+import {
+  MavLink, SerialTransport, TcpClientTransport, UdpEndpoint, udpTransport, type ByteTransport, type MavFrame,
+} from '@aerie/mavlink';
+import { TlogRecorder } from './tlog-recorder.js';
+import { requestStreamRates, type StreamRateResult } from './stream-rates.js';
 import type { Clock } from '@aerie/contracts';
 import type { AckOutcome, FlightControllerLink } from '../ports.js';
 import type { FcTelemetry } from '../domain/telemetry.js';
@@ -10,7 +14,17 @@ import { FcTelemetryMapper } from './mavlink-telemetry.js';
 const MAX_COMMAND_ATTEMPTS = 3;
 const MAX_MISSION_ATTEMPTS = 3;
 
-/** MAVLink to the flight controller over UDP, replying to the FC's actual address and port. */
+/** Opens the configured wire. UDP replies to the FC's actual address and port unless a peer is fixed. */
+async function openTransport(fc: AgentConfig['fc']): Promise<ByteTransport & { readonly localPort?: number }> {
+  if (fc.link === 'tcp') return new TcpClientTransport({ host: fc.host, port: fc.port });
+  if (fc.link === 'serial') return new SerialTransport({ path: fc.device, baudRate: fc.baudRate });
+  const endpoint = await UdpEndpoint.open({ host: fc.host, port: fc.port, peer: fc.peer });
+  // ICMP port-unreachable while the FC is not up yet is expected on UDP; the heartbeat supervisor reports link state.
+  endpoint.on('error', () => undefined);
+  return Object.assign(udpTransport(endpoint), { get localPort() { return endpoint.port; } });
+}
+
+/** MAVLink to the flight controller over UDP, TCP or serial, with optional signing and recording. */
 export class MavlinkFcLink implements FlightControllerLink {
   private readonly listeners: ((msg: FcTelemetry) => void)[] = [];
   private readonly waiters = new Set<(msg: MavLinkData) => boolean>();
@@ -20,20 +34,38 @@ export class MavlinkFcLink implements FlightControllerLink {
   }
   private missionBusy: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly link: MavLink, private readonly endpoint: UdpEndpoint, private readonly clock: Clock, private readonly ackTimeoutMs: number) {
+  private lastFcHeartbeat = -Infinity;
+  /** Outcome of the last stream-rate request, for --check and the status file. */
+  streamRates: StreamRateResult | null = null;
+
+  private constructor(
+    private readonly link: MavLink,
+    private readonly transport: ByteTransport & { readonly localPort?: number },
+    private readonly clock: Clock,
+    private readonly cfg: AgentConfig['fc'],
+    private readonly recorder: TlogRecorder | null,
+  ) {
     link.on('message', (msg, frame) => this.dispatch(msg, frame));
   }
 
   static async open(fc: AgentConfig['fc'], clock: Clock): Promise<MavlinkFcLink> {
-    const endpoint = await UdpEndpoint.open({ host: fc.host, port: fc.port, peer: fc.peer });
-    // ICMP port-unreachable while the FC is not up yet is expected on UDP; the heartbeat supervisor reports link state.
-    endpoint.on('error', () => undefined);
-    const link = new MavLink(udpTransport(endpoint), { sysid: fc.sysid, compid: fc.compid, version: 2 });
-    return new MavlinkFcLink(link, endpoint, clock, fc.ackTimeoutMs);
+    const transport = await openTransport(fc);
+    const recorder = fc.record ? new TlogRecorder(fc.record) : null;
+    const key = fc.signing ? Buffer.from(fc.signing.key, 'hex') : null;
+    const link = new MavLink(
+      transport,
+      { sysid: fc.sysid, compid: fc.compid, version: fc.mavlinkVersion, signing: key && fc.signing ? { key, linkId: fc.signing.linkId } : null },
+      {
+        incomingSigning: key && fc.signing ? { key, unsigned: fc.signing.unsigned } : null,
+        ...(recorder ? { onPacket: (raw: Buffer) => recorder.record(raw) } : {}),
+      },
+    );
+    return new MavlinkFcLink(link, transport, clock, fc, recorder);
   }
 
+  /** The local UDP port the flight controller should send to (0 for TCP and serial links). */
   get port(): number {
-    return this.endpoint.port;
+    return this.transport.localPort ?? 0;
   }
 
   onTelemetry(listener: (msg: FcTelemetry) => void): void {
@@ -59,7 +91,7 @@ export class MavlinkFcLink implements FlightControllerLink {
       msg.confirmation = attempt;
       [msg._param1, msg._param2, msg._param3, msg._param4, msg._param5, msg._param6, msg._param7] =
         [0, 1, 2, 3, 4, 5, 6].map((i) => params[i] ?? 0) as [number, number, number, number, number, number, number];
-      const ack = this.waitFor((m): m is common.CommandAck => m instanceof common.CommandAck && Number(m.command) === command, this.ackTimeoutMs);
+      const ack = this.waitFor((m): m is common.CommandAck => m instanceof common.CommandAck && Number(m.command) === command, this.cfg.ackTimeoutMs);
       this.link.send(msg);
       const got = await ack;
       if (got) return { result: got.result, name: common.MavResult[got.result] ?? String(got.result), accepted: got.result === common.MavResult.ACCEPTED };
@@ -103,7 +135,7 @@ export class MavlinkFcLink implements FlightControllerLink {
         lastProgress = this.clock.now();
         this.link.send(count);
         // Wait while the FC keeps asking for items; give up on this attempt when it falls silent.
-        while (!ackResult && this.clock.now() - lastProgress < this.ackTimeoutMs * 2) await this.sleep(Math.max(5, this.ackTimeoutMs / 20));
+        while (!ackResult && this.clock.now() - lastProgress < this.cfg.ackTimeoutMs * 2) await this.sleep(Math.max(5, this.cfg.ackTimeoutMs / 20));
       }
     } finally {
       this.waiters.delete(onRequest);
@@ -131,17 +163,27 @@ export class MavlinkFcLink implements FlightControllerLink {
   }
 
   stats(): Record<string, number> {
-    return { ...this.link.stats };
+    return { ...this.link.stats, ...(this.recorder ? { tlogRecords: this.recorder.stats.records, tlogErrors: this.recorder.stats.errors } : {}) };
   }
 
   async close(): Promise<void> {
     this.waiters.clear();
     await this.link.close();
+    this.recorder?.close();
   }
 
   private dispatch(msg: MavLinkData, frame: MavFrame): void {
     for (const waiter of [...this.waiters]) if (waiter(msg)) this.waiters.delete(waiter);
     const telemetry = this.mapper.map(msg, frame);
+    if (telemetry?.kind === 'heartbeat') {
+      const now = this.clock.now();
+      // First heartbeat, or the FC came back (a reboot forgets requested rates): ask again.
+      if (now - this.lastFcHeartbeat > this.cfg.linkTimeoutMs) {
+        void requestStreamRates({ commandLong: (c, p) => this.commandLong(c, p), send: (m) => this.link.send(m), target: () => this.target }, this.cfg.streamHz)
+          .then((r) => (this.streamRates = r));
+      }
+      this.lastFcHeartbeat = now;
+    }
     if (telemetry) for (const l of this.listeners) l(telemetry);
   }
 
