@@ -34,6 +34,7 @@ export class EdgeAgent {
   private eventSeq = 0;
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
+  private lastPublishAt = -Infinity;
 
   constructor(
     private readonly config: Readonly<AgentConfig>,
@@ -50,7 +51,16 @@ export class EdgeAgent {
     this.fc.sendHeartbeat();
     this.timers.push(this.clock.setInterval(() => this.fc.sendHeartbeat(), 1000));
     this.timers.push(this.clock.setInterval(() => this.emit(this.assembler.checkLink(this.clock.now(), this.config.fc.linkTimeoutMs)), 250));
-    this.timers.push(this.clock.setInterval(() => this.publishStatus(), 1000 / this.config.publishHz));
+    // One tick at the faster rate; on the ground only every publishHz-th period publishes.
+    const tickMs = 1000 / Math.max(this.config.publishHz, this.config.publishHzInFlight);
+    this.timers.push(this.clock.setInterval(() => {
+      const now = this.clock.now();
+      const periodMs = 1000 / (this.assembler.inFlight ? this.config.publishHzInFlight : this.config.publishHz);
+      if (now - this.lastPublishAt >= periodMs - tickMs / 2) {
+        this.lastPublishAt = now;
+        this.publishStatus();
+      }
+    }, tickMs));
   }
 
   /** The latest DroneStatus, without publishing it. */

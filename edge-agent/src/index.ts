@@ -12,3 +12,7 @@ export { toMissionItems, type MissionItem } from './domain/mission.js';
 export { replayTlog, type ReplaySummary, type ReplayOptions } from './replay.js';
 export { FcTelemetryMapper } from './adapters/mavlink-telemetry.js';
 export { arduVehicleOf } from './domain/flight-mode.js';
+export type { Spool, SpoolRecord, SpoolStats, UplinkKind } from './ports.js';
+export { DiskSpool } from './adapters/disk-spool.js';
+export { MemorySpool } from './adapters/memory-spool.js';
+export { SpoolingUplink } from './adapters/spooling-uplink.js';

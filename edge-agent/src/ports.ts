@@ -17,7 +17,12 @@ export interface FlightControllerLink {
   close(): Promise<void>;
 }
 
-/** The agent's way to the cloud: MQTT or (later) IoT Hub. */
+export type UplinkKind = 'status' | 'event' | 'result';
+
+/**
+ * The agent's way to the cloud: MQTT now; Azure IoT Hub is the next adapter behind this same
+ * port (its local IoT Hub-compatible test endpoint is being designed with the fleet hub).
+ */
 export interface Uplink {
   publishStatus(status: DroneStatus): void;
   publishEvent(event: DroneEvent): void;
@@ -25,4 +30,42 @@ export interface Uplink {
   onCommand(listener: (payload: Buffer) => void): void;
   readonly connected: boolean;
   close(): Promise<void>;
+  /** Publishes an encoded message and resolves true once the broker has it (MQTT PUBACK); false on failure. */
+  publishConfirmed?(kind: UplinkKind, body: Buffer): Promise<boolean>;
+  /** Called on every connect and disconnect. */
+  onConnectionChange?(listener: (connected: boolean) => void): void;
+}
+
+/** One message waiting in the store-and-forward queue. */
+export interface SpoolRecord {
+  id: number;
+  kind: UplinkKind;
+  /** When it was queued (ms since the epoch). */
+  at: number;
+  body: Buffer;
+}
+
+export interface SpoolStats {
+  appended: number;
+  forwarded: number;
+  /** Dropped to stay under the size limit (oldest status first) or for age, per kind. */
+  dropped: Record<UplinkKind, number>;
+}
+
+/**
+ * A bounded FIFO of messages kept while the uplink is down. The disk implementation survives
+ * kill -9 and power cuts; the memory one is its twin for tests. One contract suite runs both.
+ */
+export interface Spool {
+  append(kind: UplinkKind, body: Buffer, at: number): void;
+  /** The oldest `max` records, in order, without removing them. */
+  peek(max: number): SpoolRecord[];
+  /** Removes every record up to and including `id` (they were delivered). */
+  ack(id: number): void;
+  /** Drops what is older than the configured ages at `now`. */
+  expire(now: number): void;
+  readonly length: number;
+  readonly bytes: number;
+  readonly stats: SpoolStats;
+  close(): void;
 }

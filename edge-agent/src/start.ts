@@ -4,6 +4,8 @@ import { MavlinkFcLink } from './adapters/mavlink-fc.js';
 import { MqttUplink } from './adapters/mqtt-uplink.js';
 import type { AgentConfig } from './config.js';
 import type { Uplink } from './ports.js';
+import { DiskSpool } from './adapters/disk-spool.js';
+import { SpoolingUplink } from './adapters/spooling-uplink.js';
 
 export interface RunningAgent {
   agent: EdgeAgent;
@@ -22,6 +24,11 @@ export async function startEdgeAgent(config: Readonly<AgentConfig>, opts: { cloc
   } catch (err) {
     await fc.close();
     throw err;
+  }
+  if (config.spool && uplink.publishConfirmed) {
+    const { dir, maxMb, statusMaxAgeS, eventMaxAgeS } = config.spool;
+    const spool = new DiskSpool(dir, { maxBytes: maxMb * 1024 * 1024, statusMaxAgeMs: statusMaxAgeS * 1000, eventMaxAgeMs: eventMaxAgeS * 1000 });
+    uplink = new SpoolingUplink(uplink as Uplink & Required<Pick<Uplink, 'publishConfirmed'>>, spool, clock);
   }
   const agent = new EdgeAgent(config, fc, uplink, clock);
   agent.start();

@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { encodeMessage, topics, type CommandResult, type DroneEvent, type DroneStatus } from '@aerie/contracts';
-import type { Uplink } from '../ports.js';
+import type { Uplink, UplinkKind } from '../ports.js';
 import type { AgentConfig } from '../config.js';
 
 /**
@@ -53,6 +53,17 @@ export class MqttUplink implements Uplink {
 
   get connected(): boolean {
     return this.client.connected;
+  }
+
+  publishConfirmed(kind: UplinkKind, body: Buffer): Promise<boolean> {
+    const topic = kind === 'status' ? topics.status(this.droneId) : kind === 'event' ? topics.events(this.droneId) : topics.commandResult(this.droneId);
+    // The callback fires on PUBACK for QoS 1 [MQTT-4.3.2]; an error means the client gave up on it.
+    return new Promise((resolve) => this.client.publish(topic, body, { qos: 1 }, (err) => resolve(!err)));
+  }
+
+  onConnectionChange(listener: (connected: boolean) => void): void {
+    this.client.on('connect', () => listener(true));
+    this.client.on('close', () => listener(false));
   }
 
   publishStatus(status: DroneStatus): void {

@@ -114,6 +114,12 @@ export class StatusAssembler {
     return [{ kind: 'link_lost', severity: 2, text: `No flight controller heartbeat for ${now - this.lastHeartbeatAt} ms` }];
   }
 
+  /** In the air by the FC's landed state when it sends one, else by arming and altitude. */
+  get inFlight(): boolean {
+    const landed = this.landedFromFc ? this.landedState : this.inferLanded();
+    return landed === 'IN_AIR' || landed === 'TAKEOFF' || landed === 'LANDING';
+  }
+
   get hasHeartbeat(): boolean {
     return this.lastHeartbeatAt !== null;
   }
