@@ -7,6 +7,8 @@ export const DeliveryErrorCodes = {
   DLV_ERR_NOT_ACTIVE: 'The delivery has already ended',
   DLV_ERR_INTERNAL: 'Internal error',
   DLV_ERR_CONFIG: 'Invalid delivery-core configuration',
+  DLV_ERR_IDEMPOTENCY_KEY_MISSING: 'POST needs an Idempotency-Key header',
+  DLV_ERR_IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was used with a different request',
 } as const;
 export type DeliveryErrorCode = keyof typeof DeliveryErrorCodes;
 

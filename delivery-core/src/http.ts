@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { DeliveryError, DeliveryErrorCodes, type DeliveryErrorCode } from './errors.js';
 import { newCorrelationId, type DeliveryService } from './service.js';
 import type { Delivery, StageChange } from './domain/delivery.js';
+import type { DeliveryStage } from '@aerie/contracts';
+import { collectOpenApi } from './openapi.js';
 
 const LatLonSchema = {
   type: 'object', additionalProperties: false, required: ['lat', 'lon'],
@@ -16,6 +19,31 @@ const RequestBody = {
   type: 'object', additionalProperties: false, required: ['pickup', 'dropoff'],
   properties: { pickup: LatLonSchema, dropoff: LatLonSchema, owner: { type: 'string', minLength: 1, maxLength: 128 } },
 } as const;
+
+const STAGES = ['Requested', 'Scheduled', 'HeadedToPickup', 'PickedUp', 'HeadedToDropoff', 'Completed', 'Cancelled', 'Failed'];
+const ListQuery = {
+  type: 'object', additionalProperties: false,
+  properties: {
+    stage: { type: 'string', pattern: `^(${STAGES.join('|')})(,(${STAGES.join('|')}))*$` },
+    owner: { type: 'string', minLength: 1, maxLength: 128 },
+    from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' },
+    limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' },
+    cursor: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,400}$' },
+  },
+} as const;
+interface ListQueryT { stage?: string; owner?: string; from?: string; to?: string; limit?: string; cursor?: string }
+
+/** An opaque keyset cursor: the (createdAt, id) of the last item of the page. */
+function encodeCursor(d: Delivery): string {
+  return Buffer.from(JSON.stringify([d.createdAt, d.id])).toString('base64url');
+}
+function decodeCursor(c: string): { createdAt: number; id: string } {
+  try {
+    const v = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string') return { createdAt: v[0], id: v[1] };
+  } catch { /* falls through to the validation error */ }
+  throw new DeliveryError('DLV_ERR_VALIDATION', 400, 'cursor is not one this API issued');
+}
 
 interface RequestBodyT {
   pickup: { lat: number; lon: number };
@@ -39,6 +67,10 @@ export function view(d: Delivery, history?: StageChange[]) {
   };
 }
 
+function correlationOf(req: object): string {
+  return (req as { correlationId?: string }).correlationId ?? newCorrelationId();
+}
+
 /** The public REST API, versioned under /api/v1, errors as RFC 9457 problem+json. */
 export function buildHttp(service: DeliveryService): FastifyInstance {
   // removeAdditional off: an unknown field is a client error, not something to drop silently.
@@ -60,21 +92,56 @@ export function buildHttp(service: DeliveryService): FastifyInstance {
     done();
   });
 
+  const openApi = collectOpenApi(app);
   app.get('/healthz', () => ({ ok: true }));
+  app.get('/api/docs', () => openApi());
 
-  app.put<{ Params: { id: string }; Body: RequestBodyT }>('/api/v1/deliveries/:id', { schema: { params: IdParams, body: RequestBody } }, (req, reply) => {
-    const correlationId = (req as { correlationId?: string }).correlationId ?? newCorrelationId();
-    const { delivery } = service.request(req.params.id, { pickup: req.body.pickup, dropoff: req.body.dropoff, owner: req.body.owner ?? null }, correlationId);
-    // 202 once durable: the row is committed; scheduling happens from the table at its own pace.
+  const accept = async (reply: FastifyReply, id: string, body: RequestBodyT, correlationId: string) => {
+    const { delivery } = await service.requestDurable(id, { pickup: body.pickup, dropoff: body.dropoff, owner: body.owner ?? null }, correlationId);
+    // 202 once durable: the group commit holding this row has been fsynced; scheduling happens
+    // from the table at the scheduler's own pace (load levelling).
     return reply.code(202).header('location', `/api/v1/deliveries/${encodeURIComponent(delivery.id)}`).send(view(delivery));
+  };
+
+  app.put<{ Params: { id: string }; Body: RequestBodyT }>('/api/v1/deliveries/:id', {
+    schema: { params: IdParams, body: RequestBody }, config: { summary: 'Create a delivery (idempotent: the same id and body answer the same)' },
+  }, (req, reply) => accept(reply, req.params.id, req.body, correlationOf(req)));
+
+  // draft-ietf-httpapi-idempotency-key-header: the key names the request; a retry with the same
+  // key and body gets the same delivery, the same key with another body is a 422.
+  app.post<{ Body: RequestBodyT }>('/api/v1/deliveries', {
+    schema: { body: RequestBody }, config: { summary: 'Create a delivery under an Idempotency-Key header' },
+  }, async (req, reply) => {
+    const key = req.headers['idempotency-key'];
+    if (typeof key !== 'string' || key.length === 0 || key.length > 255) throw new DeliveryError('DLV_ERR_IDEMPOTENCY_KEY_MISSING', 400);
+    const id = `ik-${createHash('sha256').update(`${req.body.owner ?? ''}\n${key}`).digest('hex').slice(0, 40)}`;
+    try {
+      return await accept(reply, id, req.body, correlationOf(req));
+    } catch (err) {
+      if (err instanceof DeliveryError && err.code === 'DLV_ERR_ID_CONFLICT') throw new DeliveryError('DLV_ERR_IDEMPOTENCY_KEY_REUSED', 422);
+      throw err;
+    }
   });
 
-  app.get<{ Params: { id: string } }>('/api/v1/deliveries/:id', { schema: { params: IdParams } }, (req) => {
+  app.get<{ Querystring: ListQueryT }>('/api/v1/deliveries', {
+    schema: { querystring: ListQuery }, config: { summary: 'List deliveries, oldest first, filtered, with a cursor' },
+  }, (req) => {
+    const q = req.query;
+    const limit = Number(q.limit ?? 50);
+    const items = service.list({
+      ...(q.stage ? { stages: q.stage.split(',') as DeliveryStage[] } : {}), ...(q.owner ? { owner: q.owner } : {}),
+      ...(q.from ? { from: Date.parse(q.from) } : {}), ...(q.to ? { to: Date.parse(q.to) } : {}),
+      ...(q.cursor ? { after: decodeCursor(q.cursor) } : {}),
+    }, limit);
+    return { items: items.map((d) => view(d)), nextCursor: items.length === limit ? encodeCursor(items.at(-1)!) : null };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/deliveries/:id', { schema: { params: IdParams }, config: { summary: 'One delivery with its stage history' } }, (req) => {
     const { delivery, history } = service.get(req.params.id);
     return view(delivery, history);
   });
 
-  app.delete<{ Params: { id: string } }>('/api/v1/deliveries/:id', { schema: { params: IdParams } }, (req, reply) => {
+  app.delete<{ Params: { id: string } }>('/api/v1/deliveries/:id', { schema: { params: IdParams }, config: { summary: 'Cancel before pickup' } }, (req, reply) => {
     return reply.code(202).send(view(service.cancel(req.params.id)));
   });
 

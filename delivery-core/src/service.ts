@@ -6,7 +6,8 @@ import { ACTIVE_STAGES, canAdvance, isCancellable, sameRequest, type Delivery, t
 import { remainingSeconds } from './domain/eta.js';
 import { pickDrone } from './domain/assignment.js';
 import { DeliveryError } from './errors.js';
-import type { DeliveryRepository, FleetLink } from './ports.js';
+import type { DeliveryRepository, FleetLink, ListFilter } from './ports.js';
+import { GroupCommitQueue } from './adapters/group-commit.js';
 import type { CoreConfig } from './config.js';
 
 export type StageListener = (d: Delivery, change: StageChange) => void;
@@ -23,6 +24,7 @@ export class DeliveryService {
   private readonly lastEtaWrite = new Map<string, number>();
   private readonly listeners: StageListener[] = [];
   private timer: unknown = null;
+  readonly ingest: GroupCommitQueue;
 
   constructor(
     private readonly repo: DeliveryRepository,
@@ -30,6 +32,7 @@ export class DeliveryService {
     private readonly config: Readonly<CoreConfig>,
     private readonly clock: Clock = systemClock,
   ) {
+    this.ingest = new GroupCommitQueue(repo);
     fleet.onStatus((s) => this.onStatus(s));
     fleet.onTracking((e) => this.onTracking(e));
   }
@@ -68,6 +71,31 @@ export class DeliveryService {
     if (!existing) throw new DeliveryError('DLV_ERR_INTERNAL', 500, 'insert refused but no row');
     if (!sameRequest(existing, req)) throw new DeliveryError('DLV_ERR_ID_CONFLICT', 409, `delivery ${id} exists with a different request`);
     return { delivery: existing, created: false };
+  }
+
+  /**
+   * The API's create: like `request`, but through the group-commit queue — resolves once the
+   * request is durable, sharing its fsync with every other request of the same turn.
+   */
+  async requestDurable(id: string, req: DeliveryRequest, correlationId: string): Promise<{ delivery: Delivery; created: boolean }> {
+    const now = this.clock.now();
+    const delivery: Delivery = {
+      id, owner: req.owner, pickup: req.pickup, dropoff: req.dropoff, stage: 'Requested', droneId: null, eta: null, lastPosition: null,
+      correlationId, createdAt: now, updatedAt: now, failureReason: null,
+    };
+    const first: StageChange = { stage: 'Requested', at: now, eventId: `${id}:requested` };
+    if (await this.ingest.insert(delivery, first)) {
+      this.notify(delivery, first);
+      return { delivery, created: true };
+    }
+    const existing = this.repo.get(id);
+    if (!existing) throw new DeliveryError('DLV_ERR_INTERNAL', 500, 'insert refused but no row');
+    if (!sameRequest(existing, req)) throw new DeliveryError('DLV_ERR_ID_CONFLICT', 409, `delivery ${id} exists with a different request`);
+    return { delivery: existing, created: false };
+  }
+
+  list(filter: ListFilter, limit: number): Delivery[] {
+    return this.repo.list(filter, limit);
   }
 
   get(id: string): { delivery: Delivery; history: StageChange[] } {

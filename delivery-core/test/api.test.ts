@@ -33,6 +33,7 @@ describe('delivery API', () => {
   it('pins the error catalogue', () => {
     expect(Object.keys(DeliveryErrorCodes)).toEqual([
       'DLV_ERR_VALIDATION', 'DLV_ERR_NOT_FOUND', 'DLV_ERR_ID_CONFLICT', 'DLV_ERR_TOO_LATE_TO_CANCEL', 'DLV_ERR_NOT_ACTIVE', 'DLV_ERR_INTERNAL', 'DLV_ERR_CONFIG',
+      'DLV_ERR_IDEMPOTENCY_KEY_MISSING', 'DLV_ERR_IDEMPOTENCY_KEY_REUSED',
     ]);
   });
 

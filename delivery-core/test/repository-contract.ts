@@ -45,5 +45,48 @@ export function repositoryContract(name: string, make: () => DeliveryRepository)
       expect(r.listByStage(['Scheduled'], 10).map((d) => d.id)).toEqual(['c']);
       r.close();
     });
+
+    it('group-commits a batch: each item says whether it was new, duplicates inside the batch included', () => {
+      const r = make();
+      r.insert(newDelivery('old'), { stage: 'Requested', at: 1000, eventId: 'old:r' });
+      const res = r.insertMany(['x', 'old', 'y', 'x'].map((id, k) => ({ delivery: newDelivery(id), first: { stage: 'Requested', at: 1000, eventId: `${id}:r:${k}` } })));
+      expect(res).toEqual([true, false, true, false]);
+      expect(r.history('x')).toHaveLength(1);
+      r.close();
+    });
+
+    it('never gives one drone two active deliveries', () => {
+      const r = make();
+      for (const id of ['a', 'b']) r.insert(newDelivery(id), { stage: 'Requested', at: 1000, eventId: `${id}:r` });
+      expect(r.advance('a', { stage: 'Scheduled', at: 2000, eventId: 'a:s' }, { droneId: 'drone-1' })).toBe(true);
+      expect(r.advance('b', { stage: 'Scheduled', at: 2000, eventId: 'b:s' }, { droneId: 'drone-1' })).toBe(false);
+      expect(r.get('b')).toMatchObject({ stage: 'Requested', droneId: null });
+      expect(r.history('b')).toHaveLength(1);
+      expect(r.advance('a', { stage: 'Completed', at: 3000, eventId: 'a:c' }, {})).toBe(true);
+      expect(r.advance('b', { stage: 'Scheduled', at: 3000, eventId: 'b:s' }, { droneId: 'drone-1' })).toBe(true);
+      r.close();
+    });
+
+    it('lists with filters and keyset pagination on (createdAt, id)', () => {
+      const r = make();
+      for (let k = 0; k < 7; k++) {
+        const d = { ...newDelivery(`p${k}`, 1000 + Math.floor(k / 2)), owner: k % 3 === 0 ? 'shop-2' : 'shop-1' };
+        r.insert(d, { stage: 'Requested', at: d.createdAt, eventId: `p${k}:r` });
+      }
+      const pages: string[][] = [];
+      let after: { createdAt: number; id: string } | undefined;
+      for (;;) {
+        const page = r.list(after ? { after } : {}, 3);
+        if (page.length === 0) break;
+        pages.push(page.map((d) => d.id));
+        const last = page.at(-1)!;
+        after = { createdAt: last.createdAt, id: last.id };
+      }
+      expect(pages).toEqual([['p0', 'p1', 'p2'], ['p3', 'p4', 'p5'], ['p6']]);
+      expect(r.list({ owner: 'shop-2' }, 10).map((d) => d.id)).toEqual(['p0', 'p3', 'p6']);
+      expect(r.list({ from: 1001, to: 1003 }, 10).map((d) => d.id)).toEqual(['p2', 'p3', 'p4', 'p5']);
+      expect(r.list({ stages: ['Scheduled'] }, 10)).toEqual([]);
+      r.close();
+    });
   });
 }

@@ -1,6 +1,7 @@
 import type { DeliveryStage } from '@aerie/contracts';
 import type { Delivery, StageChange } from '../domain/delivery.js';
-import type { DeliveryRepository } from '../ports.js';
+import { ACTIVE_STAGES } from '../domain/delivery.js';
+import type { DeliveryRepository, ListFilter } from '../ports.js';
 
 /** In-memory twin of the SQLite repository, held to the same contract suite. */
 export class MemoryDeliveryRepository implements DeliveryRepository {
@@ -16,6 +17,10 @@ export class MemoryDeliveryRepository implements DeliveryRepository {
     return true;
   }
 
+  insertMany(items: readonly { delivery: Delivery; first: StageChange }[]): boolean[] {
+    return items.map((x) => this.insert(x.delivery, x.first));
+  }
+
   get(id: string): Delivery | null {
     const d = this.rows.get(id);
     return d ? { ...d } : null;
@@ -28,6 +33,9 @@ export class MemoryDeliveryRepository implements DeliveryRepository {
   advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason'>>): boolean {
     const d = this.rows.get(id);
     if (!d || this.eventIds.has(change.eventId)) return false;
+    const droneId = patch.droneId ?? d.droneId;
+    if (droneId && ACTIVE_STAGES.includes(change.stage)
+      && [...this.rows.values()].some((o) => o.id !== id && o.droneId === droneId && ACTIVE_STAGES.includes(o.stage))) return false;
     this.eventIds.add(change.eventId);
     this.changes.get(id)?.push(change);
     Object.assign(d, { stage: change.stage, updatedAt: change.at }, definedOnly(patch));
@@ -43,6 +51,16 @@ export class MemoryDeliveryRepository implements DeliveryRepository {
     return [...this.rows.values()]
       .filter((d) => stages.includes(d.stage))
       .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+      .slice(0, limit)
+      .map((d) => ({ ...d }));
+  }
+
+  list(f: ListFilter, limit: number): Delivery[] {
+    return [...this.rows.values()]
+      .filter((d) => (!f.stages || f.stages.includes(d.stage)) && (f.owner === undefined || d.owner === f.owner)
+        && (f.from === undefined || d.createdAt >= f.from) && (f.to === undefined || d.createdAt < f.to)
+        && (!f.after || d.createdAt > f.after.createdAt || (d.createdAt === f.after.createdAt && d.id > f.after.id)))
+      .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .slice(0, limit)
       .map((d) => ({ ...d }));
   }

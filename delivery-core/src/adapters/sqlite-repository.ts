@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { DeliveryStage } from '@aerie/contracts';
 import type { Delivery, StageChange } from '../domain/delivery.js';
-import type { DeliveryRepository } from '../ports.js';
+import type { DeliveryRepository, ListFilter } from '../ports.js';
 
 interface Row {
   id: string; owner: string | null; pickup_lat: number; pickup_lon: number; dropoff_lat: number; dropoff_lon: number;
@@ -9,20 +9,39 @@ interface Row {
   created_at: number; updated_at: number; failure_reason: string | null;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS deliveries (
-  id TEXT PRIMARY KEY, owner TEXT, pickup_lat REAL NOT NULL, pickup_lon REAL NOT NULL,
-  dropoff_lat REAL NOT NULL, dropoff_lon REAL NOT NULL, stage TEXT NOT NULL, drone_id TEXT, eta INTEGER,
-  last_position TEXT, correlation_id TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
-  failure_reason TEXT
-);
-CREATE INDEX IF NOT EXISTS deliveries_stage ON deliveries (stage, created_at);
-CREATE TABLE IF NOT EXISTS stage_history (
-  delivery_id TEXT NOT NULL REFERENCES deliveries(id), stage TEXT NOT NULL, at INTEGER NOT NULL,
-  event_id TEXT NOT NULL UNIQUE
-);
-CREATE INDEX IF NOT EXISTS stage_history_delivery ON stage_history (delivery_id, at);
-`;
+/**
+ * Migrations, applied in order and recorded in PRAGMA user_version; never edit one that has
+ * shipped, append a new one.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY, owner TEXT, pickup_lat REAL NOT NULL, pickup_lon REAL NOT NULL,
+    dropoff_lat REAL NOT NULL, dropoff_lon REAL NOT NULL, stage TEXT NOT NULL, drone_id TEXT, eta INTEGER,
+    last_position TEXT, correlation_id TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    failure_reason TEXT
+  );
+  CREATE INDEX IF NOT EXISTS deliveries_stage ON deliveries (stage, created_at);
+  CREATE TABLE IF NOT EXISTS stage_history (
+    delivery_id TEXT NOT NULL REFERENCES deliveries(id), stage TEXT NOT NULL, at INTEGER NOT NULL,
+    event_id TEXT NOT NULL UNIQUE
+  );
+  CREATE INDEX IF NOT EXISTS stage_history_delivery ON stage_history (delivery_id, at);`,
+  // No drone on two active deliveries, enforced by the store so no code path can break it.
+  `CREATE UNIQUE INDEX one_active_delivery_per_drone ON deliveries (drone_id)
+    WHERE stage IN ('Scheduled', 'HeadedToPickup', 'PickedUp', 'HeadedToDropoff');
+  CREATE INDEX deliveries_created ON deliveries (created_at, id);
+  CREATE INDEX deliveries_owner ON deliveries (owner, created_at, id);`,
+];
+
+function migrate(db: Database.Database): void {
+  const at = db.pragma('user_version', { simple: true }) as number;
+  for (let v = at; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
 
 function toDelivery(r: Row): Delivery {
   return {
@@ -42,7 +61,7 @@ export class SqliteDeliveryRepository implements DeliveryRepository {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
-    this.db.exec(SCHEMA);
+    migrate(this.db);
     this.stmts = {
       insert: this.db.prepare(`INSERT OR IGNORE INTO deliveries (id, owner, pickup_lat, pickup_lon, dropoff_lat, dropoff_lon, stage, drone_id, eta,
         last_position, correlation_id, created_at, updated_at, failure_reason) VALUES (@id, @owner, @pickup_lat, @pickup_lon, @dropoff_lat, @dropoff_lon,
@@ -59,16 +78,22 @@ export class SqliteDeliveryRepository implements DeliveryRepository {
   }
 
   insert(d: Delivery, first: StageChange): boolean {
-    return this.db.transaction(() => {
-      const res = this.stmts.insert.run({
-        id: d.id, owner: d.owner, pickup_lat: d.pickup.lat, pickup_lon: d.pickup.lon, dropoff_lat: d.dropoff.lat, dropoff_lon: d.dropoff.lon,
-        stage: d.stage, drone_id: d.droneId, eta: d.eta, last_position: d.lastPosition ? JSON.stringify(d.lastPosition) : null,
-        correlation_id: d.correlationId, created_at: d.createdAt, updated_at: d.updatedAt, failure_reason: d.failureReason,
-      });
-      if (res.changes === 0) return false;
-      this.stmts.addHistory.run(d.id, first.stage, first.at, first.eventId);
-      return true;
-    })();
+    return this.insertMany([{ delivery: d, first }])[0]!;
+  }
+
+  insertMany(items: readonly { delivery: Delivery; first: StageChange }[]): boolean[] {
+    return this.db.transaction(() => items.map(({ delivery, first }) => this.insertOne(delivery, first)))();
+  }
+
+  private insertOne(d: Delivery, first: StageChange): boolean {
+    const res = this.stmts.insert.run({
+      id: d.id, owner: d.owner, pickup_lat: d.pickup.lat, pickup_lon: d.pickup.lon, dropoff_lat: d.dropoff.lat, dropoff_lon: d.dropoff.lon,
+      stage: d.stage, drone_id: d.droneId, eta: d.eta, last_position: d.lastPosition ? JSON.stringify(d.lastPosition) : null,
+      correlation_id: d.correlationId, created_at: d.createdAt, updated_at: d.updatedAt, failure_reason: d.failureReason,
+    });
+    if (res.changes === 0) return false;
+    this.stmts.addHistory.run(d.id, first.stage, first.at, first.eventId);
+    return true;
   }
 
   get(id: string): Delivery | null {
@@ -81,6 +106,16 @@ export class SqliteDeliveryRepository implements DeliveryRepository {
   }
 
   advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason'>>): boolean {
+    try {
+      return this.advanceTx(id, change, patch);
+    } catch (err) {
+      // one_active_delivery_per_drone: the drone is taken; the transaction rolled back whole.
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return false;
+      throw err;
+    }
+  }
+
+  private advanceTx(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason'>>): boolean {
     return this.db.transaction(() => {
       if (this.stmts.addHistory.run(id, change.stage, change.at, change.eventId).changes === 0) return false;
       this.stmts.advance.run({
@@ -99,6 +134,22 @@ export class SqliteDeliveryRepository implements DeliveryRepository {
     if (stages.length === 0) return [];
     const rows = this.db.prepare(`SELECT * FROM deliveries WHERE stage IN (${stages.map(() => '?').join(',')}) ORDER BY created_at, id LIMIT ?`).all(...stages, limit) as Row[];
     return rows.map(toDelivery);
+  }
+
+  list(f: ListFilter, limit: number): Delivery[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (f.stages) {
+      if (f.stages.length === 0) return [];
+      where.push(`stage IN (${f.stages.map(() => '?').join(',')})`);
+      args.push(...f.stages);
+    }
+    if (f.owner !== undefined) { where.push('owner = ?'); args.push(f.owner); }
+    if (f.from !== undefined) { where.push('created_at >= ?'); args.push(f.from); }
+    if (f.to !== undefined) { where.push('created_at < ?'); args.push(f.to); }
+    if (f.after) { where.push('(created_at > ? OR (created_at = ? AND id > ?))'); args.push(f.after.createdAt, f.after.createdAt, f.after.id); }
+    const sql = `SELECT * FROM deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, limit) as Row[]).map(toDelivery);
   }
 
   close(): void {

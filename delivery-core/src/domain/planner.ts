@@ -1,6 +1,6 @@
 import { haversineM, type LatLon } from '@aerie/contracts';
 import type { FlightProfile } from './eta.js';
-import { solveSparse } from './lap.js';
+import { solveSparse, type SparseProblem } from './lap.js';
 
 /** A drone the planner may use: idle, on the ground, where it is and what it can carry. */
 export interface PlanDrone {
@@ -130,11 +130,12 @@ export function costGraph(p: FlightProfile, e: EnergyModel, drones: readonly Pla
     }
     rowStart[i + 1] = col.length;
   }
-  return { problem: { rows: jobs.length, cols: drones.length, rowStart, col: Int32Array.from(col), cost: Float64Array.from(cost), unservedCost: UNSERVED }, rejected };
+  const problem: SparseProblem = { rows: jobs.length, cols: drones.length, rowStart, col: Int32Array.from(col), cost: Float64Array.from(cost), unservedCost: UNSERVED };
+  return { problem, rejected };
 }
 
 /** The same problem as a dense square matrix padded with the unserved cost, for the independent dense solver. */
-export function denseOf(pr: ReturnType<typeof costGraph>['problem']): { n: number; cost: Float64Array } {
+export function denseOf(pr: SparseProblem): { n: number; cost: Float64Array } {
   const n = Math.max(pr.rows, pr.cols);
   const cost = new Float64Array(n * n).fill(pr.unservedCost);
   for (let i = 0; i < pr.rows; i++) for (let e = pr.rowStart[i]!; e < pr.rowStart[i + 1]!; e++) cost[i * n + pr.col[e]!] = pr.cost[e]!;
