@@ -3,8 +3,12 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   decodeMessage, encodeMessage, parseFleetTopic, parseServiceTopic, subscriptions, systemClock, topics,
-  type Clock, type DeliveryAssignment, type DeliveryTracking, type DroneCommand,
+  type Clock, type DeliveryAssignment, type DeliveryTracking, type DroneCommand, type DroneStatus,
 } from '@aerie/contracts';
+import { IngestQueue, type IngestQueueStats, type Pending } from './domain/ingest-queue.js';
+import { IngestPump } from './ingest.js';
+import { MemoryTelemetryWriter } from './adapters/memory-telemetry-writer.js';
+import type { TelemetryWriter } from './ports.js';
 import { FleetState } from './domain/fleet-state.js';
 import { DeliveryTracker, type TrackingDraft } from './domain/tracker.js';
 import { deliveryMission } from './domain/mission-plan.js';
@@ -15,12 +19,22 @@ import type { HubErrorCode } from './errors.js';
 
 export type HubLogger = (line: string) => void;
 
+export interface HubStartOptions {
+  clock?: Clock;
+  log?: HubLogger;
+  registry?: DeviceRegistry;
+  /** Accepted statuses go here in batches; defaults to the in-memory twin. */
+  writer?: TelemetryWriter;
+}
+
 export interface HubCounters {
   statuses: number;
   events: number;
   trackingPublished: number;
   rejected: Partial<Record<HubErrorCode, number>>;
   refused: Partial<Record<HubErrorCode, number>>;
+  /** Shed by the intake's policy under overload (see domain/ingest-queue.ts). */
+  shed: { statuses: number; events: number };
 }
 
 /**
@@ -29,8 +43,10 @@ export interface HubCounters {
  */
 export class FleetHub {
   readonly fleet = new FleetState();
-  readonly counters: HubCounters = { statuses: 0, events: 0, trackingPublished: 0, rejected: {}, refused: {} };
+  readonly counters: HubCounters = { statuses: 0, events: 0, trackingPublished: 0, rejected: {}, refused: {}, shed: { statuses: 0, events: 0 } };
   private readonly tracker: DeliveryTracker;
+  private readonly queue: IngestQueue;
+  private readonly pump: IngestPump;
 
   private constructor(
     private readonly config: Readonly<HubConfig>,
@@ -39,11 +55,14 @@ export class FleetHub {
     private readonly client: MqttClient,
     private readonly clock: Clock,
     private readonly log: HubLogger,
+    writer: TelemetryWriter,
   ) {
     this.tracker = new DeliveryTracker(config.fenceRadiusM);
+    this.queue = new IngestQueue({ maxStatuses: config.maxPendingStatuses, maxDrones: config.maxPendingDrones, maxEvents: config.maxPendingEvents });
+    this.pump = new IngestPump(this.queue, (m) => this.process(m), writer, config.ingestSliceMs);
   }
 
-  static async start(config: Readonly<HubConfig>, opts: { clock?: Clock; log?: HubLogger; registry?: DeviceRegistry } = {}): Promise<FleetHub> {
+  static async start(config: Readonly<HubConfig>, opts: HubStartOptions = {}): Promise<FleetHub> {
     const clock = opts.clock ?? systemClock;
     const log = opts.log ?? ((line) => console.log(line));
     const registry = opts.registry ?? (await FileDeviceRegistry.open(join(config.dataDir, 'devices.json')));
@@ -60,6 +79,7 @@ export class FleetHub {
       password = randomBytes(24).toString('base64url');
       broker = await EmbeddedBroker.start({
         host: config.mqttHost, port: config.mqttPort, registry, onRefusal,
+        limits: { maxPayloadBytes: config.maxPayloadBytes, msgPerSec: config.droneMsgPerSec, burst: config.droneBurst, maxInflightInbound: config.maxInflightInbound },
         internal: new Map([[username, { secret: password, principal: { id: username, role: 'service' } }]]),
       });
       url = `mqtt://${config.mqttHost}:${broker.port}`;
@@ -70,7 +90,7 @@ export class FleetHub {
       client.once('connect', () => resolve());
       client.once('error', reject);
     });
-    hub = new FleetHub(config, registry, broker, client, clock, log);
+    hub = new FleetHub(config, registry, broker, client, clock, log, opts.writer ?? new MemoryTelemetryWriter());
     for (const r of refusals) hub.refused(r);
     await hub.subscribe();
     return hub;
@@ -91,28 +111,43 @@ export class FleetHub {
     this.broker?.disconnect(id);
   }
 
+  /** Queue depths and shed totals of the intake. */
+  ingestStats(): IngestQueueStats {
+    return this.queue.stats();
+  }
+
   async close(): Promise<void> {
+    this.pump.close();
     await this.client.endAsync();
     await this.broker?.close();
   }
 
   private async subscribe(): Promise<void> {
     this.client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
-    await this.client.subscribeAsync(
-      [subscriptions.allStatus, subscriptions.allEvents, subscriptions.allOnline, subscriptions.allCommandResults, subscriptions.allAssignments],
-      { qos: 1 },
-    );
+    const fleet = [subscriptions.allStatus, subscriptions.allEvents, subscriptions.allOnline, subscriptions.allCommandResults];
+    // Embedded: the fleet's traffic comes in-process; retained assignments still need a real subscription.
+    if (this.broker) await this.broker.subscribeLocal(fleet, (topic, payload) => this.onMessage(topic, payload, false));
+    await this.client.subscribeAsync(this.broker ? [subscriptions.allAssignments] : [...fleet, subscriptions.allAssignments], { qos: 1 });
   }
 
+  /** Intake: cheap on purpose (topic parse, queue). Parsing and validation happen in the pump. */
   private onMessage(topic: string, payload: Buffer, _retained: boolean): void {
     const fleetTopic = parseFleetTopic(topic);
-    if (fleetTopic) return this.onFleetMessage(fleetTopic.droneId, fleetTopic.channel, payload);
+    if (fleetTopic) {
+      const { droneId, channel } = fleetTopic;
+      const shed = channel === 'status' ? this.queue.offerStatus(droneId, payload) : this.queue.offerEvent(droneId, channel, payload);
+      if (shed) this.counters.shed[channel === 'status' ? 'statuses' : 'events'] += 1;
+      this.pump.kick();
+      return;
+    }
     const svc = parseServiceTopic(topic);
     if (svc?.kind === 'assignments') return this.onAssignment(svc.deliveryId, payload);
     this.reject('HUB_ERR_UNKNOWN_TOPIC', topic, null);
   }
 
-  private onFleetMessage(droneId: string, channel: string, payload: Buffer): void {
+  /** validate → dedupe → fleet state → tracker; returns an accepted status for the telemetry writer. */
+  private process(m: Pending): DroneStatus | null {
+    const { droneId, channel, payload } = m;
     const now = this.clock.now();
     switch (channel) {
       case 'status': {
@@ -122,18 +157,18 @@ export class FleetHub {
         if (!this.fleet.applyStatus(d.value, now)) return this.reject('HUB_ERR_DUPLICATE', `seq ${d.value.seq}`, droneId, false);
         this.counters.statuses += 1;
         for (const draft of this.tracker.onStatus(d.value)) this.publishTracking(draft);
-        return;
+        return d.value;
       }
       case 'events': {
         const d = decodeMessage('DroneEvent', payload, this.config.maxPayloadBytes);
         if (!d.ok) return this.reject('HUB_ERR_PAYLOAD', d.message, droneId);
         this.counters.events += 1;
         if (d.value.severity <= 4) this.log(`drone ${droneId} ${d.value.kind}: ${d.value.text}`);
-        return;
+        return null;
       }
       case 'online':
         this.fleet.setOnline(droneId, payload.toString('utf8') === 'true', now);
-        return;
+        return null;
       case 'cmd/result': {
         const d = decodeMessage('CommandResult', payload, this.config.maxPayloadBytes);
         if (!d.ok) return this.reject('HUB_ERR_PAYLOAD', d.message, droneId);
@@ -148,10 +183,10 @@ export class FleetHub {
             ...(active.correlationId ? { correlationId: active.correlationId } : {}),
           });
         }
-        return;
+        return null;
       }
       default:
-        this.reject('HUB_ERR_UNKNOWN_TOPIC', channel, droneId);
+        return this.reject('HUB_ERR_UNKNOWN_TOPIC', channel, droneId);
     }
   }
 
@@ -162,7 +197,10 @@ export class FleetHub {
       return;
     }
     const d = decodeMessage('DeliveryAssignment', payload, this.config.maxPayloadBytes);
-    if (!d.ok) return this.reject('HUB_ERR_PAYLOAD', d.message, null);
+    if (!d.ok) {
+      this.reject('HUB_ERR_PAYLOAD', d.message, null);
+      return;
+    }
     const a = d.value;
     if (a.action === 'abort') {
       if (this.tracker.release(a.deliveryId)) this.sendCommand(a, `rtl-${a.deliveryId}`, { kind: 'rtl' });
@@ -187,14 +225,15 @@ export class FleetHub {
     this.counters.trackingPublished += 1;
   }
 
-  private reject(code: HubErrorCode, detail: string, droneId: string | null, log = true): void {
+  private reject(code: HubErrorCode, detail: string, droneId: string | null, log = true): null {
     this.counters.rejected[code] = (this.counters.rejected[code] ?? 0) + 1;
     if (log) this.log(`hub rejected ${code} drone=${droneId ?? '-'} ${detail}`);
+    return null;
   }
 
   private refused(r: Refusal): void {
     this.counters.refused[r.code] = (this.counters.refused[r.code] ?? 0) + 1;
-    this.log(`hub refused ${r.code} client=${r.clientId} principal=${r.principal ?? '-'} topic=${r.topic ?? '-'}`);
+    if (r.log !== false) this.log(`hub refused ${r.code} client=${r.clientId} principal=${r.principal ?? '-'} topic=${r.topic ?? '-'}`);
   }
 }
 

@@ -14,8 +14,19 @@ export interface HubConfig {
   dataDir: string;
   /** Radius of the pickup and dropoff geofences (m). */
   fenceRadiusM: number;
-  /** Cap on an accepted MQTT payload (bytes). */
+  /** Cap on an accepted MQTT payload (bytes); a bigger PUBLISH from a drone is refused at the broker. */
   maxPayloadBytes: number;
+  /** Per drone connection: sustained PUBLISH rate (msg/s) and burst (messages); the excess is refused and counted. */
+  droneMsgPerSec: number;
+  droneBurst: number;
+  /** Per connection: inbound QoS 2 messages awaiting PUBREL (aedes maxInflightInbound). */
+  maxInflightInbound: number;
+  /** Intake queue bounds (domain/ingest-queue.ts): statuses before shedding starts, drones, events. */
+  maxPendingStatuses: number;
+  maxPendingDrones: number;
+  maxPendingEvents: number;
+  /** Longest the pipeline runs before yielding to socket I/O (ms). */
+  ingestSliceMs: number;
 }
 
 export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
@@ -28,6 +39,15 @@ export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
   dataDir: '.aerie-data/hub',
   fenceRadiusM: 15,
   maxPayloadBytes: 64 * 1024,
+  // A status at 1–5 Hz plus events; the demo's warped clock runs agents faster, hence the head-room.
+  droneMsgPerSec: 500,
+  droneBurst: 1_000,
+  maxInflightInbound: 100,
+  // About a tenth of a second of work at the pipeline's capacity on 2 cores: the latency bound under overload.
+  maxPendingStatuses: 2_000,
+  maxPendingDrones: 100_000,
+  maxPendingEvents: 10_000,
+  ingestSliceMs: 10,
 });
 
 export function hubConfig(overrides: Partial<HubConfig> = {}): Readonly<HubConfig> {
@@ -35,5 +55,8 @@ export function hubConfig(overrides: Partial<HubConfig> = {}): Readonly<HubConfi
   if (cfg.broker === 'external' && !cfg.externalUrl) throw new HubError('HUB_ERR_CONFIG', 'external broker needs externalUrl');
   if (!(cfg.fenceRadiusM > 0)) throw new HubError('HUB_ERR_CONFIG', 'fenceRadiusM must be > 0');
   if (!Number.isInteger(cfg.mqttPort) || cfg.mqttPort < 0 || cfg.mqttPort > 65535) throw new HubError('HUB_ERR_CONFIG', 'mqttPort must be 0–65535');
+  for (const k of ['maxPayloadBytes', 'droneMsgPerSec', 'droneBurst', 'maxInflightInbound', 'maxPendingStatuses', 'maxPendingEvents', 'maxPendingDrones', 'ingestSliceMs'] as const) {
+    if (!(cfg[k] > 0)) throw new HubError('HUB_ERR_CONFIG', `${k} must be > 0`);
+  }
   return Object.freeze(cfg);
 }

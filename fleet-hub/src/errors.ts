@@ -9,6 +9,8 @@ export const HubErrorCodes = {
   HUB_ERR_TOPIC_MISMATCH: "The payload's droneId differs from the topic's",
   HUB_ERR_UNKNOWN_TOPIC: 'Message on a topic the hub does not handle',
   HUB_ERR_DUPLICATE: 'Duplicate status (same bootId and seq or older)',
+  HUB_ERR_TOO_LARGE: 'PUBLISH payload exceeds the per-connection size limit',
+  HUB_ERR_RATE: 'PUBLISH rate exceeds the per-connection limit',
   HUB_ERR_DEVICE_EXISTS: 'A device with this id already exists',
   HUB_ERR_NO_DEVICE: 'No device with this id',
   HUB_ERR_BAD_ID: 'Not a valid device id',

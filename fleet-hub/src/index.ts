@@ -1,4 +1,7 @@
-export { FleetHub, missionCommandId, type HubCounters, type HubLogger } from './app.js';
+export { FleetHub, missionCommandId, type HubCounters, type HubLogger, type HubStartOptions } from './app.js';
+export type { TelemetryWriter } from './ports.js';
+export { MemoryTelemetryWriter } from './adapters/memory-telemetry-writer.js';
+export { IngestQueue, type IngestQueueStats } from './domain/ingest-queue.js';
 export { hubConfig, defaultHubConfig, type HubConfig } from './config.js';
 export { HubError, HubErrorCodes, type HubErrorCode } from './errors.js';
 export { FileDeviceRegistry, MemoryDeviceRegistry, type DeviceRegistry, type DeviceRecord } from './adapters/device-registry.js';

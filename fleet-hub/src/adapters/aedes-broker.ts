@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { authorizePublish, authorizeSubscribe, type Principal } from '../domain/acl.js';
 import type { DeviceRegistry } from './device-registry.js';
@@ -9,6 +10,15 @@ export interface Refusal {
   clientId: string;
   principal: string | null;
   topic: string | null;
+  /** False for repeats of a flood's refusals, which are counted but not each logged. */
+  log?: boolean;
+}
+
+export interface ConnectionLimits {
+  maxPayloadBytes: number;
+  msgPerSec: number;
+  burst: number;
+  maxInflightInbound: number;
 }
 
 export interface BrokerOptions {
@@ -18,6 +28,21 @@ export interface BrokerOptions {
   /** Principals that exist only in this process (the hub's own client). */
   internal: Map<string, { secret: string; principal: Principal }>;
   onRefusal: (r: Refusal) => void;
+  /** Applied to drone connections; the hub's own principals are not limited. */
+  limits: ConnectionLimits;
+}
+
+// [MQTT-4.7.2-1] wildcard filters never match topics starting with '$', so a PUBLISH moved
+// there reaches no subscriber. MQTT 3.1.1 has no negative PUBACK, and aedes closes the
+// connection on an authorizePublish error; moving the excess here refuses it while the
+// drone's connection, and its next in-limit messages, carry on.
+const REFUSED_TOPIC = '$aerie/refused';
+
+/** Token bucket per connection (monotonic time, not the domain clock). */
+interface Bucket {
+  tokens: number;
+  at: number;
+  lastLog: number;
 }
 
 // [MQTT-3.2.2-3] CONNACK return codes 4 (bad user name or password) and 5 (not authorized).
@@ -33,6 +58,7 @@ function authError(code: number, message: string): AuthenticateError {
 /** The embedded aedes broker: authenticates against the device registry and enforces the ACL. */
 export class EmbeddedBroker {
   private readonly principals = new WeakMap<Client, Principal>();
+  private readonly buckets = new WeakMap<Client, Bucket>();
   private readonly liveClients = new Map<string, Client>();
 
   private constructor(private readonly aedes: Aedes, private readonly server: Server) {}
@@ -42,6 +68,7 @@ export class EmbeddedBroker {
     const aedes = await Aedes.createBroker({
       // aedes 1.x waits this long for a slow client's socket to drain before dropping it.
       drainTimeout: 5_000,
+      maxInflightInbound: opts.limits.maxInflightInbound,
       authenticate: (client, username, password, done) => {
         const id = username ?? '';
         const secret = password?.toString('utf8') ?? '';
@@ -72,6 +99,15 @@ export class EmbeddedBroker {
         if (code) {
           opts.onRefusal({ code, clientId: client.id, principal: p?.id ?? null, topic: packet.topic });
           return done(new Error(code));
+        }
+        if (p?.role === 'drone' && self) {
+          const limited = self.overLimit(client, packet.payload.length, opts.limits);
+          if (limited) {
+            opts.onRefusal({ code: limited.code, clientId: client.id, principal: p.id, topic: packet.topic, log: limited.log });
+            packet.topic = REFUSED_TOPIC;
+            packet.payload = Buffer.alloc(0);
+            packet.retain = false;
+          }
         }
         done(null);
       },
@@ -106,9 +142,41 @@ export class EmbeddedBroker {
     return self;
   }
 
+  private overLimit(client: Client, size: number, limits: ConnectionLimits): { code: HubErrorCode; log: boolean } | null {
+    const now = performance.now();
+    let b = this.buckets.get(client);
+    if (!b) {
+      b = { tokens: limits.burst, at: now, lastLog: -Infinity };
+      this.buckets.set(client, b);
+    }
+    b.tokens = Math.min(limits.burst, b.tokens + ((now - b.at) / 1000) * limits.msgPerSec);
+    b.at = now;
+    let code: HubErrorCode | null = null;
+    if (size > limits.maxPayloadBytes) code = 'HUB_ERR_TOO_LARGE';
+    else if (b.tokens < 1) code = 'HUB_ERR_RATE';
+    else b.tokens -= 1;
+    if (!code) return null;
+    const log = now - b.lastLog >= 1_000;
+    if (log) b.lastLog = now;
+    return { code, log };
+  }
+
   get port(): number {
     const addr = this.server.address();
     return typeof addr === 'object' && addr ? addr.port : 0;
+  }
+
+  /**
+   * In-process subscription: the hub's intake without a loopback MQTT hop (no encode, socket,
+   * parse and PUBACK per message, which would cost as much as aedes itself). Not for retained
+   * topics: aedes delivers no retained messages to in-process subscribers.
+   */
+  async subscribeLocal(filters: readonly string[], onMessage: (topic: string, payload: Buffer) => void): Promise<void> {
+    const deliver = (packet: { topic: string; payload: Buffer | string }, cb: () => void) => {
+      onMessage(packet.topic, typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload);
+      cb();
+    };
+    for (const f of filters) await new Promise<void>((resolve) => this.aedes.subscribe(f, deliver, resolve));
   }
 
   /** Drops a principal's live connection, so a revocation takes effect at once. */

@@ -1,0 +1,47 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import mqtt, { type MqttClient } from 'mqtt';
+import { FleetHub, MemoryDeviceRegistry, hubConfig } from '../src/index.js';
+import { encodeMessage, topics } from '@aerie/contracts';
+import { droneStatus } from '../../test-support/fixtures.js';
+import { until } from '../../test-support/until.js';
+
+let hub: FleetHub;
+let drone: MqttClient;
+const logs: string[] = [];
+
+beforeEach(async () => {
+  const registry = new MemoryDeviceRegistry();
+  const { secret } = await registry.add('drone-001', 'drone');
+  logs.length = 0;
+  hub = await FleetHub.start(hubConfig({ mqttPort: 0, droneMsgPerSec: 5, droneBurst: 5, maxPayloadBytes: 2048 }), { registry, log: (l) => logs.push(l) });
+  drone = await mqtt.connectAsync(hub.mqttUrl, { clientId: 'drone-001', username: 'drone-001', password: secret, protocolVersion: 4, reconnectPeriod: 0 });
+});
+afterEach(async () => {
+  await drone.endAsync(true);
+  await hub.close();
+});
+
+describe('per-connection limits: the excess is refused and counted, the connection stays', () => {
+  it('refuses statuses past the rate limit and keeps the ones within it', async () => {
+    const sent = 100;
+    await Promise.all(Array.from({ length: sent }, (_, i) =>
+      drone.publishAsync(topics.status('drone-001'), encodeMessage(droneStatus({ seq: i + 1 })), { qos: 1 })));
+    const refused = hub.counters.refused.HUB_ERR_RATE ?? 0;
+    expect(refused).toBeGreaterThan(0);
+    await until(() => hub.counters.statuses === sent - refused, 'the statuses within the limit processed');
+    expect(drone.connected).toBe(true);
+    // A flood is logged once a second per connection, not once per message.
+    expect(logs.filter((l) => l.includes('HUB_ERR_RATE')).length).toBeLessThan(refused);
+    expect(logs.find((l) => l.includes('HUB_ERR_RATE'))).toContain('client=drone-001');
+  });
+
+  it('refuses an oversized payload with its client id, topic and reason, and stays connected', async () => {
+    const big = encodeMessage({ ...droneStatus({ seq: 1 }), flightModeRaw: 'x'.repeat(4096) });
+    await drone.publishAsync(topics.status('drone-001'), big, { qos: 1 });
+    expect(hub.counters.refused.HUB_ERR_TOO_LARGE).toBe(1);
+    expect(logs).toContainEqual(expect.stringMatching(/HUB_ERR_TOO_LARGE client=drone-001 .*topic=fleet\/v1\/drone-001\/status/));
+    await drone.publishAsync(topics.status('drone-001'), encodeMessage(droneStatus({ seq: 2 })), { qos: 1 });
+    await until(() => hub.counters.statuses === 1, 'the next status accepted');
+    expect(hub.fleet.get('drone-001')?.status?.seq).toBe(2);
+  });
+});
