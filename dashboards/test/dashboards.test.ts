@@ -5,7 +5,7 @@ import { createInfluxV1Writer } from '../../telemetry/src/adapters/influx-v1-wri
 import { DRONE_STATES } from '../../telemetry/src/domain/measurements.js';
 import { influxQuery, startInfluxDB, type InfluxSeries, type RunningInfluxDB } from '../../test-support/influxdb.js';
 import { grafanaDashboardValidator } from '../../telemetry/test/helpers/grafana-schema.js';
-import { simulatedAfternoon } from './flight.js';
+import { simulatedAfternoon } from '../../telemetry/test/helpers/flight.js';
 
 const DIR = fileURLToPath(new URL('../grafana/dashboards/', import.meta.url));
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();

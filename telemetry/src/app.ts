@@ -1,12 +1,17 @@
 import type { AddressInfo } from 'node:net';
+import { systemClock } from '@aerie/contracts';
 import type { Clock } from '@aerie/contracts';
 import type { TelemetryConfig } from './config.js';
-import type { Logger, TelemetryStore } from './ports.js';
+import type { HistoryReader, Logger, TelemetryStore } from './ports.js';
 import { openSqliteStore } from './adapters/sqlite-store.js';
 import { startMqttIngest } from './adapters/mqtt-ingest.js';
 import type { MqttIngest } from './adapters/mqtt-ingest.js';
 import { buildHttpApi } from './adapters/http.js';
 import { createStderrLogger } from './adapters/stderr-logger.js';
+import { registerHistoryRoutes } from './adapters/http-history.js';
+import { statusPoint } from './domain/measurements.js';
+import type { BufferedWriter } from './domain/buffered-writer.js';
+import { openTimeSeries } from './timeseries.js';
 
 export interface TelemetryDeps {
   logger?: Logger;
@@ -18,6 +23,9 @@ export interface TelemetryApp {
   readonly port: number;
   readonly store: TelemetryStore;
   readonly ingest: MqttIngest;
+  /** every status as a drone_status point, into InfluxDB or the embedded store */
+  readonly writer: BufferedWriter;
+  readonly history: HistoryReader;
   /** Stops HTTP, then ingest (flushing its buffer), then the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -26,6 +34,7 @@ export interface TelemetryApp {
 export async function startTelemetry(config: TelemetryConfig, deps: TelemetryDeps = {}): Promise<TelemetryApp> {
   const logger = deps.logger ?? createStderrLogger();
   const store = openSqliteStore(config.dbPath);
+  const series = openTimeSeries(config, logger, deps.clock);
 
   const ingest = startMqttIngest({
     url: config.mqttUrl,
@@ -35,13 +44,19 @@ export async function startTelemetry(config: TelemetryConfig, deps: TelemetryDep
     store,
     logger,
     clock: deps.clock,
+    onStatus: (s) => series.writer.write([statusPoint(s, config.fleet)]),
   });
-  const http = buildHttpApi({ store, logger, clock: deps.clock, health: () => ({ ingest: ingest.stats() }) });
+  const http = buildHttpApi({
+    store, logger, clock: deps.clock,
+    health: () => ({ ingest: ingest.stats(), timeseries: { store: series.history.kind, ...series.writer.stats() } }),
+  });
+  registerHistoryRoutes(http, series.history, deps.clock ?? systemClock);
   try {
     await http.listen({ host: config.httpHost, port: config.httpPort });
   } catch (err) {
     // Whatever ingest already took from a persistent session is flushed, not dropped.
     await ingest.close();
+    await series.close();
     store.close();
     throw err;
   }
@@ -51,11 +66,14 @@ export async function startTelemetry(config: TelemetryConfig, deps: TelemetryDep
     port: (http.server.address() as AddressInfo).port,
     store,
     ingest,
+    writer: series.writer,
+    history: series.history,
     close() {
       closing ??= (async () => {
         try {
           await http.close();
           await ingest.close();
+          await series.close();
         } finally {
           store.close();
         }

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { TelemetryError } from './errors.js';
 
 /** Everything the service is told from outside; built once at start, frozen, passed down. */
@@ -15,6 +15,30 @@ export interface TelemetryConfig {
   readonly httpHost: string;
   /** TCP port; 0 asks the OS for an ephemeral one */
   readonly httpPort: number;
+  /** the `fleet` tag on every point */
+  readonly fleet: string;
+  /** the time-series database; undefined keeps history in the embedded store beside dbPath */
+  readonly influx: InfluxConfig | undefined;
+  /** where the writer parks batches while InfluxDB is down; undefined (':memory:' dbPath) keeps them in memory */
+  readonly spillDir: string | undefined;
+  /** embedded store: raw for rawMs, then bucketMs means, deleted after keepMs */
+  readonly retention: { readonly rawMs: number; readonly bucketMs: number; readonly keepMs: number };
+}
+
+/** v1: InfluxDB 1.x `/write` (database, retention policy, user, password). v2: the v2 write API (2.x, 3.x, Cloud, 1.8+). */
+export interface InfluxConfig {
+  readonly api: 'v1' | 'v2';
+  readonly url: string;
+  /** v1 database, and the InfluxQL database the history API and Grafana query (a DBRP mapping on 2.x) */
+  readonly database: string;
+  readonly retentionPolicy: string | undefined;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  /** v2 only */
+  readonly token: string | undefined;
+  readonly org: string | undefined;
+  /** v2 only; defaults to database */
+  readonly bucket: string | undefined;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -23,6 +47,9 @@ export const CONFIG_DEFAULTS = {
   httpHost: '127.0.0.1',
   httpPort: 8083,
   dbFileName: 'telemetry.sqlite',
+  fleet: 'default',
+  influxDatabase: 'aerie',
+  retention: { rawMs: 24 * 3600_000, bucketMs: 60_000, keepMs: 30 * 24 * 3600_000 },
 } as const;
 
 /** What a caller (tests, the demo, main.ts) may state; the rest takes CONFIG_DEFAULTS. */
@@ -34,6 +61,10 @@ export interface TelemetryConfigInput {
   dbPath: string;
   httpHost?: string | undefined;
   httpPort?: number | undefined;
+  fleet?: string | undefined;
+  influx?: (Partial<InfluxConfig> & { url: string }) | undefined;
+  spillDir?: string | undefined;
+  retention?: Partial<TelemetryConfig['retention']> | undefined;
 }
 
 /** Validates and freezes; throws TelemetryError TEL_ERR_CONFIG naming the bad key. */
@@ -46,6 +77,20 @@ export function defineConfig(input: TelemetryConfigInput): TelemetryConfig {
     dbPath: input.dbPath,
     httpHost: input.httpHost ?? CONFIG_DEFAULTS.httpHost,
     httpPort: input.httpPort ?? CONFIG_DEFAULTS.httpPort,
+    fleet: input.fleet ?? CONFIG_DEFAULTS.fleet,
+    influx: input.influx === undefined ? undefined : Object.freeze({
+      api: input.influx.api ?? 'v1',
+      url: input.influx.url,
+      database: input.influx.database ?? CONFIG_DEFAULTS.influxDatabase,
+      retentionPolicy: input.influx.retentionPolicy,
+      username: input.influx.username,
+      password: input.influx.password,
+      token: input.influx.token,
+      org: input.influx.org,
+      bucket: input.influx.bucket,
+    }),
+    spillDir: input.spillDir ?? (input.dbPath === ':memory:' ? undefined : join(dirname(input.dbPath), 'telemetry-spill')),
+    retention: Object.freeze({ ...CONFIG_DEFAULTS.retention, ...input.retention }),
   };
   let url: URL | undefined;
   try {
@@ -66,6 +111,17 @@ export function defineConfig(input: TelemetryConfigInput): TelemetryConfig {
   if (!Number.isInteger(config.httpPort) || config.httpPort < 0 || config.httpPort > 65_535) {
     throw bad('httpPort', 'must be an integer from 0 to 65535');
   }
+  // Tag values may not contain a newline; commas and spaces are escaped, but a fleet name is an identity, not prose.
+  if (!/^[0-9A-Za-z_.-]{1,64}$/.test(config.fleet)) throw bad('fleet', 'must be 1–64 of [0-9A-Za-z_.-]');
+  if (config.influx !== undefined) {
+    const i = config.influx;
+    if (!/^https?:\/\//.test(i.url)) throw bad('influx.url', 'is not an http:// or https:// URL');
+    if (i.api !== 'v1' && i.api !== 'v2') throw bad('influx.api', 'must be v1 or v2');
+    if (i.api === 'v2' && i.token === undefined) throw bad('influx.token', 'is required by the v2 write API (1.8+: user:password)');
+    if (i.password !== undefined && i.username === undefined) throw bad('influx.password', 'is set without influx.username');
+  }
+  const r = config.retention;
+  if (!(r.bucketMs > 0 && r.rawMs > 0 && r.keepMs >= r.rawMs)) throw bad('retention', 'needs bucketMs > 0, rawMs > 0 and keepMs >= rawMs');
   return Object.freeze(config);
 }
 
@@ -76,13 +132,16 @@ export interface TelemetryFlags {
   mqttPassword?: string | undefined;
   dataDir?: string | undefined;
   httpPort?: string | undefined;
+  influxUrl?: string | undefined;
 }
 
 /**
  * Flags first, then the environment, then defaults. The only reader of process.env:
  *   AERIE_TELEMETRY_MQTT_URL, _MQTT_USERNAME, _MQTT_PASSWORD (prefer it to the flag, which `ps`
  *   shows), _CLIENT_ID, _DATA_DIR (db file <dir>/telemetry.sqlite), _DB_PATH (a file or ':memory:',
- *   overridden by a data dir), _HTTP_HOST, _HTTP_PORT.
+ *   overridden by a data dir), _HTTP_HOST, _HTTP_PORT, _FLEET; InfluxDB: _INFLUX_URL (unset: the
+ *   embedded store), _INFLUX_API (v1|v2), _INFLUX_DB, _INFLUX_RP, _INFLUX_USERNAME, _INFLUX_PASSWORD,
+ *   _INFLUX_TOKEN, _INFLUX_ORG, _INFLUX_BUCKET.
  */
 export function loadConfig(
   flags: TelemetryFlags = {},
@@ -100,6 +159,7 @@ export function loadConfig(
     throw bad('dbPath', 'is required: pass --data-dir, or set AERIE_TELEMETRY_DATA_DIR or AERIE_TELEMETRY_DB_PATH');
   }
   const port = flags.httpPort ?? e('HTTP_PORT');
+  const influxUrl = flags.influxUrl ?? e('INFLUX_URL');
   return defineConfig({
     mqttUrl: flags.mqttUrl ?? e('MQTT_URL'),
     mqttUsername: flags.mqttUsername ?? e('MQTT_USERNAME'),
@@ -108,6 +168,18 @@ export function loadConfig(
     dbPath,
     httpHost: e('HTTP_HOST'),
     httpPort: port === undefined ? undefined : /^\d+$/.test(port) ? Number(port) : Number.NaN,
+    fleet: e('FLEET'),
+    influx: influxUrl === undefined ? undefined : {
+      url: influxUrl,
+      api: e('INFLUX_API') as InfluxConfig['api'] | undefined,
+      database: e('INFLUX_DB'),
+      retentionPolicy: e('INFLUX_RP'),
+      username: e('INFLUX_USERNAME'),
+      password: e('INFLUX_PASSWORD'),
+      token: e('INFLUX_TOKEN'),
+      org: e('INFLUX_ORG'),
+      bucket: e('INFLUX_BUCKET'),
+    },
   });
 }
 

@@ -1,6 +1,7 @@
 import type { DroneStatus } from '@aerie/contracts';
 import type { TrackPoint } from './domain/track.js';
 import type { Point } from './domain/point.js';
+import type { DeliveryTrack, FleetMember } from './domain/history.js';
 
 export type { TrackPoint } from './domain/track.js';
 
@@ -78,4 +79,19 @@ export interface SpillStore {
   /** parked points */
   size(): number;
   close(): void;
+}
+
+/**
+ * History over the time-series measurements, from whichever store holds them: embedded-history.ts
+ * (SQLite, when no InfluxDB is configured) or influxql-history.ts (InfluxDB 1.x, 2.x through DBRP,
+ * 3.x). test/history-contract.ts is what both keep.
+ */
+export interface HistoryReader {
+  readonly kind: string;
+  /** positioned drone_status points with fromMs <= ts <= toMs, oldest first, at most `limit` */
+  droneTrack(droneId: string, fromMs: number, toMs: number, limit: number): Promise<TrackPoint[]>;
+  /** the track of the drone that flew a delivery, over the delivery's life; null when unknown */
+  deliveryTrack(deliveryId: string, nowMs: number, limit: number): Promise<DeliveryTrack | null>;
+  /** every drone's newest positioned status in (atMs - lookbackMs, atMs], by drone id */
+  fleetAt(atMs: number, lookbackMs: number): Promise<FleetMember[]>;
 }

@@ -13,6 +13,10 @@ describe('configuration', () => {
       dbPath: ':memory:',
       httpHost: '127.0.0.1',
       httpPort: 8083,
+      fleet: 'default',
+      influx: undefined,
+      spillDir: undefined,
+      retention: { rawMs: 86_400_000, bucketMs: 60_000, keepMs: 2_592_000_000 },
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -35,6 +39,10 @@ describe('configuration', () => {
       dbPath: join('/var/lib/aerie', 'telemetry.sqlite'),
       httpHost: '0.0.0.0',
       httpPort: 9000,
+      fleet: 'default',
+      influx: undefined,
+      spillDir: join('/var/lib/aerie', 'telemetry-spill'),
+      retention: { rawMs: 86_400_000, bucketMs: 60_000, keepMs: 2_592_000_000 },
     });
     expect(loadConfig({ mqttUrl: 'mqtts://other:8883', dataDir: '/data', httpPort: '0', mqttPassword: 'from-flag' }, env)).toMatchObject({
       mqttUrl: 'mqtts://other:8883',
@@ -58,5 +66,25 @@ describe('configuration', () => {
   ])('refuses %s with TEL_ERR_CONFIG', (_name, flags, env, message) => {
     expect(() => loadConfig(flags, env)).toThrow(message);
     expect(() => loadConfig(flags, env)).toThrow(expect.objectContaining({ code: 'TEL_ERR_CONFIG' }));
+  });
+
+  it('reads the InfluxDB settings from AERIE_TELEMETRY_INFLUX_* and checks them', () => {
+    const env = {
+      AERIE_TELEMETRY_DB_PATH: ':memory:',
+      AERIE_TELEMETRY_FLEET: 'zurich',
+      AERIE_TELEMETRY_INFLUX_URL: 'http://influxdb:8086',
+      AERIE_TELEMETRY_INFLUX_DB: 'fleet',
+      AERIE_TELEMETRY_INFLUX_RP: 'autogen',
+      AERIE_TELEMETRY_INFLUX_USERNAME: 'writer',
+      AERIE_TELEMETRY_INFLUX_PASSWORD: 'secret',
+    };
+    expect(loadConfig({}, env)).toMatchObject({
+      fleet: 'zurich',
+      influx: { api: 'v1', url: 'http://influxdb:8086', database: 'fleet', retentionPolicy: 'autogen', username: 'writer', password: 'secret' },
+    });
+    expect(() => loadConfig({}, { ...env, AERIE_TELEMETRY_INFLUX_API: 'v2' })).toThrow(/influx.token/);
+    expect(() => loadConfig({}, { ...env, AERIE_TELEMETRY_INFLUX_URL: 'influxdb:8086' })).toThrow(/influx.url/);
+    expect(() => defineConfig({ dbPath: ':memory:', fleet: 'a b' })).toThrow(/fleet/);
+    expect(() => defineConfig({ dbPath: ':memory:', retention: { rawMs: 10, keepMs: 5 } })).toThrow(/retention/);
   });
 });

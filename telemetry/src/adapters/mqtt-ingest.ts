@@ -1,7 +1,7 @@
 import { connect, ErrorWithSubackPacket } from 'mqtt';
 import type { IConnackPacket } from 'mqtt';
 import { subscriptions } from '@aerie/contracts';
-import type { Clock } from '@aerie/contracts';
+import type { Clock, DroneStatus } from '@aerie/contracts';
 import { TelemetryError } from '../errors.js';
 import { createIngestPipeline } from '../domain/ingest.js';
 import type { IngestStats } from '../domain/ingest.js';
@@ -21,6 +21,7 @@ export interface MqttIngestOptions {
   reconnectPeriodMs?: number;
   maxBatchPoints?: number;
   flushIntervalMs?: number;
+  onStatus?: (status: DroneStatus) => void;
 }
 
 export interface MqttIngest {
@@ -46,6 +47,7 @@ export function startMqttIngest(opts: MqttIngestOptions): MqttIngest {
     clock: opts.clock,
     maxBatchPoints: opts.maxBatchPoints,
     flushIntervalMs: opts.flushIntervalMs,
+    onStatus: opts.onStatus,
   });
 
   let settle: { resolve(): void; reject(err: Error): void } | undefined;

@@ -52,6 +52,8 @@ export interface IngestPipelineOptions {
   maxBatchPoints?: number;
   /** default 200 ms */
   flushIntervalMs?: number;
+  /** also handed every accepted status, e.g. the time-series writer (which never throws) */
+  onStatus?: (status: DroneStatus) => void;
 }
 
 export interface IngestPipeline {
@@ -96,6 +98,7 @@ export function createIngestPipeline(opts: IngestPipelineOptions): IngestPipelin
       const c = classifyStatus(topic, payload);
       if (c.ok) {
         batcher.push(c.status);
+        opts.onStatus?.(c.status);
         return;
       }
       reject(c.code, 1);

@@ -1,6 +1,6 @@
 import type { DroneStatus } from '@aerie/contracts';
-import { alertPoint, deliveryPoint, statusPoint } from '../../telemetry/src/domain/measurements.js';
-import type { Point } from '../../telemetry/src/domain/point.js';
+import { alertPoint, deliveryPoint, statusPoint } from '../../src/domain/measurements.js';
+import type { Point } from '../../src/domain/point.js';
 
 /**
  * A deterministic fleet afternoon ending at `endMs`, at 1 Hz: drone-1 flies delivery dl-1 out and
