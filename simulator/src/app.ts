@@ -5,10 +5,13 @@ import type { BatteryParams, PhysicsParams } from './domain/physics.js';
 import type { HomePosition, VehicleFaults, VehicleSnapshot } from './domain/types.js';
 import type { MissionTransferStats } from './domain/mission-transfer.js';
 import { SimError } from './errors.js';
-import type { TelemetryStream, VehicleLink, VehicleLinkStats } from './ports.js';
+import type { LinkImpairment, VehicleLink, VehicleLinkStats } from './ports.js';
 import { openUdpVehicleLink } from './adapters/udp-link.js';
 import { SimScheduler } from './domain/scheduler.js';
-import type { VehicleInput } from './domain/types.js';
+import type { TelemetryStream, VehicleInput } from './domain/types.js';
+import type { PersonalityName } from './domain/personality.js';
+import type { WindParams } from './domain/wind.js';
+import { Rng, seedFor } from './domain/random.js';
 
 /** Physics integrates at a fixed 100 ms of simulated time. */
 const PHYSICS_DT_MS = 100;
@@ -23,8 +26,6 @@ export function schedulerFor(clock: Clock): SimScheduler {
   if (!s) sharedSchedulers.set(clock, (s = new SimScheduler(clock, { tickMs: PHYSICS_DT_MS })));
   return s;
 }
-const HEARTBEAT_MS = 1000;
-const FAST_STREAMS: readonly TelemetryStream[] = ['global-position', 'sys-status', 'gps-raw', 'vfr-hud', 'extended-sys-state', 'mission-current'];
 
 export interface SimVehicleOptions {
   /** MAVLink system id, 1–254. */
@@ -47,6 +48,36 @@ export interface SimVehicleOptions {
   rtlAltM?: number;
   /** Drives physics and streams; by default one shared by every vehicle on the same clock. */
   scheduler?: SimScheduler;
+  /** 'px4' (default) or 'ardupilot'. */
+  personality?: PersonalityName;
+  /** Seeds gusts, GPS noise and link corruption. */
+  seed?: number;
+  wind?: Partial<WindParams>;
+  payloadKg?: number;
+  /** Parameter values at boot, by the personality's names (e.g. FS_GCS_ENABLE). */
+  params?: Readonly<Record<string, number>>;
+  gps?: { satellites?: number; hdop?: number; noiseM?: number };
+}
+
+export type FaultKind = 'link-drop' | 'gps-loss' | 'battery-sag' | 'motor-failure' | 'corrupt-bytes' | 'stuck';
+
+export interface FaultSpec {
+  kind: FaultKind;
+  /** true starts the fault, false ends it. */
+  active: boolean;
+  /** battery-sag: percentage points lost (30). */
+  pct?: number;
+  /** corrupt-bytes: share of datagrams with a byte flipped (0.1). */
+  rate?: number;
+}
+
+/** HEARTBEAT and HOME_POSITION at 1 Hz, the position and status set at `hz`. */
+function streamPeriods(hz: number): Partial<Record<TelemetryStream, number>> {
+  const fast = 1000 / hz;
+  return {
+    'heartbeat': 1000, 'home-position': 1000, 'global-position': fast, 'sys-status': fast, 'gps-raw': fast,
+    'vfr-hud': fast, 'extended-sys-state': fast, 'mission-current': fast,
+  };
 }
 
 export interface SimVehicle {
@@ -58,6 +89,8 @@ export interface SimVehicle {
   stats(): { link: VehicleLinkStats; mission: Readonly<MissionTransferStats> };
   /** Delivers an input as if it had come from the ground station (tests, harness, benchmark). */
   inject(input: VehicleInput): void;
+  /** Starts (active) or ends a fault; battery-sag acts once. */
+  injectFault(fault: FaultSpec): void;
   /** Stops every timer and closes the link; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -81,14 +114,20 @@ export function runVehicle(link: VehicleLink, opts: SimVehicleOptions): SimVehic
     physics: { ...opts.physics, ...(opts.cruiseSpeedMs !== undefined ? { cruiseSpeedMs: opts.cruiseSpeedMs } : {}) },
     battery: opts.battery,
     rtlAltM: opts.rtlAltM,
+    personality: opts.personality,
+    seed: opts.seed,
+    wind: opts.wind,
+    payloadKg: opts.payloadKg,
+    params: opts.params,
+    gps: opts.gps,
+    streamPeriodsMs: streamPeriods(opts.streamHz ?? 4),
   });
-  link.onInput((input) => vehicle.handle(input));
+  const impairment: LinkImpairment = { down: false, corruptRate: 0 };
+  link.impair?.(impairment, new Rng(seedFor(opts.seed ?? 0, opts.sysid + 1000)));
+  link.onInput((input) => {
+    if (!impairment.down) vehicle.handle(input);
+  });
 
-  const heartbeat = (): void => {
-    const s = vehicle.snapshot();
-    link.sendTelemetry('heartbeat', s);
-    link.sendTelemetry('home-position', s);
-  };
   const start = clock.now();
   let simulatedMs = start;
   const integrate = (now: number): void => {
@@ -100,32 +139,20 @@ export function runVehicle(link: VehicleLink, opts: SimVehicleOptions): SimVehic
     }
     if (steps === MAX_CATCH_UP_STEPS) simulatedMs = now;
   };
-  const streamMs = 1000 / (opts.streamHz ?? 4);
-  let nextHeartbeat = start + HEARTBEAT_MS;
-  let nextStream = start + streamMs;
-  // Like setInterval: a period missed entirely (a stalled loop) is skipped, not sent twice.
-  const after = (due: number, period: number, now: number): number => (due + period > now ? due + period : now + period);
-  // A message falls due on the tick nearest its due time, not the first one after it: ticks
-  // jitter by a millisecond either way, and at 10 Hz on 100 ms ticks a tick a hair early would
-  // otherwise skip a period.
+  const sendStreams = (due: readonly TelemetryStream[]): void => {
+    if (due.length === 0 || impairment.down) return;
+    const s = vehicle.snapshot();
+    for (const name of due) link.sendTelemetry(name, s);
+    link.flush?.();
+  };
   const scheduler = opts.scheduler ?? schedulerFor(clock);
   const slack = scheduler.tickMs / 2;
   const tick = (now: number): void => {
     integrate(now);
-    if (now + slack >= nextHeartbeat) {
-      heartbeat();
-      nextHeartbeat = after(nextHeartbeat, HEARTBEAT_MS, now);
-    }
-    if (now + slack >= nextStream) {
-      const s = vehicle.snapshot();
-      for (const name of FAST_STREAMS) link.sendTelemetry(name, s);
-      nextStream = after(nextStream, streamMs, now);
-    }
-    link.flush?.();
+    sendStreams(vehicle.streams.due(now, slack));
   };
 
-  heartbeat();
-  link.flush?.();
+  sendStreams(['heartbeat', 'home-position']);
   const unschedule = scheduler.add(tick);
   let stopping: Promise<void> | null = null;
 
@@ -134,8 +161,18 @@ export function runVehicle(link: VehicleLink, opts: SimVehicleOptions): SimVehic
     port: link.port,
     snapshot: () => vehicle.snapshot(),
     setFault: (faults) => vehicle.setFaults(faults),
-    stats: () => ({ link: link.stats(), mission: vehicle.transferStats }),
     inject: (input) => vehicle.handle(input),
+    injectFault: (fault) => {
+      switch (fault.kind) {
+        case 'link-drop': impairment.down = fault.active; break;
+        case 'corrupt-bytes': impairment.corruptRate = fault.active ? (fault.rate ?? 0.1) : 0; break;
+        case 'gps-loss': vehicle.setFaults({ gpsNoFix: fault.active }); break;
+        case 'motor-failure': vehicle.setFaults({ motorFailure: fault.active }); break;
+        case 'stuck': vehicle.setFaults({ stuck: fault.active }); break;
+        case 'battery-sag': if (fault.active) vehicle.sagBattery(fault.pct ?? 30); break;
+      }
+    },
+    stats: () => ({ link: link.stats(), mission: vehicle.transferStats }),
     stop: () => {
       stopping ??= (async () => {
         unschedule();

@@ -1,17 +1,16 @@
-import type { VehicleInput, VehicleOutput, VehicleSnapshot } from './domain/types.js';
+import type { TelemetryStream, VehicleInput, VehicleOutput, VehicleSnapshot } from './domain/types.js';
+import type { Rng } from './domain/random.js';
 
 export type { Clock } from '@aerie/contracts';
 
-/** The periodic messages a flight controller streams, each built from a snapshot. */
-export type TelemetryStream =
-  | 'heartbeat'
-  | 'home-position'
-  | 'global-position'
-  | 'sys-status'
-  | 'gps-raw'
-  | 'vfr-hud'
-  | 'extended-sys-state'
-  | 'mission-current';
+export type { TelemetryStream } from './domain/types.js';
+
+/** Faults on the wire: a dropped link passes nothing either way; corruption flips bytes. */
+export interface LinkImpairment {
+  down: boolean;
+  /** Share of outgoing datagrams with one byte flipped, 0–1. */
+  corruptRate: number;
+}
 
 export interface VehicleLinkStats {
   received: number;
@@ -34,6 +33,8 @@ export interface VehicleLink {
   sendTelemetry(stream: TelemetryStream, snapshot: VehicleSnapshot): void;
   /** Sends the telemetry held since the last flush (one datagram on UDP). */
   flush?(): void;
+  /** Lets the link read faults the app injects (read on every send and receive). */
+  impair?(impairment: LinkImpairment, rng: Rng): void;
   stats(): VehicleLinkStats;
   close(): Promise<void>;
 }

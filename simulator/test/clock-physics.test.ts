@@ -107,14 +107,17 @@ describe('physics', () => {
     expect(k).toMatchObject({ onGround: true, relAltM: 0, upMs: 0 });
   });
 
-  it('draws hover power plus 10 W per m/s and maps energy to a 4S voltage', () => {
+  it('draws hover power (∝ mass^1.5) plus power per m/s of airspeed, and maps energy to a 4S voltage', () => {
     const hovering: Kinematics = { ...restingAt(HOME), relAltM: 10, onGround: false };
-    expect(powerDrawW(hovering, true)).toBe(250);
-    expect(powerDrawW({ ...hovering, northMs: 12 }, true)).toBe(370);
+    expect(powerDrawW(hovering, true)).toBe(400);
+    expect(powerDrawW({ ...hovering, northMs: 12 }, true)).toBeCloseTo(400 + 26.7 * 12, 6);
+    // Flying with the wind at wind speed is hovering in the air mass.
+    expect(powerDrawW({ ...hovering, northMs: 5 }, true, DEFAULT_BATTERY, 0, { northMs: 5, eastMs: 0 })).toBeCloseTo(400, 6);
+    expect(powerDrawW(hovering, true, DEFAULT_BATTERY, 0.5)).toBeCloseTo(400 * 1.25 ** 1.5, 6);
     expect(powerDrawW(hovering, false)).toBe(0);
     expect(batteryReadout(DEFAULT_BATTERY.capacityWh, 0).voltageV).toBeCloseTo(16.8);
     expect(batteryReadout(0, 0).voltageV).toBeCloseTo(14.0);
-    const half = batteryReadout(125, 300);
+    const half = batteryReadout(DEFAULT_BATTERY.capacityWh / 2, 300);
     expect(half.remainingPct).toBeCloseTo(50);
     expect(half.currentA).toBeCloseTo(300 / 15.4);
     expect(drainWh(250, 360, 3600)).toBe(0);

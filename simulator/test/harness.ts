@@ -1,6 +1,6 @@
 import { displace, type LatLon } from '../src/domain/geo.js';
 import { ManualClock } from '../src/domain/warp-clock.js';
-import { Vehicle } from '../src/domain/vehicle.js';
+import { Vehicle, type VehicleOptions } from '../src/domain/vehicle.js';
 import type { HomePosition, MissionItem, Sender, VehicleInput, VehicleOutput, VehicleSnapshot } from '../src/domain/types.js';
 
 export const HOME: HomePosition = { lat: 47.3977, lon: 8.5456, altMsl: 488 };
@@ -27,8 +27,8 @@ export class Bench {
   readonly out: VehicleOutput[] = [];
   readonly vehicle: Vehicle;
 
-  constructor(opts: { sysid?: number } = {}) {
-    this.vehicle = new Vehicle({ sysid: opts.sysid ?? 1, home: HOME, clock: this.clock, emit: (o) => this.out.push(o) });
+  constructor(opts: Partial<Omit<VehicleOptions, 'clock' | 'emit' | 'home'>> = {}) {
+    this.vehicle = new Vehicle({ sysid: 1, ...opts, home: HOME, clock: this.clock, emit: (o) => this.out.push(o) });
   }
 
   send(input: DistributiveOmit<VehicleInput, 'from' | 'targetSystem'> & { targetSystem?: number }): void {

@@ -39,7 +39,8 @@ describe('Vehicle commands', () => {
   });
 
   it('answers an unknown command with UNSUPPORTED', () => {
-    expect(new Bench().command(511, [33, 1e6])).toBe(MavResult.UNSUPPORTED);
+    // MAV_CMD_DO_SET_SERVO: no servos on this airframe.
+    expect(new Bench().command(183, [9, 1500])).toBe(MavResult.UNSUPPORTED);
   });
 
   it('ignores commands addressed to another system, accepts broadcast ones', () => {

@@ -1,4 +1,5 @@
-import { common, type MavLinkData } from 'node-mavlink';
+import { common, minimal, type MavLinkData } from 'node-mavlink';
+import { telemetryMessage } from './mavlink-telemetry.js';
 import type { MavFrame } from '@aerie/mavlink';
 import type { MissionItem, Sender, VehicleInput, VehicleOutput } from '../domain/types.js';
 
@@ -14,6 +15,30 @@ export function toVehicleInput(msg: MavLinkData, frame: Pick<MavFrame, 'sysid' |
       params: [msg._param1, msg._param2, msg._param3, msg._param4, msg._param5, msg._param6, msg._param7],
     };
   }
+  if (msg instanceof common.CommandInt) {
+    return {
+      kind: 'command-int', from, targetSystem: msg.targetSystem, command: msg.command, frame: msg.frame,
+      params: [msg._param1, msg._param2, msg._param3, msg._param4, msg._param5, msg._param6, msg._param7],
+    };
+  }
+  if (msg instanceof common.SetMode) {
+    return { kind: 'set-mode', from, targetSystem: msg.targetSystem, baseMode: msg.baseMode, customMode: msg.customMode };
+  }
+  if (msg instanceof common.ParamRequestList) return { kind: 'param-request-list', from, targetSystem: msg.targetSystem };
+  if (msg instanceof common.ParamRequestRead) {
+    return { kind: 'param-request-read', from, targetSystem: msg.targetSystem, id: paramId(msg.paramId), index: msg.paramIndex };
+  }
+  if (msg instanceof common.ParamSet) {
+    return { kind: 'param-set', from, targetSystem: msg.targetSystem, id: paramId(msg.paramId), value: msg.paramValue };
+  }
+  if (msg instanceof common.RequestDataStream) {
+    return {
+      kind: 'request-data-stream', from, targetSystem: msg.targetSystem, streamId: msg.reqStreamId, rateHz: msg.reqMessageRate, start: msg.startStop === 1,
+    };
+  }
+  if (msg instanceof common.MissionSetCurrent) return { kind: 'mission-set-current', from, targetSystem: msg.targetSystem, seq: msg.seq };
+  // Another vehicle's HEARTBEAT (an autopilot type) is not a ground station keeping the link up.
+  if (msg instanceof minimal.Heartbeat && msg.autopilot === minimal.MavAutopilot.INVALID) return { kind: 'gcs-heartbeat', from, targetSystem: 0 };
   if (msg instanceof common.MissionCount) {
     return { kind: 'mission-count', from, targetSystem: msg.targetSystem, count: msg.count, missionType: msg.missionType };
   }
@@ -34,6 +59,12 @@ export function toVehicleInput(msg: MavLinkData, frame: Pick<MavFrame, 'sysid' |
     return { kind: 'mission-request', from, targetSystem: msg.targetSystem, missionType: msg.missionType, seq: msg.seq };
   }
   return null;
+}
+
+/** [PARAM_*] param_id is char[16], NUL-terminated only when shorter than 16. */
+function paramId(raw: string): string {
+  const nul = raw.indexOf('\0');
+  return (nul >= 0 ? raw.slice(0, nul) : raw).trim();
 }
 
 /** The MAVLink message carrying one flight-controller event. */
@@ -97,5 +128,16 @@ export function toMavlink(out: VehicleOutput): MavLinkData {
       m.text = out.text.slice(0, STATUSTEXT_MAX);
       return m;
     }
+    case 'param-value': {
+      const m = new common.ParamValue();
+      m.paramId = out.id.slice(0, 16);
+      m.paramValue = out.value;
+      m.paramType = out.type;
+      m.paramCount = out.count;
+      m.paramIndex = out.index;
+      return m;
+    }
+    case 'stream-now':
+      return telemetryMessage(out.stream, out.snapshot);
   }
 }

@@ -25,7 +25,7 @@ export function telemetryMessage(stream: TelemetryStream, s: VehicleSnapshot, re
     case 'heartbeat': {
       const m = (reuse as minimal.Heartbeat | undefined) ?? new minimal.Heartbeat();
       m.type = minimal.MavType.QUADROTOR;
-      m.autopilot = minimal.MavAutopilot.PX4;
+      m.autopilot = s.personality === 'ardupilot' ? minimal.MavAutopilot.ARDUPILOTMEGA : minimal.MavAutopilot.PX4;
       m.baseMode = s.baseMode;
       m.customMode = s.customMode;
       m.systemStatus = s.systemStatus;
@@ -71,8 +71,9 @@ export function telemetryMessage(stream: TelemetryStream, s: VehicleSnapshot, re
       const m = (reuse as common.GpsRawInt | undefined) ?? new common.GpsRawInt();
       m.timeUsec = BigInt(s.timeBootMs) * 1000n;
       m.fixType = s.gps.fixType;
-      m.lat = degE7(s.position.lat);
-      m.lon = degE7(s.position.lon);
+      // The raw fix carries the receiver's noise; GLOBAL_POSITION_INT is the filtered estimate.
+      m.lat = degE7(s.position.lat + (s.gps.noiseNorthM ?? 0) / 111_320);
+      m.lon = degE7(s.position.lon + (s.gps.noiseEastM ?? 0) / (111_320 * Math.cos((s.position.lat * Math.PI) / 180)));
       m.alt = mm(s.position.altMsl);
       m.altEllipsoid = m.alt;
       // [GPS_RAW_INT] eph/epv are HDOP/VDOP scaled by 100.
@@ -88,8 +89,7 @@ export function telemetryMessage(stream: TelemetryStream, s: VehicleSnapshot, re
     }
     case 'vfr-hud': {
       const m = (reuse as common.VfrHud | undefined) ?? new common.VfrHud();
-      // No wind in the simulation, so airspeed equals groundspeed.
-      m.airspeed = s.groundSpeedMs;
+      m.airspeed = Math.hypot(s.velocity.vn - s.wind.northMs, s.velocity.ve - s.wind.eastMs);
       m.groundspeed = s.groundSpeedMs;
       m.alt = s.position.altMsl;
       m.climb = -s.velocity.vd;

@@ -1,4 +1,4 @@
-import type { TelemetryStream, VehicleLink, VehicleLinkStats } from '../ports.js';
+import type { LinkImpairment, TelemetryStream, VehicleLink, VehicleLinkStats } from '../ports.js';
 import type { VehicleInput, VehicleOutput, VehicleSnapshot } from '../domain/types.js';
 
 /** A link that keeps what the vehicle sends and lets a test inject what it receives. */
@@ -9,6 +9,12 @@ export class MemoryVehicleLink implements VehicleLink {
   closed = false;
   private readonly listeners: ((input: VehicleInput) => void)[] = [];
   private received = 0;
+  private impairment: LinkImpairment | null = null;
+
+  /** A dropped link passes nothing either way; corruption has no meaning without bytes. */
+  impair(impairment: LinkImpairment): void {
+    this.impairment = impairment;
+  }
 
   onInput(listener: (input: VehicleInput) => void): void {
     this.listeners.push(listener);
@@ -16,17 +22,17 @@ export class MemoryVehicleLink implements VehicleLink {
 
   /** Delivers `input` as if it had arrived from the ground station. */
   inject(input: VehicleInput): void {
-    if (this.closed) return;
+    if (this.closed || this.impairment?.down) return;
     this.received += 1;
     for (const l of this.listeners) l(input);
   }
 
   sendEvent(out: VehicleOutput): void {
-    if (!this.closed) this.events.push(out);
+    if (!this.closed && !this.impairment?.down) this.events.push(out);
   }
 
   sendTelemetry(stream: TelemetryStream, snapshot: VehicleSnapshot): void {
-    if (!this.closed) this.telemetry.push({ stream, snapshot });
+    if (!this.closed && !this.impairment?.down) this.telemetry.push({ stream, snapshot });
   }
 
   stats(): VehicleLinkStats {

@@ -1,7 +1,8 @@
 import type { MavLinkData } from 'node-mavlink';
 import { MavEncoder, MavLink, UdpEndpoint, udpTransport, type UdpPeer } from '@aerie/mavlink';
 import { SimError } from '../errors.js';
-import type { TelemetryStream, VehicleLink, VehicleLinkStats } from '../ports.js';
+import type { LinkImpairment, TelemetryStream, VehicleLink, VehicleLinkStats } from '../ports.js';
+import type { Rng } from '../domain/random.js';
 import type { VehicleInput, VehicleOutput, VehicleSnapshot } from '../domain/types.js';
 import { toMavlink, toVehicleInput } from './mavlink-messages.js';
 import { telemetryMessage } from './mavlink-telemetry.js';
@@ -54,6 +55,8 @@ class UdpVehicleLink implements VehicleLink {
   private sent = 0;
   private sendDropped = 0;
   private socketErrors = 0;
+  private impairment: LinkImpairment | null = null;
+  private rng: Rng | null = null;
 
   constructor(private readonly endpoint: UdpEndpoint, sysid: number, compid: number) {
     this.link = new MavLink(udpTransport(endpoint), { sysid, compid, version: 2 });
@@ -63,6 +66,7 @@ class UdpVehicleLink implements VehicleLink {
       this.socketErrors += 1;
     });
     this.link.on('message', (msg, frame) => {
+      if (this.impairment?.down) return;
       this.received += 1;
       const input = toVehicleInput(msg, frame);
       if (input) for (const l of this.listeners) l(input);
@@ -77,8 +81,13 @@ class UdpVehicleLink implements VehicleLink {
     this.listeners.push(listener);
   }
 
+  impair(impairment: LinkImpairment, rng: Rng): void {
+    this.impairment = impairment;
+    this.rng = rng;
+  }
+
   sendEvent(out: VehicleOutput): void {
-    this.count(this.endpoint.send(this.encoder.encodeWithSeq(toMavlink(out), this.nextSeq())), 1);
+    this.count(this.transmit(this.encoder.encodeWithSeq(toMavlink(out), this.nextSeq())), 1);
   }
 
   sendTelemetry(stream: TelemetryStream, snapshot: VehicleSnapshot): void {
@@ -96,7 +105,7 @@ class UdpVehicleLink implements VehicleLink {
     const n = this.pendingPackets;
     this.pendingBytes = 0;
     this.pendingPackets = 0;
-    this.count(this.endpoint.send(data), n);
+    this.count(this.transmit(data), n);
   }
 
   stats(): VehicleLinkStats {
@@ -112,6 +121,16 @@ class UdpVehicleLink implements VehicleLink {
     this.pendingBytes = 0;
     this.pendingPackets = 0;
     return this.link.close();
+  }
+
+  /** Sends through the injected faults: nothing while the link is down, a flipped byte now and then. */
+  private transmit(data: Buffer): boolean {
+    const imp = this.impairment;
+    if (imp?.down) return false;
+    if (imp && imp.corruptRate > 0 && this.rng && this.rng.next() < imp.corruptRate) {
+      data[Math.floor(this.rng.next() * data.length)]! ^= 1 << Math.floor(this.rng.next() * 8);
+    }
+    return this.endpoint.send(data);
   }
 
   private nextSeq(): number {

@@ -1,5 +1,6 @@
 import { FORCE_DISARM_MAGIC, MavCmd, MavModeFlag, MavResult, MavSeverity, type MavResultValue, type MavSeverityValue } from './mav-enums.js';
-import { PX4_MODES, Px4MainMode, px4ModeFrom, type Px4Mode } from './px4-mode.js';
+import { PX4_MODES, Px4MainMode, type Px4Mode } from './px4-mode.js';
+import type { Personality } from './personality.js';
 
 /** What COMMAND_LONG handling may see and do on the flight controller. */
 export interface CommandPort {
@@ -9,6 +10,14 @@ export interface CommandPort {
   readonly hasPlan: boolean;
   /** In AUTO.MISSION with the mission running. */
   readonly missionRunning: boolean;
+  readonly personality: Personality;
+  readonly motorsHealthy: boolean;
+  /** A failsafe holds the mode (a failed motor in the air can only land). */
+  readonly modeLocked: boolean;
+  setMessageInterval(msgid: number, intervalUs: number): MavResultValue;
+  requestMessage(msgid: number): MavResultValue;
+  gripper(action: number): MavResultValue;
+  setMissionCurrent(seq: number): MavResultValue;
   arm(): void;
   disarm(reason: string): void;
   switchMode(mode: Px4Mode): void;
@@ -23,6 +32,9 @@ export interface CommandPort {
 
 /** PX4's MIS_TAKEOFF_ALT default, used when NAV_TAKEOFF param7 is NaN or not positive, m. */
 export const DEFAULT_TAKEOFF_ALT_M = 2.5;
+
+/** HOME_POSITION's message id (common.xml). */
+const HOME_POSITION_MSGID = 242;
 
 const int = (x: number | undefined): number => (x === undefined || Number.isNaN(x) ? 0 : Math.round(x));
 
@@ -55,6 +67,17 @@ export function executeCommand(fc: CommandPort, command: number, params: readonl
       fc.takeoffTo(Number.isFinite(alt) && alt > 0 ? alt : DEFAULT_TAKEOFF_ALT_M);
       return MavResult.ACCEPTED;
     }
+    case MavCmd.SET_MESSAGE_INTERVAL:
+      return fc.setMessageInterval(int(p(1)), int(p(2)));
+    case MavCmd.REQUEST_MESSAGE:
+      return fc.requestMessage(int(p(1)));
+    case MavCmd.GET_HOME_POSITION:
+      return fc.requestMessage(HOME_POSITION_MSGID);
+    case MavCmd.DO_GRIPPER:
+      // [MAV_CMD_DO_GRIPPER] param1 gripper instance, param2 action (0 release, 1 grab).
+      return fc.gripper(int(p(2)));
+    case MavCmd.DO_SET_MISSION_CURRENT:
+      return fc.setMissionCurrent(int(p(1)));
     case MavCmd.DO_PAUSE_CONTINUE: {
       // [MAV_CMD_DO_PAUSE_CONTINUE] param1: 0 pause (hold position), 1 continue.
       const action = int(p(1));
@@ -70,6 +93,10 @@ export function executeCommand(fc: CommandPort, command: number, params: readonl
 function armDisarm(fc: CommandPort, action: number, magic: number): MavResultValue {
   if (action === 1) {
     if (fc.armed) return MavResult.ACCEPTED;
+    if (!fc.motorsHealthy) {
+      fc.notify(MavSeverity.CRITICAL, 'Arming denied: motor failure');
+      return MavResult.DENIED;
+    }
     if (!fc.gpsFix3d) {
       fc.notify(MavSeverity.CRITICAL, 'Arming denied: no 3D GPS fix');
       return MavResult.DENIED;
@@ -92,8 +119,12 @@ function armDisarm(fc: CommandPort, action: number, magic: number): MavResultVal
 function setMode(fc: CommandPort, baseMode: number, main: number, sub: number): MavResultValue {
   // [MAV_CMD_DO_SET_MODE] param2/param3 are only meaningful with MAV_MODE_FLAG_CUSTOM_MODE_ENABLED.
   if ((baseMode & MavModeFlag.CUSTOM_MODE_ENABLED) === 0) return MavResult.DENIED;
-  const mode = px4ModeFrom(main, sub);
+  const mode = fc.personality.modeFrom(main, sub);
   if (!mode) return MavResult.DENIED;
+  if (fc.modeLocked) {
+    fc.notify(MavSeverity.CRITICAL, 'Mode change denied: failsafe');
+    return MavResult.TEMPORARILY_REJECTED;
+  }
   if (mode.main === Px4MainMode.OFFBOARD) {
     fc.notify(MavSeverity.CRITICAL, 'Switching to Offboard is currently not possible');
     return MavResult.DENIED;

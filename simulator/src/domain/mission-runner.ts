@@ -57,6 +57,14 @@ export class MissionRunner {
     this.status = MissionState.ACTIVE;
   }
 
+  /** MISSION_SET_CURRENT: the next item to fly; false when out of range. */
+  setCurrent(seq: number): boolean {
+    if (!Number.isInteger(seq) || seq < 0 || seq >= this.items.length) return false;
+    this.current = seq;
+    if (this.status === MissionState.COMPLETE) this.status = MissionState.PAUSED;
+    return true;
+  }
+
   /** Entering AUTO.MISSION: continue where the plan stands, from the top once it completed. */
   resume(): void {
     if (this.items.length === 0) return;

@@ -33,6 +33,8 @@ export interface PhysicsParams {
   slowDescentBelowM: number;
   /** Below this height a climbing vehicle goes straight up before moving sideways. */
   minNavAltM: number;
+  /** Fastest the airframe moves through the air (its lean-angle limit), m/s. */
+  maxAirspeedMs: number;
 }
 
 export const DEFAULT_PHYSICS: Readonly<PhysicsParams> = Object.freeze({
@@ -43,6 +45,7 @@ export const DEFAULT_PHYSICS: Readonly<PhysicsParams> = Object.freeze({
   slowDescentRateMs: 0.7,
   slowDescentBelowM: 5,
   minNavAltM: 1,
+  maxAirspeedMs: 16,
 });
 
 export function restingAt(point: LatLon, headingDeg = 0): Kinematics {
@@ -53,8 +56,19 @@ export function groundSpeedMs(k: Kinematics): number {
   return Math.hypot(k.northMs, k.eastMs);
 }
 
-/** Advances the point mass by `dtS` towards `target`. */
-export function step(state: Kinematics, target: FlightTarget, dtS: number, p: PhysicsParams = DEFAULT_PHYSICS): Kinematics {
+/** Horizontal wind, m/s towards north and east (the direction the air moves). */
+export interface Wind {
+  northMs: number;
+  eastMs: number;
+}
+export const CALM: Readonly<Wind> = Object.freeze({ northMs: 0, eastMs: 0 });
+
+/**
+ * Advances the point mass by `dtS` towards `target`. Like ArduCopter's WPNAV_SPEED, cruise speed
+ * is a ground-speed target; the air velocity that takes is capped at maxAirspeedMs, so a headwind
+ * stronger than the margin slows the vehicle over the ground, and any wind changes the power.
+ */
+export function step(state: Kinematics, target: FlightTarget, dtS: number, p: PhysicsParams = DEFAULT_PHYSICS, wind: Wind = CALM): Kinematics {
   if (target.kind === 'ground' && state.onGround) return { ...state, northMs: 0, eastMs: 0, upMs: 0 };
   if (target.kind === 'freefall' || target.kind === 'ground') return fall(state, dtS);
 
@@ -63,8 +77,19 @@ export function step(state: Kinematics, target: FlightTarget, dtS: number, p: Ph
   const verticalFirst = state.relAltM < p.minNavAltM && target.relAltM >= p.minNavAltM;
   // Brake along v² = 2·a·d (with margin for the discrete step) and never overshoot in one step.
   const wantSpeed = verticalFirst || dist < 0.01 ? 0 : Math.min(p.cruiseSpeedMs, Math.sqrt(1.6 * p.horizontalAccelMs2 * dist), dist / dtS);
-  const wantN = dist < 0.01 ? 0 : (off.northM / dist) * wantSpeed;
-  const wantE = dist < 0.01 ? 0 : (off.eastM / dist) * wantSpeed;
+  let wantN = dist < 0.01 ? 0 : (off.northM / dist) * wantSpeed;
+  let wantE = dist < 0.01 ? 0 : (off.eastM / dist) * wantSpeed;
+  if (!state.onGround && (wind.northMs !== 0 || wind.eastMs !== 0)) {
+    let airN = wantN - wind.northMs;
+    let airE = wantE - wind.eastMs;
+    const air = Math.hypot(airN, airE);
+    if (air > p.maxAirspeedMs) {
+      airN *= p.maxAirspeedMs / air;
+      airE *= p.maxAirspeedMs / air;
+    }
+    wantN = airN + wind.northMs;
+    wantE = airE + wind.eastMs;
+  }
   let dvN = wantN - state.northMs;
   let dvE = wantE - state.eastMs;
   const dv = Math.hypot(dvN, dvE);
@@ -103,8 +128,14 @@ function headingOf(northMs: number, eastMs: number, previousDeg: number): number
 
 export interface BatteryParams {
   capacityWh: number;
+  /** Airframe mass with battery, without payload, kg. */
+  massKg: number;
+  /** Hover power at massKg; it scales with mass^1.5 (momentum theory). */
   hoverPowerW: number;
+  /** Extra power per m/s of airspeed at massKg, scaling with mass. */
   powerPerMsW: number;
+  /** Share of electrical power that becomes potential energy in a climb. */
+  climbEfficiency: number;
   /** Armed on the ground with props at idle. */
   idlePowerW: number;
   /** 4S LiPo: 4.2 V per cell full, 3.5 V per cell empty. */
@@ -112,10 +143,17 @@ export interface BatteryParams {
   emptyVoltageV: number;
 }
 
+/**
+ * A 2 kg delivery quadcopter. Calibrated so that cruising at 12 m/s with a 0.5 kg payload costs
+ * about 0.08 MJ/km, the figure Stolaroff et al. (Nature Communications 9, 409, 2018) give for a
+ * small quadcopter carrying 0.5 kg; test/physics-energy.test.ts pins it.
+ */
 export const DEFAULT_BATTERY: Readonly<BatteryParams> = Object.freeze({
-  capacityWh: 250,
-  hoverPowerW: 250,
-  powerPerMsW: 10,
+  capacityWh: 500,
+  massKg: 2,
+  hoverPowerW: 400,
+  powerPerMsW: 26.7,
+  climbEfficiency: 0.7,
   idlePowerW: 20,
   fullVoltageV: 16.8,
   emptyVoltageV: 14.0,
@@ -128,10 +166,17 @@ export interface BatteryReadout {
   powerW: number;
 }
 
-export function powerDrawW(k: Kinematics, armed: boolean, p: BatteryParams = DEFAULT_BATTERY): number {
+/**
+ * Electrical power: hover (∝ mass^1.5), forward flight (∝ airspeed · mass) and the potential
+ * energy of a climb, so energy follows distance, climb and payload.
+ */
+export function powerDrawW(k: Kinematics, armed: boolean, p: BatteryParams = DEFAULT_BATTERY, payloadKg = 0, wind: Wind = CALM): number {
   if (!armed) return 0;
   if (k.onGround) return p.idlePowerW;
-  return p.hoverPowerW + p.powerPerMsW * Math.hypot(k.northMs, k.eastMs, k.upMs);
+  const ratio = (p.massKg + payloadKg) / p.massKg;
+  const airspeed = Math.hypot(k.northMs - wind.northMs, k.eastMs - wind.eastMs);
+  const climbW = k.upMs > 0 ? ((p.massKg + payloadKg) * GRAVITY_MS2 * k.upMs) / p.climbEfficiency : 0;
+  return p.hoverPowerW * ratio ** 1.5 + p.powerPerMsW * airspeed * ratio + climbW;
 }
 
 export function drainWh(energyWh: number, powerW: number, dtS: number): number {
@@ -150,6 +195,6 @@ export interface GpsReadout {
   hdop: number;
 }
 
-export function gpsReadout(noFix: boolean): GpsReadout {
-  return noFix ? { fixType: GpsFixType.NO_FIX, satellites: 3, hdop: 99.99 } : { fixType: GpsFixType.FIX_3D, satellites: 14, hdop: 0.8 };
+export function gpsReadout(noFix: boolean, quality: GpsReadout = { fixType: GpsFixType.FIX_3D, satellites: 14, hdop: 0.8 }): GpsReadout {
+  return noFix ? { fixType: GpsFixType.NO_FIX, satellites: 3, hdop: 99.99 } : quality;
 }

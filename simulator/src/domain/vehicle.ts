@@ -8,8 +8,17 @@ import {
   DEFAULT_BATTERY, DEFAULT_PHYSICS, batteryReadout, drainWh, gpsReadout, groundSpeedMs, powerDrawW, restingAt, step,
   type BatteryParams, type FlightTarget, type Kinematics, type PhysicsParams,
 } from './physics.js';
-import { PX4_MODES, encodeBaseMode, encodeCustomMode, modeName, sameMode, type Px4Mode } from './px4-mode.js';
-import type { HomePosition, MissionItem, VehicleFaults, VehicleInput, VehicleOutput, VehicleSnapshot } from './types.js';
+import { PX4_MODES, sameMode, type Px4Mode } from './px4-mode.js';
+import type { HomePosition, MissionItem, TelemetryStream, VehicleFaults, VehicleInput, VehicleOutput, VehicleSnapshot } from './types.js';
+import { personalityOf, type Personality, type PersonalityName } from './personality.js';
+import { ParamStore, defaultParams, settingsFrom, type FailsafeAction, type VehicleSettings } from './params.js';
+import { StreamRates, streamOfMsgid } from './streams.js';
+import { failsafeConditions, overrides, type FailsafeName } from './failsafe.js';
+import { Rng } from './random.js';
+import { NO_WIND, WindField, type WindParams } from './wind.js';
+import { horizontalDistanceM } from './geo.js';
+import { MavResult, type MavResultValue } from './mav-enums.js';
+import type { Wind } from './physics.js';
 
 export interface VehicleOptions {
   sysid: number;
@@ -22,7 +31,26 @@ export interface VehicleOptions {
   /** PX4's RTL_RETURN_ALT: the lowest altitude RTL flies home at, m above home. */
   rtlAltM?: number;
   missionItemTimeoutMs?: number;
+  /** 'px4' (default) or 'ardupilot': heartbeat, mode numbers, parameter names. */
+  personality?: PersonalityName;
+  /** Seeds gusts and GPS noise; the same seed flies the same way. */
+  seed?: number;
+  wind?: Partial<WindParams>;
+  /** Payload on the gripper at boot, kg (0: none). */
+  payloadKg?: number;
+  /** Parameter values to start with, by this personality's names. */
+  params?: Readonly<Record<string, number>>;
+  /** Default period of each stream, ms (SET_MESSAGE_INTERVAL 0 restores it); 0 is off. */
+  streamPeriodsMs?: Readonly<Partial<Record<TelemetryStream, number>>>;
+  /** GPS quality with a fix: satellites, HDOP, and the σ of the position noise in GPS_RAW_INT, m. */
+  gps?: { satellites?: number; hdop?: number; noiseM?: number };
 }
+
+/** The streams and rates a vehicle sends before anyone asks (HEARTBEAT 1 Hz, the rest 4 Hz). */
+export const DEFAULT_STREAM_PERIODS_MS: Readonly<Record<TelemetryStream, number>> = Object.freeze({
+  'heartbeat': 1000, 'home-position': 1000, 'global-position': 250, 'sys-status': 250, 'gps-raw': 250,
+  'vfr-hud': 250, 'extended-sys-state': 250, 'mission-current': 250,
+});
 
 // PX4 BAT_LOW_THR and BAT_CRIT_THR defaults, in percent.
 const BATTERY_LOW_PCT = 15;
@@ -38,7 +66,7 @@ export class Vehicle implements CommandPort {
   private readonly home: HomePosition;
   private readonly physics: PhysicsParams;
   private readonly batteryParams: BatteryParams;
-  private readonly rtlAltM: number;
+  private rtlAltM: number;
   private readonly bootMs: number;
   private readonly transfer: MissionTransfer;
   private readonly mission = new MissionRunner();
@@ -56,13 +84,41 @@ export class Vehicle implements CommandPort {
   private simS = 0;
   private faults: VehicleFaults = { gpsNoFix: false };
   private batteryAlarm = 0;
+  readonly personality: Personality;
+  readonly params: ParamStore;
+  readonly streams: StreamRates;
+  private settings: VehicleSettings;
+  private readonly rng: Rng;
+  private readonly windField: WindField;
+  private wind: Wind = { northMs: 0, eastMs: 0 };
+  private payloadKg: number;
+  private readonly payloadMassKg: number;
+  private readonly gpsNoiseM: number;
+  private readonly gpsQuality: { fixType: number; satellites: number; hdop: number };
+  private lastGcsMs: number | null = null;
+  private readonly activeFailsafes = new Set<FailsafeName>();
+  private failsafeAction: FailsafeAction | null = null;
+  private failsafeName: FailsafeName | null = null;
+  private distanceM = 0;
 
   constructor(private readonly opts: VehicleOptions) {
     this.sysid = opts.sysid;
     this.home = { ...opts.home };
     this.physics = { ...DEFAULT_PHYSICS, ...opts.physics };
     this.batteryParams = { ...DEFAULT_BATTERY, ...opts.battery };
-    this.rtlAltM = opts.rtlAltM ?? 30;
+    this.personality = personalityOf(opts.personality ?? 'px4');
+    this.params = new ParamStore(defaultParams(this.personality.name, { rtlAltM: opts.rtlAltM ?? 30, cruiseSpeedMs: this.physics.cruiseSpeedMs }, opts.sysid));
+    for (const [id, value] of Object.entries(opts.params ?? {})) this.params.set(id, value);
+    this.settings = settingsFrom(this.personality.name, this.params);
+    this.applySettings();
+    this.streams = new StreamRates({ ...DEFAULT_STREAM_PERIODS_MS, ...opts.streamPeriodsMs }, opts.clock.now());
+    this.rng = new Rng(opts.seed ?? opts.sysid);
+    this.windField = new WindField({ ...NO_WIND, ...opts.wind }, this.rng);
+    this.payloadKg = opts.payloadKg ?? 0;
+    this.payloadMassKg = this.payloadKg > 0 ? this.payloadKg : 0.5;
+    this.gpsNoiseM = opts.gps?.noiseM ?? 0;
+    this.gpsQuality = { fixType: 3, satellites: opts.gps?.satellites ?? 14, hdop: opts.gps?.hdop ?? 0.8 };
+    this.rtlAltM = this.settings.rtlAltM;
     this.bootMs = opts.clock.now();
     this.kin = restingAt(this.home);
     this.energyWh = this.batteryParams.capacityWh;
@@ -87,6 +143,15 @@ export class Vehicle implements CommandPort {
     return !this.faults.gpsNoFix;
   }
 
+  get motorsHealthy(): boolean {
+    return this.faults.motorFailure !== true;
+  }
+
+  /** A failsafe that forbids leaving its mode (a failed motor can only land). */
+  get modeLocked(): boolean {
+    return this.faults.motorFailure === true && !this.kin.onGround;
+  }
+
   get hasPlan(): boolean {
     return this.mission.count > 0;
   }
@@ -106,6 +171,44 @@ export class Vehicle implements CommandPort {
         const result = executeCommand(this, input.command, input.params, input.confirmation);
         return this.opts.emit({ kind: 'command-ack', to: input.from, command: input.command, result });
       }
+      case 'command-int': {
+        // [COMMAND_INT] is answered like COMMAND_LONG; x/y stay integers (degE7) as the commands here read no position.
+        const result = executeCommand(this, input.command, input.params, 0);
+        return this.opts.emit({ kind: 'command-ack', to: input.from, command: input.command, result });
+      }
+      case 'set-mode': {
+        // [SET_MODE] (deprecated, still what MAVProxy and ArduPilot GCSs send): no ACK is defined.
+        executeCommand(this, 176, [input.baseMode, input.customMode & 0xffff, 0], 0);
+        return;
+      }
+      case 'param-request-list':
+        for (let i = 0; i < this.params.count; i++) this.emitParam(i);
+        return;
+      case 'param-request-read': {
+        const found = this.params.find(input.id, input.index);
+        if (found) this.emitParam(found.index);
+        return;
+      }
+      case 'param-set': {
+        // [Parameter protocol] PARAM_SET is answered with PARAM_VALUE carrying the value now in force.
+        const found = this.params.set(input.id, input.value);
+        if (!found) return;
+        this.settings = settingsFrom(this.personality.name, this.params);
+        this.applySettings();
+        this.emitParam(found.index);
+        return;
+      }
+      case 'request-data-stream':
+        // PX4 does not implement REQUEST_DATA_STREAM; ArduPilot sets the group's rate.
+        if (this.personality.name === 'ardupilot') this.streams.requestDataStream(input.streamId, input.rateHz, input.start, this.opts.clock.now());
+        return;
+      case 'mission-set-current':
+        this.setMissionCurrent(input.seq);
+        return;
+      case 'gcs-heartbeat':
+        this.lastGcsMs = this.opts.clock.now();
+        if (this.activeFailsafes.delete('link-loss')) this.notify(MavSeverity.INFO, 'GCS Failsafe Cleared');
+        return;
       case 'mission-count':
         return this.transfer.onCount(input.from, input.count, input.missionType);
       case 'mission-item':
@@ -123,18 +226,68 @@ export class Vehicle implements CommandPort {
   step(dtS: number): void {
     this.simS += dtS;
     const before = this.kin;
-    this.kin = step(before, this.flightTarget(), dtS, this.physics);
-    this.powerW = powerDrawW(this.kin, this.isArmed, this.batteryParams);
+    this.wind = this.windField.step(dtS);
+    const target = this.flightTarget();
+    this.kin = this.faults.stuck ? { ...before, northMs: 0, eastMs: 0, upMs: 0 } : step(before, target, dtS, this.physics, this.wind);
+    this.distanceM += horizontalDistanceM(before, this.kin);
+    this.powerW = powerDrawW(this.kin, this.isArmed, this.batteryParams, this.payloadKg, this.wind);
     this.energyWh = drainWh(this.energyWh, this.powerW, dtS);
     this.trackLandedState(before);
     this.checkBattery();
+    this.checkFailsafes();
   }
 
   setFaults(faults: Partial<VehicleFaults>): void {
     const hadFix = this.gpsFix3d;
+    const hadMotors = this.motorsHealthy;
     this.faults = { ...this.faults, ...faults };
     if (hadFix && !this.gpsFix3d) this.notify(MavSeverity.WARNING, 'GPS fix lost');
     if (!hadFix && this.gpsFix3d) this.notify(MavSeverity.INFO, 'GPS fix regained');
+    if (hadMotors && !this.motorsHealthy) this.notify(MavSeverity.CRITICAL, 'Motor failure');
+  }
+
+  /** A battery sag: `pct` percentage points of charge gone at once (a cell failing, cold). */
+  sagBattery(pct: number): void {
+    this.energyWh = Math.max(0, this.energyWh - (this.batteryParams.capacityWh * Math.max(0, pct)) / 100);
+  }
+
+  /** [MAV_CMD_DO_GRIPPER] param2: 0 release, 1 grab. */
+  gripper(action: number): MavResultValue {
+    if (action === 0) {
+      if (this.payloadKg === 0) return MavResult.ACCEPTED;
+      this.payloadKg = 0;
+      this.notify(MavSeverity.INFO, 'Gripper load released');
+      return MavResult.ACCEPTED;
+    }
+    if (action === 1) {
+      this.payloadKg = this.payloadMassKg;
+      this.notify(MavSeverity.INFO, 'Gripper load grabbed');
+      return MavResult.ACCEPTED;
+    }
+    return MavResult.DENIED;
+  }
+
+  setMessageInterval(msgid: number, intervalUs: number): MavResultValue {
+    return this.streams.setMessageInterval(msgid, intervalUs, this.opts.clock.now());
+  }
+
+  /** [MAV_CMD_REQUEST_MESSAGE]: the message now, for the streamed ones. */
+  requestMessage(msgid: number): MavResultValue {
+    const stream = streamOfMsgid(msgid);
+    if (!stream) return MavResult.UNSUPPORTED;
+    this.opts.emit({ kind: 'stream-now', stream, snapshot: this.snapshot() });
+    return MavResult.ACCEPTED;
+  }
+
+  /** MISSION_SET_CURRENT / MAV_CMD_DO_SET_MISSION_CURRENT; answered with MISSION_CURRENT. */
+  setMissionCurrent(seq: number): MavResultValue {
+    if (!this.mission.setCurrent(seq)) {
+      this.notify(MavSeverity.WARNING, `Mission set current failed: ${seq} out of range`);
+      return MavResult.DENIED;
+    }
+    if (this.inMode(PX4_MODES.AUTO_MISSION)) this.maneuver = null;
+    this.opts.emit({ kind: 'stream-now', stream: 'mission-current', snapshot: this.snapshot() });
+    return MavResult.ACCEPTED;
   }
 
   snapshot(): VehicleSnapshot {
@@ -146,9 +299,9 @@ export class Vehicle implements CommandPort {
       timeBootMs: Math.max(0, Math.round(this.opts.clock.now() - this.bootMs)),
       armed: this.isArmed,
       mode: { ...this.mode },
-      modeName: modeName(this.mode),
-      customMode: encodeCustomMode(this.mode),
-      baseMode: encodeBaseMode(this.mode, this.isArmed),
+      modeName: this.personality.modeName(this.mode),
+      customMode: this.personality.customMode(this.mode),
+      baseMode: this.personality.baseMode(this.mode, this.isArmed),
       systemStatus: critical ? MavState.CRITICAL : this.isArmed ? MavState.ACTIVE : MavState.STANDBY,
       landedState: this.landedState,
       home: { ...this.home },
@@ -157,9 +310,14 @@ export class Vehicle implements CommandPort {
       groundSpeedMs: groundSpeedMs(k),
       headingDeg: k.headingDeg,
       battery: { remainingPct: battery.remainingPct, voltageV: battery.voltageV, currentA: battery.currentA, energyWh: this.energyWh },
-      gps: gpsReadout(this.faults.gpsNoFix),
+      gps: { ...gpsReadout(this.faults.gpsNoFix, this.gpsQuality), ...this.gpsNoise() },
       mission: { count: this.mission.count, seq: this.mission.seq, state: this.mission.state, inMissionMode: sameMode(this.mode, PX4_MODES.AUTO_MISSION) },
       faults: { ...this.faults },
+      personality: this.personality.name,
+      payload: { attached: this.payloadKg > 0, massKg: this.payloadKg },
+      failsafe: this.failsafeName,
+      wind: { ...this.wind },
+      distanceM: this.distanceM,
     };
   }
 
@@ -170,6 +328,9 @@ export class Vehicle implements CommandPort {
 
   arm(): void {
     this.isArmed = true;
+    this.activeFailsafes.clear();
+    this.failsafeAction = null;
+    this.failsafeName = null;
     this.maneuver = null;
     this.notify(MavSeverity.INFO, 'Armed by external command');
     if (this.inMode(PX4_MODES.AUTO_MISSION)) this.mission.resume();
@@ -304,6 +465,45 @@ export class Vehicle implements CommandPort {
     } else if (this.batteryAlarm < 1 && pct < BATTERY_LOW_PCT) {
       this.batteryAlarm = 1;
       this.notify(MavSeverity.WARNING, 'Low battery level!');
+    }
+  }
+
+  private applySettings(): void {
+    this.rtlAltM = this.settings.rtlAltM;
+    this.physics.cruiseSpeedMs = this.settings.cruiseSpeedMs;
+  }
+
+  private emitParam(index: number): void {
+    const d = this.params.at(index);
+    this.opts.emit({ kind: 'param-value', id: d.id, value: d.value, type: d.type, count: this.params.count, index });
+  }
+
+  /** GPS_RAW_INT's position error, seeded; the fused position (GLOBAL_POSITION_INT) stays clean. */
+  private gpsNoise(): { noiseNorthM?: number; noiseEastM?: number } {
+    if (this.gpsNoiseM <= 0) return {};
+    return { noiseNorthM: this.rng.gaussian() * this.gpsNoiseM, noiseEastM: this.rng.gaussian() * this.gpsNoiseM };
+  }
+
+  private checkFailsafes(): void {
+    const battery = (this.energyWh / this.batteryParams.capacityWh) * 100;
+    const present = failsafeConditions({
+      armed: this.isArmed, onGround: this.kin.onGround, remainingPct: battery, gpsFix: this.gpsFix3d,
+      motorFailure: !this.motorsHealthy, msSinceGcs: this.lastGcsMs === null ? null : this.opts.clock.now() - this.lastGcsMs,
+      distanceFromHomeM: horizontalDistanceM(this.home, this.kin), relAltM: this.kin.relAltM,
+    }, this.settings);
+    const names = new Set(present.map((c) => c.name));
+    for (const name of this.activeFailsafes) if (!names.has(name)) this.activeFailsafes.delete(name);
+    for (const c of present) {
+      if (this.activeFailsafes.has(c.name)) continue;
+      this.activeFailsafes.add(c.name);
+      this.notify(MavSeverity.CRITICAL, c.text);
+      if (!overrides(c.action, this.failsafeAction)) continue;
+      this.failsafeAction = c.action;
+      this.failsafeName = c.name;
+      // Without a position estimate there is no way home: RTL becomes land (ArduPilot does the same).
+      const action = c.action === 'rtl' && !this.gpsFix3d ? 'land' : c.action;
+      const mode = action === 'rtl' ? PX4_MODES.AUTO_RTL : action === 'land' ? PX4_MODES.AUTO_LAND : PX4_MODES.AUTO_LOITER;
+      if (!this.inMode(mode)) this.switchMode(mode);
     }
   }
 
