@@ -1,27 +1,25 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { agentConfig } from './config.js';
+import type { DroneEvent } from '@aerie/contracts';
+import { agentConfig, type AgentConfig } from './config.js';
+import { layeredInput, parseHostPort, readConfigFile } from './config-file.js';
 import { startEdgeAgent } from './start.js';
 import { AgentError } from './errors.js';
 import { replayTlog } from './replay.js';
-import type { DroneEvent } from '@aerie/contracts';
+import { runCheck } from './check.js';
+import { jsonLogger } from './adapters/log.js';
+import { StatusFile } from './adapters/status-file.js';
+import { SpoolingUplink } from './adapters/spooling-uplink.js';
 
-const USAGE = `usage: aerie-agent replay FILE.tlog [--publish-hz N (2)] [--events]
-       aerie-agent --drone-id ID --mqtt-url URL --mqtt-username U --mqtt-password P
-                   [--fc-listen HOST:PORT (127.0.0.1:14550)] [--fc-peer HOST:PORT] [--publish-hz N (2)]
-  --fc-listen  UDP address the agent listens on for the flight controller (PX4 SITL and
-               ArduPilot send to 14550); replies go to the FC's actual address and port
-  --fc-peer    send to this flight controller address instead of learning it
-environment: AERIE_AGENT_DRONE_ID, AERIE_AGENT_MQTT_URL, AERIE_AGENT_MQTT_USERNAME, AERIE_AGENT_MQTT_PASSWORD`;
+const USAGE = `usage: aerie-agent [--config FILE.yaml|FILE.json] [--check] [flags]
+       aerie-agent replay FILE.tlog [--publish-hz N (2)] [--events]
+flags (override the file and the environment):
+  --drone-id ID  --mqtt-url URL  --mqtt-username U  --mqtt-password P  --publish-hz N (2)
+  --fc-listen HOST:PORT (udp, 127.0.0.1:14550)  --fc-peer HOST:PORT  --fc-tcp HOST:PORT  --fc-serial DEVICE  --baud N (57600)
+  --check        validate the configuration, wait for the FC heartbeat and connect to MQTT, then exit (0 = all good)
+environment: AERIE_AGENT_<SETTING> for every setting, e.g. AERIE_AGENT_DRONE_ID, AERIE_AGENT_MQTT_PASSWORD,
+  AERIE_AGENT_FC_SIGNING_KEY (see README "Edge agent")`;
 
-function hostPort(raw: string, flag: string): { host: string; port: number } {
-  const i = raw.lastIndexOf(':');
-  const port = Number(raw.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new AgentError('AGENT_ERR_CONFIG', `${flag} must be HOST:PORT, got "${raw}"`);
-  return { host: raw.slice(0, i), port };
-}
-
-/** `aerie-agent replay FILE.tlog [--publish-hz N]`: DroneStatus JSON lines, then the summary line. */
 async function replay(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'publish-hz': { type: 'string' }, events: { type: 'boolean' } } });
   const file = positionals[0];
@@ -37,34 +35,65 @@ async function replay(args: string[]): Promise<void> {
   out(JSON.stringify({ packets: summary.packets, corrupt: summary.corrupt, positions: summary.positions, modes: summary.modes }));
 }
 
-async function main(): Promise<void> {
-  if (process.argv[2] === 'replay') return replay(process.argv.slice(3));
+function loadConfig(args: string[]): { config: Readonly<AgentConfig>; check: boolean } {
   const { values } = parseArgs({
+    args,
     options: {
+      config: { type: 'string' }, check: { type: 'boolean' },
       'drone-id': { type: 'string' }, 'mqtt-url': { type: 'string' }, 'mqtt-username': { type: 'string' }, 'mqtt-password': { type: 'string' },
-      'fc-listen': { type: 'string' }, 'fc-peer': { type: 'string' }, 'publish-hz': { type: 'string' },
+      'fc-listen': { type: 'string' }, 'fc-peer': { type: 'string' }, 'fc-tcp': { type: 'string' }, 'fc-serial': { type: 'string' },
+      baud: { type: 'string' }, 'publish-hz': { type: 'string' },
     },
   });
-  const env = process.env;
-  const droneId = values['drone-id'] ?? env.AERIE_AGENT_DRONE_ID;
-  if (!droneId) throw new AgentError('AGENT_ERR_CONFIG', '--drone-id is required');
-  const listen = hostPort(values['fc-listen'] ?? '127.0.0.1:14550', '--fc-listen');
-  const peer = values['fc-peer'] ? hostPort(values['fc-peer'], '--fc-peer') : null;
-  const config = agentConfig({
-    droneId,
-    fc: { host: listen.host, port: listen.port, peer: peer ? { address: peer.host, port: peer.port } : null },
-    mqtt: {
-      url: values['mqtt-url'] ?? env.AERIE_AGENT_MQTT_URL ?? 'mqtt://127.0.0.1:1883',
-      username: values['mqtt-username'] ?? env.AERIE_AGENT_MQTT_USERNAME ?? droneId,
-      password: values['mqtt-password'] ?? env.AERIE_AGENT_MQTT_PASSWORD ?? '',
-    },
-    ...(values['publish-hz'] ? { publishHz: Number(values['publish-hz']) } : {}),
-  });
+  const flags: Record<string, unknown> = {
+    droneId: values['drone-id'], 'mqtt.url': values['mqtt-url'], 'mqtt.username': values['mqtt-username'], 'mqtt.password': values['mqtt-password'],
+    publishHz: values['publish-hz'] === undefined ? undefined : Number(values['publish-hz']),
+  };
+  const listen = values['fc-listen'] ? parseHostPort(values['fc-listen'], '--fc-listen') : null;
+  if (listen) Object.assign(flags, { 'fc.link': 'udp', 'fc.host': listen.address, 'fc.port': listen.port });
+  if (values['fc-peer']) flags['fc.peer'] = parseHostPort(values['fc-peer'], '--fc-peer');
+  const tcp = values['fc-tcp'] ? parseHostPort(values['fc-tcp'], '--fc-tcp') : null;
+  if (tcp) Object.assign(flags, { 'fc.link': 'tcp', 'fc.host': tcp.address, 'fc.port': tcp.port });
+  if (values['fc-serial']) Object.assign(flags, { 'fc.link': 'serial', 'fc.device': values['fc-serial'] });
+  if (values.baud) flags['fc.baudRate'] = Number(values.baud);
+  const input = layeredInput(values.config ? readConfigFile(values.config) : {}, process.env, flags);
+  if (!input.droneId) throw new AgentError('AGENT_ERR_CONFIG', 'droneId: required (--drone-id, AERIE_AGENT_DRONE_ID or droneId in the config file)');
+  // A drone's MQTT username is its id unless told otherwise (the hub's device registry).
+  input.mqtt = { ...input.mqtt, username: input.mqtt?.username || input.droneId };
+  return { config: agentConfig(input), check: values.check ?? false };
+}
+
+async function run(config: Readonly<AgentConfig>): Promise<void> {
+  const logger = jsonLogger();
   const running = await startEdgeAgent(config);
-  console.log(`aerie-agent ${droneId}: flight controller on udp://${listen.host}:${running.fcPort}, MQTT ${config.mqtt.url}`);
-  const stop = () => void running.stop().then(() => process.exit(0));
+  const { agent, fc, uplink } = running;
+  logger.log('info', 'started', { droneId: config.droneId, bootId: agent.bootId, fc: `${config.fc.link}:${config.fc.link === 'serial' ? config.fc.device : `${config.fc.host}:${running.fcPort}`}`, mqtt: config.mqtt.url });
+  const statusFile = config.statusFile ? new StatusFile(config.statusFile) : null;
+  let lastFc: boolean | null = null;
+  let lastUp: boolean | null = null;
+  const timer = setInterval(() => {
+    const status = agent.status();
+    if (status.link.fcConnected !== lastFc) logger.log(status.link.fcConnected ? 'info' : 'warn', status.link.fcConnected ? 'fc link up' : 'fc link lost', { autopilot: status.autopilot, mode: status.flightModeRaw });
+    if (uplink.connected !== lastUp) logger.log(uplink.connected ? 'info' : 'warn', uplink.connected ? 'uplink connected' : 'uplink down');
+    lastFc = status.link.fcConnected;
+    lastUp = uplink.connected;
+    const spool = uplink instanceof SpoolingUplink ? { length: uplink.spool.length, bytes: uplink.spool.bytes, ...uplink.spool.stats } : null;
+    statusFile?.write({ ts: new Date().toISOString(), droneId: config.droneId, bootId: agent.bootId, uplinkConnected: uplink.connected, fc: fc.stats(), streamRates: fc.streamRates, spool, counters: agent.counters, status });
+  }, 1000);
+  const stop = (): void => {
+    clearInterval(timer);
+    logger.log('info', 'stopping');
+    void running.stop().then(() => process.exit(0));
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === 'replay') return replay(process.argv.slice(3));
+  const { config, check } = loadConfig(process.argv.slice(2));
+  if (check) process.exit((await runCheck(config, (line) => console.log(line))) ? 0 : 1);
+  await run(config);
 }
 
 main().catch((err: unknown) => {

@@ -11,6 +11,8 @@ export interface RunningAgent {
   agent: EdgeAgent;
   /** The local UDP port the flight controller should send to. */
   fcPort: number;
+  fc: MavlinkFcLink;
+  uplink: Uplink;
   stop(): Promise<void>;
 }
 
@@ -32,5 +34,5 @@ export async function startEdgeAgent(config: Readonly<AgentConfig>, opts: { cloc
   }
   const agent = new EdgeAgent(config, fc, uplink, clock);
   agent.start();
-  return { agent, fcPort: fc.port, stop: () => agent.stop() };
+  return { agent, fcPort: fc.port, fc, uplink, stop: () => agent.stop() };
 }

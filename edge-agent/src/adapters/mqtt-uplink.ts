@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { encodeMessage, topics, type CommandResult, type DroneEvent, type DroneStatus } from '@aerie/contracts';
 import type { Uplink, UplinkKind } from '../ports.js';
@@ -24,8 +25,12 @@ export class MqttUplink implements Uplink {
   }
 
   /** Connects and waits for the first CONNACK; rejects with the broker's refusal. */
-  static connect(droneId: string, cfg: AgentConfig['mqtt']): Promise<MqttUplink> {
+  static connect(droneId: string, cfg: Pick<AgentConfig['mqtt'], 'url' | 'username' | 'password'> & Partial<AgentConfig['mqtt']>): Promise<MqttUplink> {
     const client = mqtt.connect(cfg.url, {
+      // mqtts://: the broker's certificate must chain to `ca` (or the system roots) and match the host name.
+      ...(cfg.ca ? { ca: readFileSync(cfg.ca) } : {}),
+      ...(cfg.cert && cfg.key ? { cert: readFileSync(cfg.cert), key: readFileSync(cfg.key) } : {}),
+      rejectUnauthorized: true,
       clientId: droneId,
       username: cfg.username || undefined,
       password: cfg.password || undefined,
