@@ -45,6 +45,7 @@ export async function startTelemetry(config: TelemetryConfig, deps: TelemetryDep
     logger,
     clock: deps.clock,
     onStatus: (s) => series.writer.write([statusPoint(s, config.fleet)]),
+    onEventPoint: { fleet: config.fleet, write: (p) => series.writer.write([p]) },
   });
   const http = buildHttpApi({
     store, logger, clock: deps.clock,

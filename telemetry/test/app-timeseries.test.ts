@@ -45,8 +45,20 @@ describe('startTelemetry with a time-series store', () => {
         const t0 = Date.now() - 60_000;
         const pub = await connectAsync(broker.url, { protocolVersion: 4, clientId: `pub-${source}`, reconnectPeriod: 0 });
         for (const s of makeFlight(20, { droneId, ts: t0 })) await pub.publishAsync(topics.status(droneId), encodeMessage(s), { qos: 1 });
+        const deliveryId = `dl-${source}`;
+        const tracking = (stage: string, ts: number, eta: number | null) => encodeMessage({
+          v: 1, eventId: `${deliveryId}-${stage}`, type: `Delivery${stage}`, deliveryId, droneId, stage, ts, location: null, eta,
+        });
+        await pub.publishAsync(topics.tracking(deliveryId), tracking('HeadedToDropoff', t0 + 1000, t0 + 3000), { qos: 1 });
+        await pub.publishAsync(topics.tracking(deliveryId), tracking('Completed', t0 + 2800, null), { qos: 1 });
+        await pub.publishAsync(topics.events(droneId), encodeMessage({ v: 1, droneId, bootId: 'boot-a', seq: 1, ts: t0 + 500, kind: 'failsafe_raised', severity: 2, text: 'battery failsafe' }), { qos: 1 });
+        await pub.publishAsync(topics.events(droneId), 'not json', { qos: 1 });
         await pub.endAsync();
-        await until(() => app.writer.stats().written === 20, 'all 20 points written');
+        await until(() => app.writer.stats().written === 23, 'all 23 points written');
+        expect(app.ingest.stats().events).toEqual({ received: 4, accepted: 3, rejected: { CONTRACT_ERR_NOT_JSON: 1 } });
+        const dl = (await (await fetch(`http://127.0.0.1:${app.port}/api/v1/deliveries/${deliveryId}/track`)).json()) as { droneId: string; toMs: number; points: unknown[] };
+        expect(dl).toMatchObject({ droneId, toMs: t0 + 2800 });
+        expect(dl.points).toHaveLength(10);
 
         const base = `http://127.0.0.1:${app.port}`;
         const track = (await (await fetch(`${base}/api/v1/history/drones/${droneId}/track?from=${t0}&to=${t0 + 10_000}`)).json()) as { source: string; points: { ts: number }[] };
@@ -58,7 +70,7 @@ describe('startTelemetry with a time-series store', () => {
         expect(none.status).toBe(404);
         expect(await none.json()).toMatchObject({ code: 'TEL_ERR_NO_DATA' });
         expect((await fetch(`${base}/api/v1/fleet?at=yesterday`)).status).toBe(400);
-        expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ timeseries: { store: source, accepted: 20, written: 20, pending: 0 } });
+        expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ timeseries: { store: source, accepted: 23, written: 23, pending: 0 } });
       } finally {
         await app.close();
       }

@@ -6,6 +6,9 @@ import { TelemetryError } from '../errors.js';
 import { createIngestPipeline } from '../domain/ingest.js';
 import type { IngestStats } from '../domain/ingest.js';
 import type { Logger, TelemetryStore } from '../ports.js';
+import { createEventPoints } from '../domain/event-points.js';
+import type { EventStats } from '../domain/event-points.js';
+import type { Point } from '../domain/point.js';
 
 export interface MqttIngestOptions {
   url: string;
@@ -22,10 +25,16 @@ export interface MqttIngestOptions {
   maxBatchPoints?: number;
   flushIntervalMs?: number;
   onStatus?: (status: DroneStatus) => void;
+  /**
+   * When given, drone events and delivery tracking are subscribed too and handed over as
+   * drone_alert / delivery_event points (domain/event-points.ts), with `fleet` as their tag.
+   */
+  onEventPoint?: { fleet: string; write(point: Point): void };
 }
 
 export interface MqttIngest {
-  stats(): IngestStats;
+  /** statuses; `events` counts drone events and delivery tracking when onEventPoint is set */
+  stats(): IngestStats & { events?: EventStats };
   /**
    * Resolves once the broker has granted the status subscription for the first time; rejects
    * if the broker refuses the connection or the subscription, or close() comes first.
@@ -49,6 +58,11 @@ export function startMqttIngest(opts: MqttIngestOptions): MqttIngest {
     flushIntervalMs: opts.flushIntervalMs,
     onStatus: opts.onStatus,
   });
+
+  const eventSink = opts.onEventPoint;
+  const events = eventSink === undefined ? undefined : createEventPoints(eventSink.fleet);
+  const eventStats: EventStats = { received: 0, accepted: 0, rejected: {} };
+  const topicsWanted: string[] = [subscriptions.allStatus, ...(events === undefined ? [] : [subscriptions.allEvents, subscriptions.allTracking])];
 
   let settle: { resolve(): void; reject(err: Error): void } | undefined;
   const subscribed = new Promise<void>((resolve, reject) => {
@@ -86,23 +100,37 @@ export function startMqttIngest(opts: MqttIngestOptions): MqttIngest {
     logger.info(`telemetry mqtt connected url=${redact(opts.url)} clientId=${opts.clientId} sessionPresent=${connack.sessionPresent}`);
     connectedOnce = true;
     const refused = (): void => {
-      const err = new TelemetryError('TEL_ERR_MQTT_REFUSED', `broker refused the subscription ${subscriptions.allStatus}`);
-      logger.error(`telemetry mqtt subscribe refused code=${err.code} topic=${subscriptions.allStatus}`);
+      const err = new TelemetryError('TEL_ERR_MQTT_REFUSED', `broker refused the subscription ${topicsWanted.join(' ')}`);
+      logger.error(`telemetry mqtt subscribe refused code=${err.code} topic=${topicsWanted.join(',')}`);
       settled(err);
     };
-    client.subscribeAsync(subscriptions.allStatus, { qos: 1 }).then(
+    client.subscribeAsync(topicsWanted, { qos: 1 }).then(
       // SUBACK return code 0x80 is a refusal ([MQTT-3.9.3]), typically the broker's ACL; mqtt.js 5
       // rejects with ErrorWithSubackPacket for it, and resolving with it is checked for safety.
       (granted) => (granted.some((g) => (g.qos & 0x80) !== 0) ? refused() : settled()),
       (err: Error) => {
         if (err instanceof ErrorWithSubackPacket) return refused();
         // Lost the connection mid-subscribe: the next 'connect' subscribes again.
-        logger.warn(`telemetry mqtt subscribe failed topic=${subscriptions.allStatus} error=${JSON.stringify(err.message)}`);
+        logger.warn(`telemetry mqtt subscribe failed topic=${topicsWanted.join(',')} error=${JSON.stringify(err.message)}`);
       },
     );
   });
 
-  client.on('message', (topic, payload) => pipeline.accept(topic, payload));
+  client.on('message', (topic, payload) => {
+    if (events === undefined || topic.endsWith('/status')) {
+      pipeline.accept(topic, payload);
+      return;
+    }
+    eventStats.received++;
+    const c = events.classify(topic, payload);
+    if (c.ok) {
+      eventStats.accepted++;
+      eventSink?.write(c.point);
+      return;
+    }
+    eventStats.rejected[c.code] = (eventStats.rejected[c.code] ?? 0) + 1;
+    logger.warn(`telemetry rejected event topic=${JSON.stringify(topic)} code=${c.code} detail=${JSON.stringify(c.detail)}`);
+  });
 
   client.on('error', (err: Error & { code?: unknown }) => {
     // mqtt.js emits 'error' and then stops reconnecting when CONNACK refuses us (bad
@@ -129,7 +157,7 @@ export function startMqttIngest(opts: MqttIngestOptions): MqttIngest {
 
   let closing: Promise<void> | undefined;
   return {
-    stats: () => pipeline.stats(),
+    stats: () => (events === undefined ? pipeline.stats() : { ...pipeline.stats(), events: { ...eventStats, rejected: { ...eventStats.rejected } } }),
     whenSubscribed: () => subscribed,
     close() {
       closing ??= (async () => {
