@@ -9,6 +9,7 @@ import { IngestQueue, type IngestQueueStats, type Pending } from './domain/inges
 import { IngestPump } from './ingest.js';
 import { MemoryTelemetryWriter } from './adapters/memory-telemetry-writer.js';
 import type { TelemetryWriter } from './ports.js';
+import { MetricsServer, type MetricsSource } from './adapters/metrics-http.js';
 import { FleetState } from './domain/fleet-state.js';
 import { DeliveryTracker, type TrackingDraft } from './domain/tracker.js';
 import { deliveryMission } from './domain/mission-plan.js';
@@ -17,7 +18,8 @@ import { FileDeviceRegistry, type DeviceRegistry } from './adapters/device-regis
 import type { HubConfig } from './config.js';
 import type { HubErrorCode } from './errors.js';
 
-export type HubLogger = (line: string) => void;
+/** A log line, with structured fields (droneId, correlationId, code…) for pino when wired to it. */
+export type HubLogger = (line: string, fields?: Record<string, unknown>) => void;
 
 export interface HubStartOptions {
   clock?: Clock;
@@ -35,6 +37,11 @@ export interface HubCounters {
   refused: Partial<Record<HubErrorCode, number>>;
   /** Shed by the intake's policy under overload (see domain/ingest-queue.ts). */
   shed: { statuses: number; events: number };
+  /** Taken in from the fleet, by channel. */
+  messagesIn: Record<string, number>;
+  commandsPublished: number;
+  /** Tracking events published, by stage. */
+  transitions: Record<string, number>;
 }
 
 /**
@@ -43,10 +50,14 @@ export interface HubCounters {
  */
 export class FleetHub {
   readonly fleet = new FleetState();
-  readonly counters: HubCounters = { statuses: 0, events: 0, trackingPublished: 0, rejected: {}, refused: {}, shed: { statuses: 0, events: 0 } };
+  readonly counters: HubCounters = {
+    statuses: 0, events: 0, trackingPublished: 0, rejected: {}, refused: {}, shed: { statuses: 0, events: 0 },
+    messagesIn: {}, commandsPublished: 0, transitions: {},
+  };
   private readonly tracker: DeliveryTracker;
   private readonly queue: IngestQueue;
   private readonly pump: IngestPump;
+  private metrics: MetricsServer | null = null;
 
   private constructor(
     private readonly config: Readonly<HubConfig>,
@@ -84,7 +95,9 @@ export class FleetHub {
       });
       url = `mqtt://${config.mqttHost}:${broker.port}`;
     }
-    const client = mqtt.connect(url, { clientId: username || `hub-${randomUUID().slice(0, 8)}`, username, password, protocolVersion: 4, clean: true, reconnectPeriod: 1000 });
+    // MQTT 5 only where shared subscriptions need it; aedes 1.x speaks 3.1.1.
+    const protocolVersion = config.sharedGroup ? 5 : 4;
+    const client = mqtt.connect(url, { clientId: `hub-${randomUUID().slice(0, 8)}`, username, password, protocolVersion, clean: true, reconnectPeriod: 1000 });
     client.on('error', (err) => log(`hub mqtt error: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
@@ -93,6 +106,7 @@ export class FleetHub {
     hub = new FleetHub(config, registry, broker, client, clock, log, opts.writer ?? new MemoryTelemetryWriter());
     for (const r of refusals) hub.refused(r);
     await hub.subscribe();
+    if (config.metricsPort !== null) hub.metrics = await MetricsServer.start(config.mqttHost, config.metricsPort, hub.metricsSource());
     return hub;
   }
 
@@ -116,8 +130,31 @@ export class FleetHub {
     return this.queue.stats();
   }
 
+  /** Base URL of the metrics server (GET /metrics), '' when off. */
+  get metricsUrl(): string {
+    return this.metrics ? `http://${this.config.mqttHost}:${this.metrics.port}` : '';
+  }
+
+  private metricsSource(): MetricsSource {
+    const c = this.counters;
+    return {
+      connections: () => this.broker?.connections ?? 0,
+      messagesIn: () => c.messagesIn,
+      messagesOut: () => ({ tracking: c.trackingPublished, command: c.commandsPublished }),
+      refused: () => c.refused,
+      rejected: () => c.rejected,
+      shed: () => ({ status: c.shed.statuses, event: c.shed.events }),
+      queueDepth: () => {
+        const q = this.queue.stats();
+        return { status: q.pendingStatuses, event: q.pendingEvents };
+      },
+      stageTransitions: () => c.transitions,
+    };
+  }
+
   async close(): Promise<void> {
     this.pump.close();
+    await this.metrics?.close();
     await this.client.endAsync();
     await this.broker?.close();
   }
@@ -127,7 +164,12 @@ export class FleetHub {
     const fleet = [subscriptions.allStatus, subscriptions.allEvents, subscriptions.allOnline, subscriptions.allCommandResults];
     // Embedded: the fleet's traffic comes in-process; retained assignments still need a real subscription.
     if (this.broker) await this.broker.subscribeLocal(fleet, (topic, payload) => this.onMessage(topic, payload, false));
-    await this.client.subscribeAsync(this.broker ? [subscriptions.allAssignments] : [...fleet, subscriptions.allAssignments], { qos: 1 });
+    const group = this.config.sharedGroup;
+    // [MQTT 5.0 4.8.2] each message on a shared subscription goes to one member of the group.
+    // Assignments stay unshared: every hub needs every (retained) assignment, and retained
+    // messages are never sent on shared subscriptions.
+    const shared = this.broker ? [] : fleet.map((f) => (group ? `$share/${group}/${f}` : f));
+    await this.client.subscribeAsync([...shared, subscriptions.allAssignments], { qos: 1 });
   }
 
   /** Intake: cheap on purpose (topic parse, queue). Parsing and validation happen in the pump. */
@@ -135,6 +177,7 @@ export class FleetHub {
     const fleetTopic = parseFleetTopic(topic);
     if (fleetTopic) {
       const { droneId, channel } = fleetTopic;
+      this.counters.messagesIn[channel] = (this.counters.messagesIn[channel] ?? 0) + 1;
       const shed = channel === 'status' ? this.queue.offerStatus(droneId, payload) : this.queue.offerEvent(droneId, channel, payload);
       if (shed) this.counters.shed[channel === 'status' ? 'statuses' : 'events'] += 1;
       this.pump.kick();
@@ -217,23 +260,26 @@ export class FleetHub {
       ...(a.correlationId ? { correlationId: a.correlationId } : {}),
     };
     this.client.publish(topics.command(a.droneId), encodeMessage(cmd), { qos: 1 });
+    this.counters.commandsPublished += 1;
   }
 
   private publishTracking(draft: TrackingDraft): void {
     const event: DeliveryTracking = { v: 1, eventId: randomUUID(), ...draft };
     this.client.publish(topics.tracking(event.deliveryId), encodeMessage(event), { qos: 1 });
     this.counters.trackingPublished += 1;
+    this.counters.transitions[event.stage] = (this.counters.transitions[event.stage] ?? 0) + 1;
+    this.log(`tracking ${event.type} delivery=${event.deliveryId}`, { droneId: event.droneId, deliveryId: event.deliveryId, correlationId: event.correlationId, stage: event.stage });
   }
 
   private reject(code: HubErrorCode, detail: string, droneId: string | null, log = true): null {
     this.counters.rejected[code] = (this.counters.rejected[code] ?? 0) + 1;
-    if (log) this.log(`hub rejected ${code} drone=${droneId ?? '-'} ${detail}`);
+    if (log) this.log(`hub rejected ${code} drone=${droneId ?? '-'} ${detail}`, { code, droneId });
     return null;
   }
 
   private refused(r: Refusal): void {
     this.counters.refused[r.code] = (this.counters.refused[r.code] ?? 0) + 1;
-    if (r.log !== false) this.log(`hub refused ${r.code} client=${r.clientId} principal=${r.principal ?? '-'} topic=${r.topic ?? '-'}`);
+    if (r.log !== false) this.log(`hub refused ${r.code} client=${r.clientId} principal=${r.principal ?? '-'} topic=${r.topic ?? '-'}`, { code: r.code, clientId: r.clientId, droneId: r.principal, topic: r.topic });
   }
 }
 

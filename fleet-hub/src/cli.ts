@@ -11,11 +11,13 @@ export type HubCommand =
 
 export const USAGE = `usage:
   aerie-hub [--mqtt-host H] [--mqtt-port P] [--data-dir DIR] [--fence-radius M]
-  aerie-hub --external-url mqtt://host:port --external-username U --external-password P
+  aerie-hub --external-url mqtt://host:port --external-username U --external-password P [--shared-group G]
+  (either form) [--metrics-port P]   Prometheus text at http://HOST:P/metrics
   aerie-hub device add ID [--role drone|service] --data-dir DIR   (prints the new secret once)
   aerie-hub device list --data-dir DIR
   aerie-hub device revoke ID --data-dir DIR
-environment: AERIE_HUB_MQTT_PORT, AERIE_HUB_DATA_DIR, AERIE_HUB_EXTERNAL_URL, AERIE_HUB_EXTERNAL_USERNAME, AERIE_HUB_EXTERNAL_PASSWORD`;
+environment: AERIE_HUB_MQTT_PORT, AERIE_HUB_DATA_DIR, AERIE_HUB_EXTERNAL_URL, AERIE_HUB_EXTERNAL_USERNAME, AERIE_HUB_EXTERNAL_PASSWORD,
+  AERIE_HUB_SHARED_GROUP, AERIE_HUB_METRICS_PORT`;
 
 /** Parses argv and the AERIE_HUB_* environment once; nothing else reads either. */
 export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubCommand {
@@ -30,6 +32,8 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
       'external-url': { type: 'string' },
       'external-username': { type: 'string' },
       'external-password': { type: 'string' },
+      'shared-group': { type: 'string' },
+      'metrics-port': { type: 'string' },
       role: { type: 'string' },
     },
   });
@@ -60,7 +64,10 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
     externalUrl,
     externalUsername: values['external-username'] ?? env.AERIE_HUB_EXTERNAL_USERNAME ?? '',
     externalPassword: values['external-password'] ?? env.AERIE_HUB_EXTERNAL_PASSWORD ?? '',
+    sharedGroup: values['shared-group'] ?? env.AERIE_HUB_SHARED_GROUP ?? '',
   };
+  const metricsPort = num(values['metrics-port'] ?? env.AERIE_HUB_METRICS_PORT, '--metrics-port');
+  if (metricsPort !== undefined) overrides.metricsPort = metricsPort;
   const port = num(values['mqtt-port'] ?? env.AERIE_HUB_MQTT_PORT, '--mqtt-port');
   if (port !== undefined) overrides.mqttPort = port;
   if (values['mqtt-host']) overrides.mqttHost = values['mqtt-host'];

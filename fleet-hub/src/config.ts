@@ -25,8 +25,15 @@ export interface HubConfig {
   maxPendingStatuses: number;
   maxPendingDrones: number;
   maxPendingEvents: number;
-  /** Longest the pipeline runs before yielding to socket I/O (ms). */
+  /** Shortest slice the pipeline runs before yielding to socket I/O (ms). */
   ingestSliceMs: number;
+  /**
+   * External broker only: share the fleet's traffic with the other hubs of this group through an
+   * MQTT 5 shared subscription ($share/{group}/…, MQTT 5.0 §4.8.2). '' = one hub takes everything.
+   */
+  sharedGroup: string;
+  /** Prometheus /metrics listen port (0 = ephemeral); null = no metrics server. */
+  metricsPort: number | null;
 }
 
 export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
@@ -48,6 +55,8 @@ export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
   maxPendingDrones: 100_000,
   maxPendingEvents: 10_000,
   ingestSliceMs: 10,
+  sharedGroup: '',
+  metricsPort: null,
 });
 
 export function hubConfig(overrides: Partial<HubConfig> = {}): Readonly<HubConfig> {
@@ -55,6 +64,9 @@ export function hubConfig(overrides: Partial<HubConfig> = {}): Readonly<HubConfi
   if (cfg.broker === 'external' && !cfg.externalUrl) throw new HubError('HUB_ERR_CONFIG', 'external broker needs externalUrl');
   if (!(cfg.fenceRadiusM > 0)) throw new HubError('HUB_ERR_CONFIG', 'fenceRadiusM must be > 0');
   if (!Number.isInteger(cfg.mqttPort) || cfg.mqttPort < 0 || cfg.mqttPort > 65535) throw new HubError('HUB_ERR_CONFIG', 'mqttPort must be 0–65535');
+  if (cfg.sharedGroup && (cfg.broker !== 'external' || !/^[A-Za-z0-9_-]{1,64}$/.test(cfg.sharedGroup))) {
+    throw new HubError('HUB_ERR_CONFIG', 'sharedGroup needs an external broker and a name of letters, digits, _ and -');
+  }
   for (const k of ['maxPayloadBytes', 'droneMsgPerSec', 'droneBurst', 'maxInflightInbound', 'maxPendingStatuses', 'maxPendingEvents', 'maxPendingDrones', 'ingestSliceMs'] as const) {
     if (!(cfg[k] > 0)) throw new HubError('HUB_ERR_CONFIG', `${k} must be > 0`);
   }

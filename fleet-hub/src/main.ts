@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { parseHubCommand, USAGE } from './cli.js';
 import { FleetHub } from './app.js';
 import { FileDeviceRegistry } from './adapters/device-registry.js';
@@ -8,8 +9,10 @@ import { HubError } from './errors.js';
 async function main(): Promise<void> {
   const cmd = parseHubCommand(process.argv.slice(2), process.env);
   if (cmd.kind === 'run') {
-    const hub = await FleetHub.start(cmd.config);
-    console.log(`aerie-hub: MQTT on ${hub.mqttUrl} (${cmd.config.broker} broker), data in ${cmd.config.dataDir}`);
+    // JSON lines on stdout; each carries droneId / correlationId / code where the hub knows them.
+    const logger = pino({ base: { service: 'aerie-hub', pid: process.pid } });
+    const hub = await FleetHub.start(cmd.config, { log: (msg, fields) => logger.info(fields ?? {}, msg) });
+    logger.info({ mqttUrl: hub.mqttUrl, broker: cmd.config.broker, dataDir: cmd.config.dataDir, metricsUrl: hub.metricsUrl, sharedGroup: cmd.config.sharedGroup }, 'aerie-hub started');
     const stop = () => void hub.close().then(() => process.exit(0));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -161,6 +161,10 @@ export class EmbeddedBroker {
     return { code, log };
   }
 
+  get connections(): number {
+    return this.aedes.connectedClients;
+  }
+
   get port(): number {
     const addr = this.server.address();
     return typeof addr === 'object' && addr ? addr.port : 0;

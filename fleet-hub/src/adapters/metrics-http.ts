@@ -1,0 +1,76 @@
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Registry } from 'prom-client';
+
+/** What the hub exposes at scrape time; read from its counters, so the hot path pays nothing. */
+export interface MetricsSource {
+  connections(): number;
+  messagesIn(): Record<string, number>;
+  messagesOut(): Record<string, number>;
+  refused(): Record<string, number>;
+  rejected(): Record<string, number>;
+  shed(): Record<string, number>;
+  queueDepth(): Record<string, number>;
+  stageTransitions(): Record<string, number>;
+}
+
+function counter(reg: Registry, name: string, help: string, label: string, read: () => Record<string, number>): void {
+  new Counter({
+    name, help, labelNames: [label], registers: [reg],
+    collect() {
+      this.reset();
+      for (const [k, v] of Object.entries(read())) this.inc({ [label]: k }, v);
+    },
+  });
+}
+
+/** Prometheus text exposition (v0.0.4) at GET /metrics; anything else is a problem+json 404. */
+export class MetricsServer {
+  private constructor(private readonly server: Server) {}
+
+  static async start(host: string, port: number, src: MetricsSource): Promise<MetricsServer> {
+    const reg = new Registry();
+    new Gauge({ name: 'aerie_hub_connections', help: 'Open MQTT connections on the embedded broker', registers: [reg], collect() { this.set(src.connections()); } });
+    counter(reg, 'aerie_hub_messages_in_total', 'Messages taken in from the fleet, by channel', 'channel', () => src.messagesIn());
+    counter(reg, 'aerie_hub_messages_out_total', 'Messages the hub published, by kind', 'kind', () => src.messagesOut());
+    counter(reg, 'aerie_hub_refused_total', 'Connections and publishes refused at the broker, by reason code', 'reason', () => src.refused());
+    counter(reg, 'aerie_hub_rejected_total', 'Messages rejected by the pipeline, by reason code', 'reason', () => src.rejected());
+    counter(reg, 'aerie_hub_shed_total', 'Messages shed by the intake policy under overload', 'kind', () => src.shed());
+    counter(reg, 'aerie_hub_stage_transitions_total', 'Delivery stage transitions emitted, by stage', 'stage', () => src.stageTransitions());
+    new Gauge({
+      name: 'aerie_hub_queue_depth', help: 'Messages waiting in the intake queue', labelNames: ['queue'], registers: [reg],
+      collect() {
+        for (const [k, v] of Object.entries(src.queueDepth())) this.set({ queue: k }, v);
+      },
+    });
+    const server = createServer((req, res) => {
+      if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
+        reg.metrics().then((body) => {
+          res.writeHead(200, { 'content-type': reg.contentType });
+          res.end(body);
+        }, (err: unknown) => {
+          res.writeHead(500, { 'content-type': 'application/problem+json' });
+          res.end(JSON.stringify({ type: 'about:blank', title: 'Metrics collection failed', status: 500, detail: String(err) }));
+        });
+        return;
+      }
+      // RFC 9457 problem details.
+      res.writeHead(404, { 'content-type': 'application/problem+json' });
+      res.end(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'only GET /metrics is served here' }));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    return new MetricsServer(server);
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
