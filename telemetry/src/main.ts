@@ -14,6 +14,7 @@ async function main(): Promise<void> {
       'mqtt-password': { type: 'string' },
       'data-dir': { type: 'string' },
       'http-port': { type: 'string' },
+      'influx-url': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -24,9 +25,10 @@ async function main(): Promise<void> {
     mqttPassword: values['mqtt-password'],
     dataDir: values['data-dir'],
     httpPort: values['http-port'],
+    influxUrl: values['influx-url'],
   });
   const app = await startTelemetry(config, { logger });
-  logger.info(`telemetry listening http://${config.httpHost}:${app.port} db=${config.dbPath}`);
+  logger.info(`telemetry listening http://${config.httpHost}:${app.port} db=${config.dbPath} timeseries=${config.influx === undefined ? 'embedded' : `${config.influx.api} ${config.influx.url}`}`);
 
   const stop = (signal: NodeJS.Signals): void => {
     logger.info(`telemetry ${signal}: closing`);
