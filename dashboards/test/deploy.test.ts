@@ -54,7 +54,7 @@ describe('deploy/compose.yaml is consistent with what it mounts', () => {
     expect(url).toBe('http://influxdb:8086');
     for (const f of readdirSync(join(ROOT, 'dashboards/grafana/dashboards'))) {
       const uids = new Set([...readFileSync(join(ROOT, 'dashboards/grafana/dashboards', f), 'utf8').matchAll(/"uid": "([^"]+)"/g)].map((m) => m[1]));
-      uids.delete(JSON.parse(readFileSync(join(ROOT, 'dashboards/grafana/dashboards', f), 'utf8')).uid as string);
+      uids.delete((JSON.parse(readFileSync(join(ROOT, 'dashboards/grafana/dashboards', f), 'utf8')) as { uid: string }).uid);
       expect([...uids], f).toEqual([ds.uid]);
     }
     const env = { ...services.telemetry!.environment, AERIE_TELEMETRY_MQTT_PASSWORD: 'from .env' };
