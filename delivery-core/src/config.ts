@@ -1,6 +1,15 @@
 import { DeliveryError } from './errors.js';
 import type { FlightProfile } from './domain/eta.js';
 import type { AssignmentPolicy } from './domain/assignment.js';
+import type { EnergyModel } from './domain/planner.js';
+
+/** What the planner assumes of every drone until the registry says otherwise. */
+export interface Airframe {
+  maxPayloadKg: number;
+  maxRangeM: number;
+  /** Weight assumed for a package whose request does not say (kg). */
+  defaultPackageKg: number;
+}
 
 export interface CoreConfig {
   httpHost: string;
@@ -14,6 +23,10 @@ export interface CoreConfig {
   /** The fleet's flight profile, for ETAs and the missions the hub builds. */
   profile: FlightProfile;
   assignment: AssignmentPolicy;
+  /** Most Requested deliveries the scheduler plans (and commits, in one transaction) per pass. */
+  scheduleBatchMax: number;
+  airframe: Airframe;
+  energy: EnergyModel;
 }
 
 export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
@@ -25,10 +38,15 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   // Matches the simulator's default multicopter: 12 m/s cruise, 3 m/s climb, 1.5 m/s descent.
   profile: { cruiseSpeedMs: 12, climbRateMs: 3, descentRateMs: 1.5, cruiseAltM: 30, groundDelayS: 5 },
   assignment: { minBatteryPct: 30, maxStatusAgeMs: 10_000 },
+  scheduleBatchMax: 200,
+  // A 2 kg-class quadcopter: ~450 W hover/cruise empty, ~90 W per kg carried, 250 Wh pack, 20 % never planned.
+  airframe: { maxPayloadKg: 2.5, maxRangeM: 20_000, defaultPackageKg: 1 },
+  energy: { basePowerW: 450, perKgPowerW: 90, reserveFraction: 0.2, capacityWh: 250 },
 });
 
-type Overrides = Partial<Omit<CoreConfig, 'mqtt' | 'profile' | 'assignment'>> & {
+type Overrides = Partial<Omit<CoreConfig, 'mqtt' | 'profile' | 'assignment' | 'airframe' | 'energy'>> & {
   mqtt?: Partial<CoreConfig['mqtt']>; profile?: Partial<FlightProfile>; assignment?: Partial<AssignmentPolicy>;
+  airframe?: Partial<Airframe>; energy?: Partial<EnergyModel>;
 };
 
 export function coreConfig(o: Overrides = {}): Readonly<CoreConfig> {
@@ -37,7 +55,11 @@ export function coreConfig(o: Overrides = {}): Readonly<CoreConfig> {
     mqtt: { ...defaultCoreConfig.mqtt, ...o.mqtt },
     profile: { ...defaultCoreConfig.profile, ...o.profile },
     assignment: { ...defaultCoreConfig.assignment, ...o.assignment },
+    airframe: { ...defaultCoreConfig.airframe, ...o.airframe },
+    energy: { ...defaultCoreConfig.energy, ...o.energy },
   };
+  if (!(cfg.energy.reserveFraction >= 0 && cfg.energy.reserveFraction < 1)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'energy.reserveFraction must be within [0, 1)');
+  if (!(Number.isInteger(cfg.scheduleBatchMax) && cfg.scheduleBatchMax > 0)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'scheduleBatchMax must be a positive integer');
   const p = cfg.profile;
   if (!(p.cruiseSpeedMs > 0 && p.climbRateMs > 0 && p.descentRateMs > 0)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'profile speeds must be > 0');
   if (!(p.cruiseAltM >= 5 && p.cruiseAltM <= 120)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'cruiseAltM must be within 5–120 m');

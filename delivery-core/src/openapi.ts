@@ -18,7 +18,8 @@ export function collectOpenApi(app: FastifyInstance): () => Record<string, unkno
     if (!r.url.startsWith('/api/v1/')) return;
     const methods = Array.isArray(r.method) ? r.method : [r.method];
     const schema = (r.schema ?? {}) as Record<string, unknown>;
-    const summary = typeof (r.config)?.summary === 'string' ? (r.config as { summary: string }).summary : '';
+    const config: { summary?: unknown } = r.config ?? {};
+    const summary = typeof config.summary === 'string' ? config.summary : '';
     for (const m of methods) if (m !== 'HEAD') routes.push({ method: m.toLowerCase(), url: r.url, schema, summary });
   });
   return () => {

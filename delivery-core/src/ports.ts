@@ -15,6 +15,8 @@ export interface DeliveryRepository {
    */
   advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason'>>): boolean;
   update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition'>>, now: number): void;
+  /** Runs `fn` as one transaction (one fsync for all its writes); nested calls join it. */
+  batch<T>(fn: () => T): T;
   /** Oldest first. */
   listByStage(stages: readonly DeliveryStage[], limit: number): Delivery[];
   /** Newest last, keyset-paginated on (createdAt, id) strictly after `after`. */

@@ -4,7 +4,8 @@ import {
 } from '@aerie/contracts';
 import { ACTIVE_STAGES, canAdvance, isCancellable, sameRequest, type Delivery, type DeliveryRequest, type StageChange } from './domain/delivery.js';
 import { remainingSeconds } from './domain/eta.js';
-import { pickDrone } from './domain/assignment.js';
+import { isAvailable } from './domain/assignment.js';
+import { planBatch, type Explanation, type PlanDrone, type PlanJob } from './domain/planner.js';
 import { DeliveryError } from './errors.js';
 import type { DeliveryRepository, FleetLink, ListFilter } from './ports.js';
 import { GroupCommitQueue } from './adapters/group-commit.js';
@@ -121,25 +122,52 @@ export class DeliveryService {
     return updated;
   }
 
-  /** One scheduler pass: assign as many requested deliveries as there are fit drones. */
+  /** Why the latest pass assigned (or left) each delivery: cost, feasible drones, what ruled the others out. */
+  readonly explanations = new Map<string, Explanation>();
+
+  /**
+   * One scheduler pass: the oldest Requested deliveries × the available drones, solved as one
+   * optimal assignment under the hard constraints (domain/planner.ts), committed in one
+   * transaction. A drone is committed once its Scheduled row is written; the store refuses a
+   * second active delivery for it whatever happens concurrently.
+   */
   schedulePending(): number {
-    const pending = this.repo.listByStage(['Requested'], 50);
+    const pending = this.repo.listByStage(['Requested'], this.config.scheduleBatchMax);
     if (pending.length === 0) return 0;
+    const now = this.clock.now();
     const busy = new Set(this.repo.listByStage(ACTIVE_STAGES, 100_000).map((d) => d.droneId).filter((x): x is string => x !== null));
-    let assigned = 0;
-    for (const d of pending) {
-      const now = this.clock.now();
-      const drone = pickDrone(this.drones.values(), busy, d.pickup, now, this.config.assignment);
-      if (!drone?.position) break;
-      const eta = now + Math.round(remainingSeconds(this.config.profile, 'Scheduled', drone.position, d.pickup, d.dropoff) * 1000);
-      const change: StageChange = { stage: 'Scheduled', at: now, eventId: `${d.id}:scheduled` };
-      if (!this.repo.advance(d.id, change, { droneId: drone.droneId, eta })) continue;
-      busy.add(drone.droneId);
-      this.fleet.publishAssignment(d.id, this.assignmentOf(d, drone.droneId, 'fly'));
-      this.notify({ ...d, stage: 'Scheduled', droneId: drone.droneId, eta }, change);
-      assigned += 1;
+    const { airframe, energy } = this.config;
+    const drones: PlanDrone[] = [];
+    const statusOf = new Map<string, DroneStatus & { position: NonNullable<DroneStatus['position']> }>();
+    for (const s of this.drones.values()) {
+      if (busy.has(s.droneId) || !isAvailable(s, now, this.config.assignment)) continue;
+      statusOf.set(s.droneId, s);
+      drones.push({
+        id: s.droneId, position: s.position, home: s.position, maxPayloadKg: airframe.maxPayloadKg, maxRangeM: airframe.maxRangeM,
+        energyWh: ((s.battery.pct ?? 0) / 100) * energy.capacityWh,
+      });
     }
-    return assigned;
+    if (drones.length === 0) return 0;
+    const jobs: PlanJob[] = pending.map((d) => ({ id: d.id, pickup: d.pickup, dropoff: d.dropoff, weightKg: airframe.defaultPackageKg }));
+    const plan = planBatch(this.config.profile, energy, drones, jobs, now);
+    for (const e of plan.explanations) this.explanations.set(e.jobId, e);
+    const done: { d: Delivery; droneId: string; eta: number; change: StageChange }[] = [];
+    this.repo.batch(() => {
+      for (const d of pending) {
+        const droneId = plan.assignments.get(d.id);
+        const position = droneId ? statusOf.get(droneId)?.position : undefined;
+        if (!droneId || !position) continue;
+        const eta = now + Math.round(remainingSeconds(this.config.profile, 'Scheduled', position, d.pickup, d.dropoff) * 1000);
+        const change: StageChange = { stage: 'Scheduled', at: now, eventId: `${d.id}:scheduled` };
+        if (this.repo.advance(d.id, change, { droneId, eta })) done.push({ d, droneId, eta, change });
+      }
+    });
+    // Only after the commit: the hub hears of an assignment that is durable here.
+    for (const { d, droneId, eta, change } of done) {
+      this.fleet.publishAssignment(d.id, this.assignmentOf(d, droneId, 'fly'));
+      this.notify({ ...d, stage: 'Scheduled', droneId, eta }, change);
+    }
+    return done.length;
   }
 
   private onStatus(s: DroneStatus): void {
@@ -151,13 +179,16 @@ export class DeliveryService {
   /** Recomputes the ETA of each active delivery from its drone's latest status, at most every ETA_REFRESH_MS. */
   refreshEtas(): void {
     const now = this.clock.now();
-    for (const d of this.repo.listByStage(ACTIVE_STAGES, 100_000)) {
-      const s = d.droneId ? this.drones.get(d.droneId) : undefined;
-      if (!s?.position || now - (this.lastEtaWrite.get(d.id) ?? 0) < ETA_REFRESH_MS) continue;
-      const eta = now + Math.round(remainingSeconds(this.config.profile, d.stage, s.position, d.pickup, d.dropoff) * 1000);
-      this.repo.update(d.id, { eta, lastPosition: { lat: s.position.lat, lon: s.position.lon, altRel: s.position.altRel } }, now);
-      this.lastEtaWrite.set(d.id, now);
-    }
+    // One transaction for the whole refresh: one fsync, not one per flying drone.
+    this.repo.batch(() => {
+      for (const d of this.repo.listByStage(ACTIVE_STAGES, 100_000)) {
+        const s = d.droneId ? this.drones.get(d.droneId) : undefined;
+        if (!s?.position || now - (this.lastEtaWrite.get(d.id) ?? 0) < ETA_REFRESH_MS) continue;
+        const eta = now + Math.round(remainingSeconds(this.config.profile, d.stage, s.position, d.pickup, d.dropoff) * 1000);
+        this.repo.update(d.id, { eta, lastPosition: { lat: s.position.lat, lon: s.position.lon, altRel: s.position.altRel } }, now);
+        this.lastEtaWrite.set(d.id, now);
+      }
+    });
   }
 
   private onTracking(e: DeliveryTracking): void {

@@ -81,6 +81,8 @@ describe('delivery API', () => {
     expect(d.etaEpochMs).toBe(now + Math.round(expected * 1000));
     expect(expected).toBeGreaterThan(60);
     expect(fleet.assignments.get('d1')).toMatchObject({ action: 'fly', droneId: 'near', pickup: body.pickup });
+    // The optimiser says why: its cost, how many drones could fly it, what ruled the rest out.
+    expect(service.explanations.get('d1')).toMatchObject({ droneId: 'near', feasible: 2, runnerUp: { droneId: 'far' } });
     // The drone is now busy: a second delivery waits for another.
     await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d2', payload: body });
     expect(service.schedulePending()).toBe(1);

@@ -65,6 +65,10 @@ export class MemoryDeliveryRepository implements DeliveryRepository {
       .map((d) => ({ ...d }));
   }
 
+  batch<T>(fn: () => T): T {
+    return fn();
+  }
+
   close(): void {}
 }
 

@@ -31,6 +31,9 @@ const MIGRATIONS: readonly string[] = [
     WHERE stage IN ('Scheduled', 'HeadedToPickup', 'PickedUp', 'HeadedToDropoff');
   CREATE INDEX deliveries_created ON deliveries (created_at, id);
   CREATE INDEX deliveries_owner ON deliveries (owner, created_at, id);`,
+  // The scheduler's "oldest Requested first" must not sort the whole backlog on every pass.
+  `CREATE INDEX deliveries_stage_order ON deliveries (stage, created_at, id);
+  DROP INDEX deliveries_stage;`,
 ];
 
 function migrate(db: Database.Database): void {
@@ -150,6 +153,11 @@ export class SqliteDeliveryRepository implements DeliveryRepository {
     if (f.after) { where.push('(created_at > ? OR (created_at = ? AND id > ?))'); args.push(f.after.createdAt, f.after.createdAt, f.after.id); }
     const sql = `SELECT * FROM deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT ?`;
     return (this.db.prepare(sql).all(...args, limit) as Row[]).map(toDelivery);
+  }
+
+  batch<T>(fn: () => T): T {
+    // better-sqlite3 turns a transaction inside a transaction into a savepoint.
+    return this.db.transaction(fn)();
   }
 
   close(): void {

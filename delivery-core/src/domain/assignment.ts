@@ -8,6 +8,18 @@ export interface AssignmentPolicy {
 }
 
 /**
+ * Whether a drone can be given a delivery now: on the ground, disarmed, linked to its flight
+ * controller, with a fresh status, a 3D GPS fix and enough battery.
+ */
+export function isAvailable(s: DroneStatus, now: number, policy: AssignmentPolicy): s is DroneStatus & { position: NonNullable<DroneStatus['position']> } {
+  if (!s.position || s.armed || s.landedState !== 'ON_GROUND') return false;
+  if (!s.link.fcConnected || now - s.ts > policy.maxStatusAgeMs) return false;
+  if (s.battery.pct === null || s.battery.pct < policy.minBatteryPct) return false;
+  // GPS_FIX_TYPE_3D_FIX: without it the autopilot refuses to arm for an auto mission.
+  return s.gps.fix >= 3;
+}
+
+/**
  * Picks the idle drone nearest the pickup: on the ground, disarmed, linked to its flight
  * controller, with a fresh status, a 3D GPS fix, enough battery, and not already flying a delivery.
  */

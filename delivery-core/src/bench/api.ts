@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+/**
+ * bench:api — durable PUT/202 throughput and p99 under autocannon against a no-op fastify PUT
+ * on the same server in the same run; then kill -9 under load, restart on the same file, and
+ * check that every request answered 202 is present and was processed exactly once (one
+ * Scheduled and one Completed in its history).
+ *
+ * Usage: node delivery-core/dist/bench/api.js [--smoke] [--seconds S] [--connections C]
+ * Last line: {"bench":"api","value":..,"baseline":..,"ratio":..,"p99_ms":..,"crash_lost":..,"crash_duplicated":..,...}
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+
+const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: false }, seconds: { type: 'string' }, connections: { type: 'string' } } });
+const seconds = Number(values.seconds ?? (values.smoke ? 1 : 10));
+const connections = Number(values.connections ?? 50);
+const SERVER = fileURLToPath(new URL('./api-server.js', import.meta.url));
+const body = JSON.stringify({ pickup: { lat: 47.399, lon: 8.547 }, dropoff: { lat: 47.401, lon: 8.55 } });
+const headers = { 'content-type': 'application/json' };
+
+async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [SERVER, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+    lines.once('line', (l) => resolve((JSON.parse(l) as { port: number }).port));
+  });
+  child.removeAllListeners('exit');
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+async function load(url: string, prefix: string) {
+  let k = 0;
+  return autocannon({
+    url, connections, duration: seconds,
+    requests: [{ method: 'PUT', headers, body, setupRequest: (req) => ({ ...req, path: `${prefix}${k++}` }) }],
+  });
+}
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'aerie-bench-api-'));
+  dirs.push(d);
+  return d;
+};
+
+try {
+  // 1. Throughput: the no-op route first (warms the process), then the durable PUT.
+  const a = await startServer(tempDir());
+  await load(a.url, '/noop/warm-');
+  const baseline = await load(a.url, '/noop/n-');
+  const durable = await load(a.url, '/api/v1/deliveries/b-');
+  await stop(a.child, 'SIGTERM');
+
+  // 2. Crash: PUT under load from `connections` clients, kill -9 mid-stream, restart, audit.
+  const dir = tempDir();
+  const b = await startServer(dir);
+  const acked: string[] = [];
+  let running = true;
+  const client = async (w: number) => {
+    for (let i = 0; running; i++) {
+      const id = `crash-${w}-${i}`;
+      try {
+        const res = await fetch(`${b.url}/api/v1/deliveries/${id}`, { method: 'PUT', headers, body });
+        if (res.status === 202) acked.push(id);
+        await res.arrayBuffer();
+      } catch {
+        return; // the server died under us: this request was never answered 202
+      }
+    }
+  };
+  const clients = Array.from({ length: connections }, (_, w) => client(w));
+  await new Promise((r) => setTimeout(r, Math.max(500, (seconds * 1000) / 2)));
+  await stop(b.child, 'SIGKILL');
+  running = false;
+  await Promise.all(clients);
+
+  const c = await startServer(dir);
+  let lost = 0;
+  let duplicated = 0;
+  let unprocessed = 0;
+  const deadline = Date.now() + 120_000;
+  for (const id of acked) {
+    for (;;) {
+      const res = await fetch(`${c.url}/api/v1/deliveries/${id}`);
+      if (res.status === 404) { lost++; break; }
+      const d = (await res.json()) as { stage: string; stageHistory: { stage: string }[] };
+      if (d.stage === 'Completed' || Date.now() > deadline) {
+        const count = (s: string) => d.stageHistory.filter((h) => h.stage === s).length;
+        if (count('Requested') > 1 || count('Scheduled') > 1 || count('Completed') > 1) duplicated++;
+        if (count('Completed') === 0) unprocessed++;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  await stop(c.child, 'SIGTERM');
+
+  const value = Math.round(durable.requests.average);
+  const base = Math.round(baseline.requests.average);
+  console.log(`durable PUT ${value} req/s (p99 ${durable.latency.p99} ms, non-2xx ${durable.non2xx}); no-op PUT ${base} req/s (p99 ${baseline.latency.p99} ms); `
+    + `crash: ${acked.length} answered 202 before kill -9, ${lost} lost, ${duplicated} duplicated, ${unprocessed} unprocessed after restart`);
+  console.log(JSON.stringify({
+    bench: 'api', value, baseline: base, ratio: Math.round((value / base) * 1000) / 1000, p99_ms: durable.latency.p99,
+    crash_lost: lost, crash_duplicated: duplicated, crash_acked: acked.length, crash_unprocessed: unprocessed, non2xx: durable.non2xx + baseline.non2xx,
+  }));
+} finally {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
