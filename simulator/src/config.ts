@@ -19,6 +19,14 @@ export interface SimConfig {
   cruiseSpeedMs: number;
   streamHz: number;
   spacingM: number;
+  /** Scenario file (YAML or JSON); null: a plain fleet of `drones`. */
+  scenario: string | null;
+  /** Whether --drones was given (it then overrides the scenario's fleet size). */
+  dronesGiven: boolean;
+  personality: 'px4' | 'ardupilot' | null;
+  seed: number | null;
+  /** Live terminal table (default on a TTY); off prints one line every 5 s. */
+  table: boolean | null;
 }
 
 /** PX4 SITL's default home (Zürich, 488 m AMSL); five drones in real time. */
@@ -33,6 +41,11 @@ export const DEFAULT_CONFIG: Readonly<SimConfig> = Object.freeze({
   cruiseSpeedMs: 12,
   streamHz: 4,
   spacingM: 5,
+  scenario: null,
+  dronesGiven: false,
+  personality: null,
+  seed: null,
+  table: null,
 });
 
 export const USAGE = `Usage: aerie-sim [options]
@@ -47,12 +60,18 @@ export const USAGE = `Usage: aerie-sim [options]
   --cruise M/S        cruise speed (${DEFAULT_CONFIG.cruiseSpeedMs})
   --stream-hz HZ      telemetry stream rate (${DEFAULT_CONFIG.streamHz})
   --spacing M         distance between homes (${DEFAULT_CONFIG.spacingM})
+  --scenario FILE     scenario (YAML or JSON): airframes, homes, fleet, wind, faults, deliveries
+  --personality P     px4 or ardupilot (px4, or the scenario's)
+  --seed N            seed for gusts, GPS noise and corruption (1, or the scenario's)
+  --table / --no-table  live terminal table (default: on a terminal)
   --help              print this help`;
 
 const OPTIONS = {
   drones: { type: 'string' }, host: { type: 'string' }, 'port-base': { type: 'string' }, 'gcs-host': { type: 'string' },
   'gcs-port-base': { type: 'string' }, lat: { type: 'string' }, lon: { type: 'string' }, alt: { type: 'string' },
   speedup: { type: 'string' }, cruise: { type: 'string' }, 'stream-hz': { type: 'string' }, spacing: { type: 'string' },
+  scenario: { type: 'string' }, personality: { type: 'string' }, seed: { type: 'string' },
+  table: { type: 'boolean' }, 'no-table': { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
 
@@ -80,7 +99,9 @@ export function parseConfig(argv: readonly string[]): Readonly<SimConfig> | 'hel
   if (values.help === true) return 'help';
   const s = (k: keyof typeof OPTIONS): string | undefined => (typeof values[k] === 'string' ? values[k] : undefined);
   const d = DEFAULT_CONFIG;
-  const drones = num('drones', s('drones'), d.drones, isInt(1, 254), 'an integer 1–254');
+  const drones = num('drones', s('drones'), d.drones, isInt(1, 5000), 'an integer 1–5000');
+  const personality = s('personality') ?? null;
+  if (personality !== null && personality !== 'px4' && personality !== 'ardupilot') fail(`--personality must be px4 or ardupilot, got '${personality}'`);
   const portBase = num('port-base', s('port-base'), d.portBase, isInt(0, 65535 - drones + 1), `0 or a port such that port+${drones - 1} ≤ 65535`);
   const gcsPortBase = num('gcs-port-base', s('gcs-port-base'), d.gcsPortBase, isInt(0, 65535 - drones + 1), `0 or a port such that port+${drones - 1} ≤ 65535`);
   const config: SimConfig = {
@@ -98,6 +119,11 @@ export function parseConfig(argv: readonly string[]): Readonly<SimConfig> | 'hel
     cruiseSpeedMs: num('cruise', s('cruise'), d.cruiseSpeedMs, inRange(0, 40), 'a speed in (0, 40] m/s'),
     streamHz: num('stream-hz', s('stream-hz'), d.streamHz, inRange(0, 50), 'a rate in (0, 50] Hz'),
     spacingM: num('spacing', s('spacing'), d.spacingM, inRange(0, 10_000), 'a distance in (0, 10000] m'),
+    scenario: s('scenario') ?? null,
+    dronesGiven: s('drones') !== undefined,
+    personality: personality as SimConfig['personality'],
+    seed: s('seed') === undefined ? null : num('seed', s('seed'), 1, isInt(0, 2 ** 32 - 1), 'an integer ≥ 0'),
+    table: values['no-table'] === true ? false : values.table === true ? true : null,
   };
   if (config.host.trim() === '') fail('--host must not be empty');
   if (config.gcsHost.trim() === '') fail('--gcs-host must not be empty');

@@ -1,5 +1,14 @@
-export { startSimVehicle, runVehicle, type SimVehicle, type SimVehicleOptions } from './app.js';
-export { startSimFleet, gridHomes, type SimFleet, type SimFleetOptions } from './fleet.js';
+export { startSimVehicle, runVehicle, schedulerFor, type SimVehicle, type SimVehicleOptions, type FaultKind, type FaultSpec } from './app.js';
+export { startSimFleet, gridHomes, MAX_FLEET, type SimFleet, type SimFleetOptions } from './fleet.js';
+export { startFleet, type Fleet, type Drone, type StartFleetOptions } from './harness.js';
+export {
+  parseScenario, faultTimeline, DEFAULT_AIRFRAME, type Scenario, type Airframe, type ScheduledFault, type DeliveryRequest, type FleetGroup,
+} from './scenario.js';
+export { SimScheduler, type SchedulerOptions, type SchedulerStats, type TickTask } from './domain/scheduler.js';
+export { ARDUPILOT, PX4, CopterMode, personalityOf, type Personality, type PersonalityName } from './domain/personality.js';
+export type { VehicleSettings, FailsafeAction } from './domain/params.js';
+export type { WindParams } from './domain/wind.js';
+export type { Wind } from './domain/physics.js';
 export { WarpClock, ManualClock, type WarpClockOptions } from './domain/warp-clock.js';
 export { Vehicle, type VehicleOptions } from './domain/vehicle.js';
 export {
@@ -11,7 +20,7 @@ export type {
   HomePosition, MissionItem, Sender, VehicleFaults, VehicleInput, VehicleOutput, VehicleSnapshot,
 } from './domain/types.js';
 export type { MissionTransferStats } from './domain/mission-transfer.js';
-export type { TelemetryStream, VehicleLink, VehicleLinkStats } from './ports.js';
+export type { TelemetryStream, VehicleLink, VehicleLinkStats, LinkImpairment } from './ports.js';
 export { MemoryVehicleLink } from './adapters/memory-link.js';
 export { openUdpVehicleLink, type UdpVehicleLinkOptions } from './adapters/udp-link.js';
 export { DEFAULT_CONFIG, parseConfig, fleetOptions, type SimConfig } from './config.js';

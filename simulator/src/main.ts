@@ -1,13 +1,31 @@
 #!/usr/bin/env node
-import { USAGE, fleetOptions, parseConfig } from './config.js';
+import { readFileSync } from 'node:fs';
+import { USAGE, parseConfig, type SimConfig } from './config.js';
 import { WarpClock } from './domain/warp-clock.js';
 import { SimError } from './errors.js';
-import { startSimFleet } from './fleet.js';
+import { startFleet } from './harness.js';
+import { parseScenario, type Scenario } from './scenario.js';
+import { renderTable, summarize, type FleetSummary } from './live-table.js';
+
+function loadScenario(config: Readonly<SimConfig>): Scenario | undefined {
+  if (config.scenario === null) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(config.scenario, 'utf8');
+  } catch (err) {
+    throw new SimError('SIM_ERR_SCENARIO', `cannot read ${config.scenario}: ${(err as Error).message}`);
+  }
+  const sc = parseScenario(text);
+  // --drones wins over the file: that many drones of the first group's airframe and home.
+  return config.dronesGiven ? { ...sc, fleet: [{ ...sc.fleet[0]!, count: config.drones }] } : sc;
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   let config;
+  let scenario;
   try {
     config = parseConfig(argv);
+    if (config !== 'help') scenario = loadScenario(config);
   } catch (err) {
     if (!(err instanceof SimError)) throw err;
     process.stderr.write(`aerie-sim: ${err.message} [${err.code}]\nTry 'aerie-sim --help'.\n`);
@@ -17,13 +35,38 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const fleet = await startSimFleet(fleetOptions(config, new WarpClock({ speedup: config.speedup })));
-  for (const v of fleet.vehicles) {
-    const h = v.snapshot().home;
-    const peer = config.gcsPortBase === 0 ? 'last sender' : `${config.gcsHost}:${config.gcsPortBase + v.sysid - 1}`;
-    process.stdout.write(`aerie-sim: sysid=${v.sysid} udp=${config.host}:${v.port} gcs=${peer} home=${h.lat.toFixed(6)},${h.lon.toFixed(6)}\n`);
+  const clock = new WarpClock({ speedup: config.speedup });
+  const startMs = clock.now();
+  const fleet = await startFleet({
+    clock, scenario, drones: config.drones, home: config.home, host: config.host, streamHz: config.streamHz,
+    personality: config.personality ?? undefined, seed: config.seed ?? undefined,
+    portFor: (n) => (config.portBase === 0 ? 0 : config.portBase + n - 1),
+    peerFor: (n) => (config.gcsPortBase === 0 ? null : { address: config.gcsHost, port: config.gcsPortBase + n - 1 }),
+    onDelivery: (d) => process.stdout.write(`aerie-sim: delivery request ${d.id} due: pickup ${d.pickup.lat},${d.pickup.lon} → dropoff ${d.dropoff.lat},${d.dropoff.lon}\n`),
+  });
+  const table = config.table ?? process.stdout.isTTY;
+  if (!table || fleet.size <= 20) {
+    for (const d of fleet.drones) {
+      const h = d.vehicle.snapshot().home;
+      const peer = config.gcsPortBase === 0 ? 'last sender' : `${config.gcsHost}:${config.gcsPortBase + d.n - 1}`;
+      process.stdout.write(`aerie-sim: sysid=${d.sysid} udp=${config.host}:${d.port} gcs=${peer} home=${h.lat.toFixed(6)},${h.lon.toFixed(6)}\n`);
+    }
   }
-  process.stdout.write(`aerie-sim: ${fleet.vehicles.length} vehicles at ${config.speedup}x; SIGINT/SIGTERM stops\n`);
+  process.stdout.write(`aerie-sim: ${fleet.size} vehicles at ${config.speedup}x; SIGINT/SIGTERM stops\n`);
+
+  let prev: FleetSummary | null = null;
+  let prevAt = performance.now();
+  let ticks = 0;
+  const refresh = setInterval(() => {
+    const now = summarize(fleet, startMs);
+    const t = performance.now();
+    const text = renderTable(now, prev, (t - prevAt) / 1000, config.speedup);
+    if (table) process.stdout.write(`\x1b[H\x1b[2J${text}\n`);
+    else if (ticks % 5 === 0) process.stdout.write(`${text.split('\n').join(' |')}\n`);
+    ticks += 1;
+    prev = now;
+    prevAt = t;
+  }, 1000);
   await new Promise<void>((resolve) => {
     const onSignal = (): void => {
       process.off('SIGINT', onSignal);
@@ -33,6 +76,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  clearInterval(refresh);
   await fleet.stop();
   return 0;
 }

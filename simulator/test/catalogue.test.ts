@@ -50,7 +50,7 @@ describe('PX4 modes', () => {
 
 describe('error catalogue', () => {
   it('is pinned: codes are a public contract', () => {
-    expect(Object.keys(SimErrorCodes).sort()).toEqual(['SIM_ERR_BIND', 'SIM_ERR_CONFIG', 'SIM_ERR_OPTIONS']);
+    expect(Object.keys(SimErrorCodes).sort()).toEqual(['SIM_ERR_BIND', 'SIM_ERR_CONFIG', 'SIM_ERR_OPTIONS', 'SIM_ERR_SCENARIO', 'SIM_ERR_TIMEOUT']);
     const err = new SimError('SIM_ERR_CONFIG');
     expect(err).toMatchObject({ code: 'SIM_ERR_CONFIG', message: SimErrorCodes.SIM_ERR_CONFIG, name: 'SimError' });
   });
