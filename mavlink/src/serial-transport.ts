@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import type { ByteTransport } from './link.js';
 
 export interface SerialOptions {
@@ -36,8 +36,18 @@ export class SerialTransport extends EventEmitter<SerialEvents> implements ByteT
   }
 
   private attempt(): void {
+    // serialport (a native addon) loads only when a serial link is configured: UDP/TCP agents and
+    // the single-file bundle run without it.
+    import('serialport').then(({ SerialPort: Port }) => this.openWith(Port), (err: Error) => {
+      this.stats.failures += 1;
+      this.port = null;
+      this.retry(`serialport unavailable: ${err.message}`);
+    });
+  }
+
+  private openWith(Port: typeof SerialPort): void {
     if (this.closed) return;
-    const port = new SerialPort({ path: this.opts.path, baudRate: this.opts.baudRate, autoOpen: false });
+    const port = new Port({ path: this.opts.path, baudRate: this.opts.baudRate, autoOpen: false });
     this.port = port;
     port.on('data', (chunk: Buffer) => {
       this.stats.bytesIn += chunk.length;
@@ -61,6 +71,10 @@ export class SerialTransport extends EventEmitter<SerialEvents> implements ByteT
     if (this.port === null) return;
     this.port = null;
     this.isOpen = false;
+    this.retry(reason);
+  }
+
+  private retry(reason: string): void {
     if (this.closed) return;
     const delay = this.opts.reopenMs ?? 1000;
     this.emit('down', reason, delay);
