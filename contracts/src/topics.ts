@@ -16,6 +16,8 @@ export const topics = {
   commandResult: (droneId: string) => `${FLEET_PREFIX}/${droneId}/cmd/result`,
   assignment: (deliveryId: string) => `${SVC_PREFIX}/assignments/${deliveryId}`,
   tracking: (deliveryId: string) => `${SVC_PREFIX}/tracking/${deliveryId}`,
+  /** DeliveryTracking of type DeliveryAlert: stale telemetry, battery reserve, failsafe. */
+  alerts: (deliveryId: string) => `${SVC_PREFIX}/alerts/${deliveryId}`,
 } as const;
 
 export const subscriptions = {
@@ -25,6 +27,7 @@ export const subscriptions = {
   allCommandResults: `${FLEET_PREFIX}/+/cmd/result`,
   allAssignments: `${SVC_PREFIX}/assignments/+`,
   allTracking: `${SVC_PREFIX}/tracking/+`,
+  allAlerts: `${SVC_PREFIX}/alerts/+`,
 } as const;
 
 export interface FleetTopic {

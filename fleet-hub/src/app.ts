@@ -57,6 +57,7 @@ export class FleetHub {
   private readonly tracker: DeliveryTracker;
   private readonly queue: IngestQueue;
   private readonly pump: IngestPump;
+  private readonly ticker: unknown;
   private metrics: MetricsServer | null = null;
 
   private constructor(
@@ -68,8 +69,12 @@ export class FleetHub {
     private readonly log: HubLogger,
     writer: TelemetryWriter,
   ) {
-    this.tracker = new DeliveryTracker(config.fenceRadiusM);
+    this.tracker = new DeliveryTracker({ fenceRadiusM: config.fenceRadiusM });
     this.queue = new IngestQueue({ maxStatuses: config.maxPendingStatuses, maxDrones: config.maxPendingDrones, maxEvents: config.maxPendingEvents });
+    // Staleness is judged on the hub's clock, once a second.
+    this.ticker = clock.setInterval(() => {
+      for (const draft of this.tracker.onTick(clock.now())) this.publishTracking(draft);
+    }, 1_000);
     this.pump = new IngestPump(this.queue, (m) => this.process(m), writer, config.ingestSliceMs);
   }
 
@@ -154,6 +159,7 @@ export class FleetHub {
 
   async close(): Promise<void> {
     this.pump.close();
+    this.clock.clearInterval(this.ticker);
     await this.metrics?.close();
     await this.client.endAsync();
     await this.broker?.close();
@@ -199,7 +205,7 @@ export class FleetHub {
         if (d.value.droneId !== droneId) return this.reject('HUB_ERR_TOPIC_MISMATCH', `payload says ${d.value.droneId}`, droneId);
         if (!this.fleet.applyStatus(d.value, now)) return this.reject('HUB_ERR_DUPLICATE', `seq ${d.value.seq}`, droneId, false);
         this.counters.statuses += 1;
-        for (const draft of this.tracker.onStatus(d.value)) this.publishTracking(draft);
+        for (const draft of this.tracker.onStatus(d.value, now)) this.publishTracking(draft);
         return d.value;
       }
       case 'events': {
@@ -250,7 +256,7 @@ export class FleetHub {
       return;
     }
     if (this.tracker.activeFor(a.droneId)?.deliveryId === a.deliveryId) return;
-    this.tracker.assign(a);
+    for (const draft of this.tracker.assign(a, this.clock.now())) this.publishTracking(draft);
     this.sendCommand(a, missionCommandId(a.deliveryId), { kind: 'mission', steps: deliveryMission(a) });
   }
 
@@ -265,7 +271,8 @@ export class FleetHub {
 
   private publishTracking(draft: TrackingDraft): void {
     const event: DeliveryTracking = { v: 1, eventId: randomUUID(), ...draft };
-    this.client.publish(topics.tracking(event.deliveryId), encodeMessage(event), { qos: 1 });
+    const topic = event.type === 'DeliveryAlert' ? topics.alerts(event.deliveryId) : topics.tracking(event.deliveryId);
+    this.client.publish(topic, encodeMessage(event), { qos: 1 });
     this.counters.trackingPublished += 1;
     this.counters.transitions[event.stage] = (this.counters.transitions[event.stage] ?? 0) + 1;
     this.log(`tracking ${event.type} delivery=${event.deliveryId}`, { droneId: event.droneId, deliveryId: event.deliveryId, correlationId: event.correlationId, stage: event.stage });

@@ -11,7 +11,12 @@ export const TRACKING_EVENT_TYPES = [
   'DeliveryCreated', 'DeliveryAssigned', 'DeliveryHeadedToPickup', 'PackagePickedUp',
   'DeliveryHeadedToDropoff', 'DeliveryCompleted', 'DeliveryRescheduled', 'DeliveryCancelled',
   'DeliveryFailed', 'EtaUpdated',
+  // Published on svc/v1/alerts/{deliveryId}, never on the tracking topic; `alert` says which.
+  'DeliveryAlert',
 ] as const;
+
+export const DELIVERY_ALERT_KINDS = ['telemetry_stale', 'battery_reserve', 'failsafe', 'no_fly_zone'] as const;
+export type DeliveryAlertKind = (typeof DELIVERY_ALERT_KINDS)[number];
 export type TrackingEventType = (typeof TRACKING_EVENT_TYPES)[number];
 
 /** Domain event of the delivery lifecycle (hub → stream → delivery-core). */
@@ -28,6 +33,7 @@ export const DeliveryTracking = Type.Object(
     eta: Type.Union([EpochMs, Type.Null()], { description: 'Expected completion, epoch ms' }),
     correlationId: Type.Optional(CorrelationId),
     reason: Type.Optional(Type.String({ maxLength: 512 })),
+    alert: Type.Optional(Type.Union(DELIVERY_ALERT_KINDS.map((k) => Type.Literal(k)), { description: 'Set on DeliveryAlert only' })),
   },
   { additionalProperties: false, $id: 'DeliveryTracking' },
 );

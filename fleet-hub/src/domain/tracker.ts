@@ -1,33 +1,79 @@
-import { booleanPointInPolygon, circle, point } from '@turf/turf';
+import { booleanPointInPolygon, circle, distance, point } from '@turf/turf';
 import type { Feature, Polygon } from 'geojson';
 import type { DeliveryAssignment, DeliveryStage, DeliveryTracking, DroneStatus, TrackingEventType } from '@aerie/contracts';
+import { deliveryMission } from './mission-plan.js';
 
 type ActiveStage = Extract<DeliveryStage, 'Scheduled' | 'HeadedToPickup' | 'PickedUp' | 'HeadedToDropoff'>;
+type AlertKind = NonNullable<DeliveryTracking['alert']>;
 
 interface Active {
   assignment: DeliveryAssignment;
   stage: ActiveStage;
   pickupFence: Feature<Polygon>;
   dropoffFence: Feature<Polygon>;
+  /** Newest status time applied; older ones are ignored (out-of-order delivery). */
+  lastTs: number;
+  /** Hub time of the last status, for staleness. */
+  lastSeenAt: number;
+  lastEta: number | null;
+  lastStatus: DroneStatus | null;
+  /** Alerts raised and not yet cleared: each is sent once per episode, not per message. */
+  raised: Set<AlertKind>;
 }
 
 export type TrackingDraft = Omit<DeliveryTracking, 'v' | 'eventId'>;
 
+export interface TrackerOptions {
+  /** Radius of the pickup and dropoff geofences (m). */
+  fenceRadiusM: number;
+  /** No status for this long → telemetry_stale alert (ms). */
+  staleMs: number;
+  /** Speed the ETA assumes between waypoints (m/s). */
+  cruiseSpeedMs: number;
+  /** EtaUpdated only when the ETA moved by at least this much (ms). */
+  etaMinChangeMs: number;
+  /** Battery model: charge used per km flown (%), and the reserve to land with (%). */
+  batteryPctPerKm: number;
+  batteryReservePct: number;
+}
+
+export const defaultTrackerOptions: Readonly<TrackerOptions> = Object.freeze({
+  fenceRadiusM: 15, staleMs: 15_000, cruiseSpeedMs: 10, etaMinChangeMs: 30_000, batteryPctPerKm: 4, batteryReservePct: 20,
+});
+
 const IN_AIR = new Set<DroneStatus['landedState']>(['IN_AIR', 'TAKEOFF', 'LANDING']);
+// Index of the mission item that takes off from the pickup: from there on the drone is headed to the dropoff.
+const PLAN = deliveryMission({ pickup: { lat: 0, lon: 0 }, dropoff: { lat: 0, lon: 0 }, cruiseAltM: 30, groundDelayS: 0 });
+const TAKEOFF_FROM_PICKUP = PLAN.findIndex((s, i) => i > 0 && s.kind === 'takeoff');
 
 /**
- * Turns DroneStatus into delivery stages with geofences around pickup and dropoff:
- * airborne → HeadedToPickup; landed inside the pickup fence → PickedUp; airborne again →
- * HeadedToDropoff; landed inside the dropoff fence → Completed. Pure: no I/O, time comes in.
+ * Turns DroneStatus into delivery stages: airborne or mission progress → HeadedToPickup; landed
+ * inside the pickup fence → PickedUp; airborne again or past the pickup's items → HeadedToDropoff;
+ * landed inside the dropoff fence → Completed; RTL with the package on board → Failed. Stages
+ * only move forward, and a status older than the newest applied is ignored. Pure: time comes in.
  */
 export class DeliveryTracker {
   private readonly byDrone = new Map<string, Active>();
+  private readonly o: Readonly<TrackerOptions>;
 
-  constructor(private readonly fenceRadiusM: number) {}
+  constructor(options: number | Partial<TrackerOptions> = {}) {
+    this.o = { ...defaultTrackerOptions, ...(typeof options === 'number' ? { fenceRadiusM: options } : options) };
+  }
 
-  assign(a: DeliveryAssignment): void {
-    const fence = (p: { lat: number; lon: number }) => circle([p.lon, p.lat], this.fenceRadiusM / 1000, { steps: 32, units: 'kilometers' });
-    this.byDrone.set(a.droneId, { assignment: a, stage: 'Scheduled', pickupFence: fence(a.pickup), dropoffFence: fence(a.dropoff) });
+  /** Starts tracking; a delivery moved to another drone yields DeliveryRescheduled. */
+  assign(a: DeliveryAssignment, now = a.ts): TrackingDraft[] {
+    const out: TrackingDraft[] = [];
+    const previous = [...this.byDrone.values()].find((x) => x.assignment.deliveryId === a.deliveryId);
+    if (previous && previous.assignment.droneId !== a.droneId) {
+      this.byDrone.delete(previous.assignment.droneId);
+      out.push(draft(a, 'DeliveryRescheduled', 'Scheduled', now, null, null, { reason: `moved from ${previous.assignment.droneId}` }));
+    }
+    const fence = (p: { lat: number; lon: number }) => circle([p.lon, p.lat], this.o.fenceRadiusM / 1000, { steps: 32, units: 'kilometers' });
+    this.byDrone.set(a.droneId, {
+      assignment: a, stage: 'Scheduled', pickupFence: fence(a.pickup), dropoffFence: fence(a.dropoff),
+      lastTs: -Infinity, lastSeenAt: now, lastEta: null, lastStatus: null, raised: new Set(),
+    });
+    return out;
   }
 
   /** Stops tracking; returns the assignment it dropped, if any. */
@@ -49,46 +95,111 @@ export class DeliveryTracker {
     return this.byDrone.size;
   }
 
-  onStatus(s: DroneStatus): TrackingDraft[] {
-    const active = this.byDrone.get(s.droneId);
-    if (!active || !s.position) return [];
-    const airborne = IN_AIR.has(s.landedState);
-    const landed = s.landedState === 'ON_GROUND';
-    const here = point([s.position.lon, s.position.lat]);
+  /** Periodic check: alerts for deliveries whose drone has gone quiet. */
+  onTick(now: number): TrackingDraft[] {
     const out: TrackingDraft[] = [];
-    const advance = (stage: DeliveryStage, type: TrackingEventType) => {
-      out.push({
-        type, stage, deliveryId: active.assignment.deliveryId, droneId: s.droneId, ts: s.ts,
-        location: { lat: s.position!.lat, lon: s.position!.lon, altRel: s.position!.altRel }, eta: null,
-        ...(active.assignment.correlationId ? { correlationId: active.assignment.correlationId } : {}),
-      });
-    };
-    switch (active.stage) {
-      case 'Scheduled':
-        if (airborne) {
-          active.stage = 'HeadedToPickup';
-          advance('HeadedToPickup', 'DeliveryHeadedToPickup');
-        }
-        break;
-      case 'HeadedToPickup':
-        if (landed && booleanPointInPolygon(here, active.pickupFence)) {
-          active.stage = 'PickedUp';
-          advance('PickedUp', 'PackagePickedUp');
-        }
-        break;
-      case 'PickedUp':
-        if (airborne) {
-          active.stage = 'HeadedToDropoff';
-          advance('HeadedToDropoff', 'DeliveryHeadedToDropoff');
-        }
-        break;
-      case 'HeadedToDropoff':
-        if (landed && booleanPointInPolygon(here, active.dropoffFence)) {
-          this.byDrone.delete(s.droneId);
-          advance('Completed', 'DeliveryCompleted');
-        }
-        break;
+    for (const a of this.byDrone.values()) {
+      if (now - a.lastSeenAt >= this.o.staleMs && !a.raised.has('telemetry_stale')) {
+        a.raised.add('telemetry_stale');
+        out.push(draft(a.assignment, 'DeliveryAlert', a.stage, now, a.lastStatus, a.lastEta, {
+          alert: 'telemetry_stale', reason: `no status for ${Math.round((now - a.lastSeenAt) / 1000)} s`,
+        }));
+      }
     }
     return out;
   }
+
+  onStatus(s: DroneStatus, now = s.ts): TrackingDraft[] {
+    const a = this.byDrone.get(s.droneId);
+    if (!a || !s.position || s.ts < a.lastTs) return [];
+    a.lastTs = s.ts;
+    a.lastSeenAt = now;
+    a.lastStatus = s;
+    a.raised.delete('telemetry_stale');
+    const out: TrackingDraft[] = [];
+    const emit = (type: TrackingEventType, stage: DeliveryStage, extra: Partial<TrackingDraft> = {}) =>
+      out.push(draft(a.assignment, type, stage, s.ts, s, a.lastEta, extra));
+    const airborne = IN_AIR.has(s.landedState);
+    const landed = s.landedState === 'ON_GROUND';
+    const here = point([s.position.lon, s.position.lat]);
+    const planned = s.mission.total === PLAN.length;
+    const onBoard = a.stage === 'PickedUp' || a.stage === 'HeadedToDropoff';
+
+    if (s.health.failsafe && !a.raised.has('failsafe')) {
+      a.raised.add('failsafe');
+      emit('DeliveryAlert', a.stage, { alert: 'failsafe', reason: `failsafe in ${s.flightMode}` });
+    } else if (!s.health.failsafe) a.raised.delete('failsafe');
+    // A return-to-launch with the package on board cannot complete the delivery.
+    if (onBoard && s.flightMode === 'RETURN' && (s.health.failsafe || a.raised.has('failsafe'))) {
+      this.byDrone.delete(s.droneId);
+      emit('DeliveryFailed', 'Failed', { reason: 'failsafe return-to-launch with the package on board', eta: null });
+      return out;
+    }
+
+    const advance = (stage: ActiveStage, type: TrackingEventType) => {
+      a.stage = stage;
+      a.lastEta = this.eta(a, s);
+      emit(type, stage, { eta: a.lastEta });
+    };
+    switch (a.stage) {
+      case 'Scheduled':
+        if (airborne || (planned && s.armed && s.mission.current >= 1)) advance('HeadedToPickup', 'DeliveryHeadedToPickup');
+        break;
+      case 'HeadedToPickup':
+        if (landed && booleanPointInPolygon(here, a.pickupFence)) advance('PickedUp', 'PackagePickedUp');
+        break;
+      case 'PickedUp':
+        if (airborne || (planned && s.mission.current >= TAKEOFF_FROM_PICKUP)) advance('HeadedToDropoff', 'DeliveryHeadedToDropoff');
+        break;
+      case 'HeadedToDropoff':
+        if (landed && booleanPointInPolygon(here, a.dropoffFence)) {
+          this.byDrone.delete(s.droneId);
+          emit('DeliveryCompleted', 'Completed', { eta: s.ts });
+          return out;
+        }
+        break;
+    }
+    if (out.every((e) => e.type === 'DeliveryAlert')) {
+      const eta = this.eta(a, s);
+      if (a.lastEta === null || Math.abs(eta - a.lastEta) >= this.o.etaMinChangeMs) {
+        a.lastEta = eta;
+        emit('EtaUpdated', a.stage, { eta });
+      }
+    }
+    this.checkBattery(a, s, emit);
+    return out;
+  }
+
+  private remainingM(a: Active, s: DroneStatus): number {
+    const here = [s.position!.lon, s.position!.lat];
+    const pickup = [a.assignment.pickup.lon, a.assignment.pickup.lat];
+    const dropoff = [a.assignment.dropoff.lon, a.assignment.dropoff.lat];
+    const m = (x: number[], y: number[]) => distance(x, y, { units: 'meters' });
+    return a.stage === 'Scheduled' || a.stage === 'HeadedToPickup' ? m(here, pickup) + m(pickup, dropoff) : m(here, dropoff);
+  }
+
+  private eta(a: Active, s: DroneStatus): number {
+    const groundS = a.stage === 'Scheduled' || a.stage === 'HeadedToPickup' ? 2 * a.assignment.groundDelayS : a.assignment.groundDelayS;
+    return Math.round(s.ts + (this.remainingM(a, s) / this.o.cruiseSpeedMs + groundS) * 1000);
+  }
+
+  private checkBattery(a: Active, s: DroneStatus, emit: (type: TrackingEventType, stage: DeliveryStage, extra: Partial<TrackingDraft>) => void): void {
+    if (s.battery.pct === null) return;
+    const needed = (this.remainingM(a, s) / 1000) * this.o.batteryPctPerKm + this.o.batteryReservePct;
+    if (s.battery.pct < needed && !a.raised.has('battery_reserve')) {
+      a.raised.add('battery_reserve');
+      emit('DeliveryAlert', a.stage, { alert: 'battery_reserve', reason: `battery ${s.battery.pct}% < ${needed.toFixed(0)}% needed for the remaining route` });
+    } else if (s.battery.pct >= needed) a.raised.delete('battery_reserve');
+  }
+}
+
+function draft(
+  a: DeliveryAssignment, type: TrackingEventType, stage: DeliveryStage, ts: number, s: DroneStatus | null, eta: number | null, extra: Partial<TrackingDraft> = {},
+): TrackingDraft {
+  return {
+    type, stage, deliveryId: a.deliveryId, droneId: a.droneId, ts,
+    location: s?.position ? { lat: s.position.lat, lon: s.position.lon, altRel: s.position.altRel } : null, eta,
+    ...(a.correlationId ? { correlationId: a.correlationId } : {}),
+    ...extra,
+  };
 }
