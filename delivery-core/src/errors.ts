@@ -9,6 +9,7 @@ export const DeliveryErrorCodes = {
   DLV_ERR_CONFIG: 'Invalid delivery-core configuration',
   DLV_ERR_IDEMPOTENCY_KEY_MISSING: 'POST needs an Idempotency-Key header',
   DLV_ERR_IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was used with a different request',
+  DLV_ERR_TOO_LATE_TO_RESCHEDULE: 'The drone is on its way or the package picked up; the delivery can no longer be changed',
 } as const;
 export type DeliveryErrorCode = keyof typeof DeliveryErrorCodes;
 

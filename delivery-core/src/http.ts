@@ -141,6 +141,11 @@ export function buildHttp(service: DeliveryService): FastifyInstance {
     return view(delivery, history);
   });
 
+  app.patch<{ Params: { id: string }; Body: { pickup?: RequestBodyT['pickup']; dropoff?: RequestBodyT['dropoff'] } }>('/api/v1/deliveries/:id', {
+    schema: { params: IdParams, body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { pickup: LatLonSchema, dropoff: LatLonSchema } } },
+    config: { summary: 'Reschedule: a new pickup or dropoff before the drone takes off' },
+  }, (req) => view(service.reschedule(req.params.id, req.body)));
+
   app.delete<{ Params: { id: string } }>('/api/v1/deliveries/:id', { schema: { params: IdParams }, config: { summary: 'Cancel before pickup' } }, (req, reply) => {
     return reply.code(202).send(view(service.cancel(req.params.id)));
   });

@@ -14,6 +14,8 @@ export interface DeliveryRepository {
    * the patch would give a drone a second active delivery (refused by the store itself).
    */
   advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason'>>): boolean;
+  /** New pickup and/or dropoff, only while the stage is one of `stages` (checked atomically); false otherwise. */
+  reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>, stages: readonly DeliveryStage[], now: number): boolean;
   update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition'>>, now: number): void;
   /** Runs `fn` as one transaction (one fsync for all its writes); nested calls join it. */
   batch<T>(fn: () => T): T;

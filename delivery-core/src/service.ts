@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
-  systemClock, type Clock, type DeliveryAssignment, type DeliveryTracking, type DroneStatus,
+  systemClock, type Clock, type DeliveryAssignment, type DeliveryStage, type DeliveryTracking, type DroneStatus,
 } from '@aerie/contracts';
 import { ACTIVE_STAGES, canAdvance, isCancellable, sameRequest, type Delivery, type DeliveryRequest, type StageChange } from './domain/delivery.js';
 import { remainingSeconds } from './domain/eta.js';
@@ -14,6 +14,7 @@ import type { CoreConfig } from './config.js';
 export type StageListener = (d: Delivery, change: StageChange) => void;
 
 const ETA_REFRESH_MS = 2000;
+const RESCHEDULABLE: readonly DeliveryStage[] = ['Requested', 'Scheduled'];
 
 /**
  * The delivery workflow: accept requests durably, assign the nearest fit drone from the
@@ -103,6 +104,24 @@ export class DeliveryService {
     const delivery = this.repo.get(id);
     if (!delivery) throw new DeliveryError('DLV_ERR_NOT_FOUND', 404, `no delivery ${id}`);
     return { delivery, history: this.repo.history(id) };
+  }
+
+  /**
+   * A new pickup or dropoff while no drone is flying it yet (Requested or Scheduled). A
+   * Scheduled delivery's retained assignment is published again with the new places, so the
+   * hub builds the mission from them; once the drone is airborne it is too late (409).
+   */
+  reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>): Delivery {
+    const { delivery } = this.get(id);
+    if (!this.repo.reschedule(id, patch, RESCHEDULABLE, this.clock.now())) {
+      if (delivery.stage === 'Completed' || delivery.stage === 'Failed' || delivery.stage === 'Cancelled') {
+        throw new DeliveryError('DLV_ERR_NOT_ACTIVE', 409, `delivery ${id} is ${delivery.stage}`);
+      }
+      throw new DeliveryError('DLV_ERR_TOO_LATE_TO_RESCHEDULE', 409, `delivery ${id} is ${delivery.stage}`);
+    }
+    const updated = this.repo.get(id) ?? delivery;
+    if (updated.stage === 'Scheduled' && updated.droneId) this.fleet.publishAssignment(id, this.assignmentOf(updated, updated.droneId, 'fly'));
+    return updated;
   }
 
   /** Cancel before pickup; the hub is told to abort the mission and bring the drone home. */

@@ -33,7 +33,7 @@ describe('delivery API', () => {
   it('pins the error catalogue', () => {
     expect(Object.keys(DeliveryErrorCodes)).toEqual([
       'DLV_ERR_VALIDATION', 'DLV_ERR_NOT_FOUND', 'DLV_ERR_ID_CONFLICT', 'DLV_ERR_TOO_LATE_TO_CANCEL', 'DLV_ERR_NOT_ACTIVE', 'DLV_ERR_INTERNAL', 'DLV_ERR_CONFIG',
-      'DLV_ERR_IDEMPOTENCY_KEY_MISSING', 'DLV_ERR_IDEMPOTENCY_KEY_REUSED',
+      'DLV_ERR_IDEMPOTENCY_KEY_MISSING', 'DLV_ERR_IDEMPOTENCY_KEY_REUSED', 'DLV_ERR_TOO_LATE_TO_RESCHEDULE',
     ]);
   });
 
@@ -104,6 +104,24 @@ describe('delivery API', () => {
     const d = (await app.inject({ method: 'GET', url: '/api/v1/deliveries/d1' })).json<{ stage: string; stageHistory: { stage: string }[] }>();
     expect(d.stageHistory.map((h) => h.stage)).toEqual(['Requested', 'Scheduled', 'HeadedToPickup', 'PickedUp', 'HeadedToDropoff', 'Completed']);
     expect(fleet.assignments.get('d1')).toBeNull();
+  });
+
+  it('PATCH moves the dropoff before take-off, re-publishing the assignment; once airborne it is a 409', async () => {
+    fleet.pushStatus(droneStatus({ droneId: 'drone-001', ts: now }));
+    await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: body });
+    const moved = { lat: 47.402, lon: 8.551 };
+    const a = await app.inject({ method: 'PATCH', url: '/api/v1/deliveries/d1', payload: { dropoff: moved } });
+    expect(a.statusCode).toBe(200);
+    expect(a.json()).toMatchObject({ stage: 'Requested', dropoff: moved, pickup: body.pickup });
+    service.schedulePending();
+    const moved2 = { lat: 47.403, lon: 8.552 };
+    expect((await app.inject({ method: 'PATCH', url: '/api/v1/deliveries/d1', payload: { dropoff: moved2 } })).statusCode).toBe(200);
+    expect(fleet.assignments.get('d1')).toMatchObject({ action: 'fly', dropoff: moved2 });
+    fleet.pushTracking(tracking('d1', 'DeliveryHeadedToPickup', 'HeadedToPickup', 'e1'));
+    const late = await app.inject({ method: 'PATCH', url: '/api/v1/deliveries/d1', payload: { dropoff: body.dropoff } });
+    expect(late.statusCode).toBe(409);
+    expect(late.json()).toMatchObject({ code: 'DLV_ERR_TOO_LATE_TO_RESCHEDULE' });
+    expect((await app.inject({ method: 'PATCH', url: '/api/v1/deliveries/d1', payload: {} })).statusCode).toBe(400);
   });
 
   it('cancel before pickup aborts the mission through the hub', async () => {

@@ -81,7 +81,7 @@ describe('durable ingestion', () => {
   it('serves an OpenAPI 3.1 document built from the validated schemas', async () => {
     const doc = (await app.inject({ method: 'GET', url: '/api/docs' })).json<{ openapi: string; paths: Record<string, Record<string, { requestBody?: unknown }>> }>();
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths['/api/v1/deliveries/{id}']!).sort()).toEqual(['delete', 'get', 'put']);
+    expect(Object.keys(doc.paths['/api/v1/deliveries/{id}']!).sort()).toEqual(['delete', 'get', 'patch', 'put']);
     expect(Object.keys(doc.paths['/api/v1/deliveries']!).sort()).toEqual(['get', 'post']);
     expect(doc.paths['/api/v1/deliveries']!.post!.requestBody).toBeDefined();
   });

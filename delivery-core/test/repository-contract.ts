@@ -55,6 +55,18 @@ export function repositoryContract(name: string, make: () => DeliveryRepository)
       r.close();
     });
 
+    it('reschedules only in the stages allowed, atomically', () => {
+      const r = make();
+      r.insert(newDelivery('d1'), { stage: 'Requested', at: 1000, eventId: 'd1:r' });
+      expect(r.reschedule('d1', { dropoff: { lat: 1, lon: 2 } }, ['Requested'], 1500)).toBe(true);
+      expect(r.get('d1')).toMatchObject({ dropoff: { lat: 1, lon: 2 }, pickup: newDelivery('d1').pickup, updatedAt: 1500 });
+      r.advance('d1', { stage: 'HeadedToPickup', at: 2000, eventId: 'd1:h' }, {});
+      expect(r.reschedule('d1', { dropoff: { lat: 3, lon: 4 } }, ['Requested', 'Scheduled'], 2500)).toBe(false);
+      expect(r.get('d1')?.dropoff).toEqual({ lat: 1, lon: 2 });
+      expect(r.reschedule('nope', { dropoff: { lat: 3, lon: 4 } }, ['Requested'], 2500)).toBe(false);
+      r.close();
+    });
+
     it('never gives one drone two active deliveries', () => {
       const r = make();
       for (const id of ['a', 'b']) r.insert(newDelivery(id), { stage: 'Requested', at: 1000, eventId: `${id}:r` });

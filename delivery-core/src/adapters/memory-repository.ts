@@ -42,6 +42,13 @@ export class MemoryDeliveryRepository implements DeliveryRepository {
     return true;
   }
 
+  reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>, stages: readonly DeliveryStage[], now: number): boolean {
+    const d = this.rows.get(id);
+    if (!d || !stages.includes(d.stage)) return false;
+    Object.assign(d, definedOnly(patch), { updatedAt: now });
+    return true;
+  }
+
   update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition'>>, now: number): void {
     const d = this.rows.get(id);
     if (d) Object.assign(d, { updatedAt: now }, definedOnly(patch));

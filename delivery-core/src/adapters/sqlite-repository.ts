@@ -129,6 +129,15 @@ export class SqliteDeliveryRepository implements DeliveryRepository {
     })();
   }
 
+  reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>, stages: readonly DeliveryStage[], now: number): boolean {
+    if (stages.length === 0) return false;
+    const res = this.db.prepare(`UPDATE deliveries SET updated_at = ?,
+      pickup_lat = COALESCE(?, pickup_lat), pickup_lon = COALESCE(?, pickup_lon), dropoff_lat = COALESCE(?, dropoff_lat), dropoff_lon = COALESCE(?, dropoff_lon)
+      WHERE id = ? AND stage IN (${stages.map(() => '?').join(',')})`)
+      .run(now, patch.pickup?.lat ?? null, patch.pickup?.lon ?? null, patch.dropoff?.lat ?? null, patch.dropoff?.lon ?? null, id, ...stages);
+    return res.changes === 1;
+  }
+
   update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition'>>, now: number): void {
     this.stmts.update.run({ id, at: now, set_eta: patch.eta !== undefined ? 1 : 0, eta: patch.eta ?? null, last_position: patch.lastPosition ? JSON.stringify(patch.lastPosition) : null });
   }
