@@ -64,10 +64,11 @@ describe('dashboards over a delivery flown by the simulator', () => {
     });
     expect(res.status).toBe(202);
     let stage = '';
+    let flownBy = '';
     // About two virtual minutes of flight (≈12 s at 10×); bounded at 90 s of real time.
     for (let i = 0; i < 900 && stage !== 'Completed' && stage !== 'Failed'; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      stage = ((await (await fetch(`${stack.core.url}/api/v1/deliveries/sim-1`)).json()) as { stage: string }).stage;
+      ({ stage, droneId: flownBy } = (await (await fetch(`${stack.core.url}/api/v1/deliveries/sim-1`)).json()) as { stage: string; droneId: string });
     }
     expect(stage).toBe('Completed');
     await new Promise((r) => setTimeout(r, 500));
@@ -84,8 +85,10 @@ describe('dashboards over a delivery flown by the simulator', () => {
       const d = JSON.parse(readFileSync(`${DIR}${f}`, 'utf8')) as Dashboard;
       const vars: Record<string, string> = { fleet: 'sim' };
       for (const v of d.templating.list.filter((x) => x.name !== 'fleet')) {
-        const s = await influxQuery(influx.url, 'aerie', sub(v.query, vars));
-        vars[v.name] = String(s[0]?.values[0]?.[1]);
+        const values = (await influxQuery(influx.url, 'aerie', sub(v.query, vars)))[0]?.values.map((r) => r[1]) ?? [];
+        // The drone a fleet manager would pick: the one that flew the delivery.
+        expect(values).toContain(flownBy);
+        vars[v.name] = flownBy;
       }
       for (const p of d.panels) {
         if (NEEDS_MORE_THAN_ONE_NOMINAL_FLIGHT.has(p.title)) continue;
