@@ -486,6 +486,16 @@ export class Vehicle implements CommandPort {
 
   private checkFailsafes(): void {
     const battery = (this.energyWh / this.batteryParams.capacityWh) * 100;
+    // The common case, checked without building anything: nothing can be wrong on the ground or
+    // disarmed, nor in a healthy flight with no fence or link timeout configured.
+    const st = this.settings;
+    const quiet = !this.isArmed || this.kin.onGround ||
+      (battery >= st.batteryLowPct && battery >= st.batteryCriticalPct && this.gpsFix3d && this.motorsHealthy &&
+        st.fenceRadiusM <= 0 && st.fenceAltMaxM <= 0 && (st.linkLossTimeoutS <= 0 || this.lastGcsMs === null));
+    if (quiet) {
+      this.activeFailsafes.clear();
+      return;
+    }
     const present = failsafeConditions({
       armed: this.isArmed, onGround: this.kin.onGround, remainingPct: battery, gpsFix: this.gpsFix3d,
       motorFailure: !this.motorsHealthy, msSinceGcs: this.lastGcsMs === null ? null : this.opts.clock.now() - this.lastGcsMs,
