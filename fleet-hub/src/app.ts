@@ -95,6 +95,7 @@ export class FleetHub {
       password = randomBytes(24).toString('base64url');
       broker = await EmbeddedBroker.start({
         host: config.mqttHost, port: config.mqttPort, registry, onRefusal,
+        tls: config.tlsPort === null ? null : { port: config.tlsPort, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaFile },
         limits: { maxPayloadBytes: config.maxPayloadBytes, msgPerSec: config.droneMsgPerSec, burst: config.droneBurst, maxInflightInbound: config.maxInflightInbound },
         internal: new Map([[username, { secret: password, principal: { id: username, role: 'service' } }]]),
       });
@@ -118,6 +119,11 @@ export class FleetHub {
   /** Port of the embedded broker (0 when attached to an external one). */
   get mqttPort(): number {
     return this.broker?.port ?? 0;
+  }
+
+  /** mqtts URL of the embedded broker ('' when TLS is off). */
+  get mqttsUrl(): string {
+    return this.broker?.tlsPort ? `mqtts://${this.config.mqttHost}:${this.broker.tlsPort}` : '';
   }
 
   get mqttUrl(): string {

@@ -13,6 +13,7 @@ export const USAGE = `usage:
   aerie-hub [--mqtt-host H] [--mqtt-port P] [--data-dir DIR] [--fence-radius M]
   aerie-hub --external-url mqtt://host:port --external-username U --external-password P [--shared-group G]
   (either form) [--metrics-port P]   Prometheus text at http://HOST:P/metrics
+  (embedded) [--tls-port P --tls-cert F --tls-key F --tls-ca F]   mqtts; drones may use X.509 client certificates (subject CN = drone id)
   aerie-hub device add ID [--role drone|service] --data-dir DIR   (prints the new secret once)
   aerie-hub device list --data-dir DIR
   aerie-hub device revoke ID --data-dir DIR
@@ -34,6 +35,10 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
       'external-password': { type: 'string' },
       'shared-group': { type: 'string' },
       'metrics-port': { type: 'string' },
+      'tls-port': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
       role: { type: 'string' },
     },
   });
@@ -68,6 +73,10 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
   };
   const metricsPort = num(values['metrics-port'] ?? env.AERIE_HUB_METRICS_PORT, '--metrics-port');
   if (metricsPort !== undefined) overrides.metricsPort = metricsPort;
+  const tlsPort = num(values['tls-port'], '--tls-port');
+  if (tlsPort !== undefined) {
+    Object.assign(overrides, { tlsPort, tlsCertFile: values['tls-cert'] ?? '', tlsKeyFile: values['tls-key'] ?? '', tlsCaFile: values['tls-ca'] ?? '' });
+  }
   const port = num(values['mqtt-port'] ?? env.AERIE_HUB_MQTT_PORT, '--mqtt-port');
   if (port !== undefined) overrides.mqttPort = port;
   if (values['mqtt-host']) overrides.mqttHost = values['mqtt-host'];

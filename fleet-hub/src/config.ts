@@ -32,6 +32,11 @@ export interface HubConfig {
    * MQTT 5 shared subscription ($share/{group}/…, MQTT 5.0 §4.8.2). '' = one hub takes everything.
    */
   sharedGroup: string;
+  /** Embedded broker's mqtts listener (0 = ephemeral, null = off), its certificate and the CA that signs drone certificates. */
+  tlsPort: number | null;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  tlsCaFile: string;
   /** Prometheus /metrics listen port (0 = ephemeral); null = no metrics server. */
   metricsPort: number | null;
 }
@@ -57,6 +62,10 @@ export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
   ingestSliceMs: 10,
   sharedGroup: '',
   metricsPort: null,
+  tlsPort: null,
+  tlsCertFile: '',
+  tlsKeyFile: '',
+  tlsCaFile: '',
 });
 
 export function hubConfig(overrides: Partial<HubConfig> = {}): Readonly<HubConfig> {
@@ -66,6 +75,9 @@ export function hubConfig(overrides: Partial<HubConfig> = {}): Readonly<HubConfi
   if (!Number.isInteger(cfg.mqttPort) || cfg.mqttPort < 0 || cfg.mqttPort > 65535) throw new HubError('HUB_ERR_CONFIG', 'mqttPort must be 0–65535');
   if (cfg.sharedGroup && (cfg.broker !== 'external' || !/^[A-Za-z0-9_-]{1,64}$/.test(cfg.sharedGroup))) {
     throw new HubError('HUB_ERR_CONFIG', 'sharedGroup needs an external broker and a name of letters, digits, _ and -');
+  }
+  if (cfg.tlsPort !== null && !(cfg.tlsCertFile && cfg.tlsKeyFile && cfg.tlsCaFile)) {
+    throw new HubError('HUB_ERR_CONFIG', 'tlsPort needs tlsCertFile, tlsKeyFile and tlsCaFile');
   }
   for (const k of ['maxPayloadBytes', 'droneMsgPerSec', 'droneBurst', 'maxInflightInbound', 'maxPendingStatuses', 'maxPendingEvents', 'maxPendingDrones', 'ingestSliceMs'] as const) {
     if (!(cfg[k] > 0)) throw new HubError('HUB_ERR_CONFIG', `${k} must be > 0`);

@@ -1,4 +1,6 @@
 import { createServer, type Server } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { authorizePublish, authorizeSubscribe, type Principal } from '../domain/acl.js';
@@ -30,6 +32,8 @@ export interface BrokerOptions {
   onRefusal: (r: Refusal) => void;
   /** Applied to drone connections; the hub's own principals are not limited. */
   limits: ConnectionLimits;
+  /** mqtts listener; client certificates signed by `caFile` identify drones by their subject CN. */
+  tls: { port: number; certFile: string; keyFile: string; caFile: string } | null;
 }
 
 // [MQTT-4.7.2-1] wildcard filters never match topics starting with '$', so a PUBLISH moved
@@ -61,7 +65,7 @@ export class EmbeddedBroker {
   private readonly buckets = new WeakMap<Client, Bucket>();
   private readonly liveClients = new Map<string, Client>();
 
-  private constructor(private readonly aedes: Aedes, private readonly server: Server) {}
+  private constructor(private readonly aedes: Aedes, private readonly server: Server, private readonly tlsServer: Server | null) {}
 
   static async start(opts: BrokerOptions): Promise<EmbeddedBroker> {
     let self: EmbeddedBroker | null = null;
@@ -76,6 +80,17 @@ export class EmbeddedBroker {
           opts.onRefusal({ code, clientId: client.id, principal: id || null, topic: null });
           done(authError(rc, code), false);
         };
+        const cn = certificateName(client);
+        if (cn !== null && !id) {
+          // X.509: the verified certificate's subject CN names the device; the registry still
+          // decides, so revoking the device refuses its certificate at once.
+          const rec = opts.registry.list().find((d) => d.id === cn);
+          if (!rec) return refuse('HUB_ERR_BAD_CREDENTIALS', BAD_USERNAME_OR_PASSWORD);
+          if (rec.revokedAt) return refuse('HUB_ERR_REVOKED', NOT_AUTHORIZED);
+          if (rec.role === 'drone' && client.id !== rec.id) return refuse('HUB_ERR_CLIENT_ID', NOT_AUTHORIZED);
+          self?.principals.set(client, { id: rec.id, role: rec.role });
+          return done(null, true);
+        }
         const internal = opts.internal.get(id);
         if (internal) {
           if (internal.secret === secret) {
@@ -123,14 +138,17 @@ export class EmbeddedBroker {
       },
     });
     const server = createServer(aedes.handle);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port, opts.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    self = new EmbeddedBroker(aedes, server);
+    await listen(server, opts.port, opts.host);
+    let tlsServer: Server | null = null;
+    if (opts.tls) {
+      tlsServer = createTlsServer({
+        cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile), ca: readFileSync(opts.tls.caFile),
+        // Ask for a certificate but let password clients in too; authenticate checks `authorized`.
+        requestCert: true, rejectUnauthorized: false,
+      }, aedes.handle);
+      await listen(tlsServer, opts.tls.port, opts.host);
+    }
+    self = new EmbeddedBroker(aedes, server, tlsServer);
     aedes.on('client', (c) => {
       const p = self?.principals.get(c);
       if (p) self?.liveClients.set(p.id, c);
@@ -170,6 +188,12 @@ export class EmbeddedBroker {
     return typeof addr === 'object' && addr ? addr.port : 0;
   }
 
+  /** Port of the mqtts listener (0 when off). */
+  get tlsPort(): number {
+    const addr = this.tlsServer?.address();
+    return typeof addr === 'object' && addr ? addr.port : 0;
+  }
+
   /**
    * In-process subscription: the hub's intake without a loopback MQTT hop (no encode, socket,
    * parse and PUBACK per message, which would cost as much as aedes itself). Not for retained
@@ -191,5 +215,24 @@ export class EmbeddedBroker {
   async close(): Promise<void> {
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.tlsServer) await new Promise<void>((resolve) => this.tlsServer!.close(() => resolve()));
   }
+}
+
+async function listen(server: Server, port: number, host: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Subject CN of a client certificate the TLS layer verified against our CA, else null. */
+function certificateName(client: Client): string | null {
+  const conn: unknown = client.conn;
+  if (!(conn instanceof TLSSocket) || !conn.authorized) return null;
+  const cn = conn.getPeerCertificate().subject?.CN;
+  return typeof cn === 'string' && cn.length > 0 ? cn : null;
 }
