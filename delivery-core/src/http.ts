@@ -5,6 +5,7 @@ import { newCorrelationId, type DeliveryService } from './service.js';
 import type { Delivery, StageChange } from './domain/delivery.js';
 import type { DeliveryStage } from '@aerie/contracts';
 import { collectOpenApi } from './openapi.js';
+import { registerEvents } from './sse.js';
 
 const LatLonSchema = {
   type: 'object', additionalProperties: false, required: ['lat', 'lon'],
@@ -74,7 +75,8 @@ function correlationOf(req: object): string {
 /** The public REST API, versioned under /api/v1, errors as RFC 9457 problem+json. */
 export function buildHttp(service: DeliveryService): FastifyInstance {
   // removeAdditional off: an unknown field is a client error, not something to drop silently.
-  const app = Fastify({ logger: false, bodyLimit: 16 * 1024, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
+  // forceCloseConnections: a live SSE stream must not hold the server open on shutdown.
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024, forceCloseConnections: true, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
 
   app.setErrorHandler((err: FastifyError, _req, reply) => {
     if (err instanceof DeliveryError) return problem(reply, err.status, err.code, err.message);
@@ -140,6 +142,8 @@ export function buildHttp(service: DeliveryService): FastifyInstance {
     const { delivery, history } = service.get(req.params.id);
     return view(delivery, history);
   });
+
+  registerEvents(app, service, IdParams);
 
   app.patch<{ Params: { id: string }; Body: { pickup?: RequestBodyT['pickup']; dropoff?: RequestBodyT['dropoff'] } }>('/api/v1/deliveries/:id', {
     schema: { params: IdParams, body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { pickup: LatLonSchema, dropoff: LatLonSchema } } },

@@ -26,6 +26,7 @@ export class DeliveryService {
   private readonly lastEtaWrite = new Map<string, number>();
   private readonly listeners: StageListener[] = [];
   private timer: unknown = null;
+  private readonly watchers = new Map<string, Set<(d: Delivery, change: StageChange | null) => void>>();
   readonly ingest: GroupCommitQueue;
 
   constructor(
@@ -55,6 +56,17 @@ export class DeliveryService {
 
   onStageChange(listener: StageListener): void {
     this.listeners.push(listener);
+  }
+
+  /** Stage changes and ETA/position refreshes of one delivery, for live tracking; returns the unsubscribe. */
+  watch(id: string, listener: (d: Delivery, change: StageChange | null) => void): () => void {
+    let set = this.watchers.get(id);
+    if (!set) this.watchers.set(id, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.watchers.delete(id);
+    };
   }
 
   /** Idempotent create: the same id with the same request returns the existing delivery. */
@@ -204,8 +216,10 @@ export class DeliveryService {
         const s = d.droneId ? this.drones.get(d.droneId) : undefined;
         if (!s?.position || now - (this.lastEtaWrite.get(d.id) ?? 0) < ETA_REFRESH_MS) continue;
         const eta = now + Math.round(remainingSeconds(this.config.profile, d.stage, s.position, d.pickup, d.dropoff) * 1000);
-        this.repo.update(d.id, { eta, lastPosition: { lat: s.position.lat, lon: s.position.lon, altRel: s.position.altRel } }, now);
+        const lastPosition = { lat: s.position.lat, lon: s.position.lon, altRel: s.position.altRel };
+        this.repo.update(d.id, { eta, lastPosition }, now);
         this.lastEtaWrite.set(d.id, now);
+        if (this.watchers.has(d.id)) this.notify({ ...d, eta, lastPosition, updatedAt: now }, null);
       }
     });
   }
@@ -233,8 +247,10 @@ export class DeliveryService {
     };
   }
 
-  private notify(d: Delivery, change: StageChange): void {
-    for (const l of this.listeners) l(d, change);
+  private notify(d: Delivery, change: StageChange | null): void {
+    if (change) for (const l of this.listeners) l(d, change);
+    const set = this.watchers.get(d.id);
+    if (set) for (const l of [...set]) l(d, change);
   }
 
   /** Requested deliveries still waiting for a drone. */
