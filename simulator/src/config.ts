@@ -27,6 +27,8 @@ export interface SimConfig {
   seed: number | null;
   /** Live terminal table (default on a TTY); off prints one line every 5 s. */
   table: boolean | null;
+  /** delivery-core base URL the scenario's delivery requests are PUT to; null prints them. */
+  coreUrl: string | null;
 }
 
 /** PX4 SITL's default home (Zürich, 488 m AMSL); five drones in real time. */
@@ -46,6 +48,7 @@ export const DEFAULT_CONFIG: Readonly<SimConfig> = Object.freeze({
   personality: null,
   seed: null,
   table: null,
+  coreUrl: null,
 });
 
 export const USAGE = `Usage: aerie-sim [options]
@@ -63,6 +66,7 @@ export const USAGE = `Usage: aerie-sim [options]
   --scenario FILE     scenario (YAML or JSON): airframes, homes, fleet, wind, faults, deliveries
   --personality P     px4 or ardupilot (px4, or the scenario's)
   --seed N            seed for gusts, GPS noise and corruption (1, or the scenario's)
+  --core-url URL      PUT the scenario's delivery requests to delivery-core at URL
   --table / --no-table  live terminal table (default: on a terminal)
   --help              print this help`;
 
@@ -71,7 +75,7 @@ const OPTIONS = {
   'gcs-port-base': { type: 'string' }, lat: { type: 'string' }, lon: { type: 'string' }, alt: { type: 'string' },
   speedup: { type: 'string' }, cruise: { type: 'string' }, 'stream-hz': { type: 'string' }, spacing: { type: 'string' },
   scenario: { type: 'string' }, personality: { type: 'string' }, seed: { type: 'string' },
-  table: { type: 'boolean' }, 'no-table': { type: 'boolean' },
+  table: { type: 'boolean' }, 'no-table': { type: 'boolean' }, 'core-url': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -124,7 +128,9 @@ export function parseConfig(argv: readonly string[]): Readonly<SimConfig> | 'hel
     personality: personality as SimConfig['personality'],
     seed: s('seed') === undefined ? null : num('seed', s('seed'), 1, isInt(0, 2 ** 32 - 1), 'an integer ≥ 0'),
     table: values['no-table'] === true ? false : values.table === true ? true : null,
+    coreUrl: s('core-url') ?? null,
   };
+  if (config.coreUrl !== null && !/^https?:\/\/[^/]/.test(config.coreUrl)) fail(`--core-url must be an http(s) URL, got '${config.coreUrl}'`);
   if (config.host.trim() === '') fail('--host must not be empty');
   if (config.gcsHost.trim() === '') fail('--gcs-host must not be empty');
   return Object.freeze({ ...config, home: Object.freeze(config.home) });

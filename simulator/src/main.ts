@@ -42,7 +42,17 @@ async function main(argv: readonly string[]): Promise<number> {
     personality: config.personality ?? undefined, seed: config.seed ?? undefined,
     portFor: (n) => (config.portBase === 0 ? 0 : config.portBase + n - 1),
     peerFor: (n) => (config.gcsPortBase === 0 ? null : { address: config.gcsHost, port: config.gcsPortBase + n - 1 }),
-    onDelivery: (d) => process.stdout.write(`aerie-sim: delivery request ${d.id} due: pickup ${d.pickup.lat},${d.pickup.lon} → dropoff ${d.dropoff.lat},${d.dropoff.lon}\n`),
+    onDelivery: (d) => {
+      const what = `delivery request ${d.id}: pickup ${d.pickup.lat},${d.pickup.lon} → dropoff ${d.dropoff.lat},${d.dropoff.lon}`;
+      if (config.coreUrl === null) return void process.stdout.write(`aerie-sim: ${what} (due; no --core-url)\n`);
+      // delivery-core's idempotent create: the same id PUT twice is the same delivery.
+      fetch(`${config.coreUrl.replace(/\/$/, '')}/api/v1/deliveries/${encodeURIComponent(d.id)}`, {
+        method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pickup: d.pickup, dropoff: d.dropoff }),
+      }).then(
+        (res) => process.stdout.write(`aerie-sim: ${what} → HTTP ${res.status}\n`),
+        (err: unknown) => process.stderr.write(`aerie-sim: ${what} failed: ${(err as Error).message}\n`),
+      );
+    },
   });
   const table = config.table ?? process.stdout.isTTY;
   if (!table || fleet.size <= 20) {
