@@ -8,7 +8,7 @@ import {
 import { IngestQueue, type IngestQueueStats, type Pending } from './domain/ingest-queue.js';
 import { IngestPump } from './ingest.js';
 import { MemoryTelemetryWriter } from './adapters/memory-telemetry-writer.js';
-import type { TelemetryWriter } from './ports.js';
+import type { EventStream, TelemetryWriter } from './ports.js';
 import { MetricsServer, type MetricsSource } from './adapters/metrics-http.js';
 import { FleetState } from './domain/fleet-state.js';
 import { DeliveryTracker, type TrackingDraft } from './domain/tracker.js';
@@ -27,6 +27,8 @@ export interface HubStartOptions {
   registry?: DeviceRegistry;
   /** Accepted statuses go here in batches; defaults to the in-memory twin. */
   writer?: TelemetryWriter;
+  /** Every tracking event and alert is also appended here (the caller opens and closes it). */
+  eventStream?: EventStream;
 }
 
 export interface HubCounters {
@@ -68,6 +70,7 @@ export class FleetHub {
     private readonly clock: Clock,
     private readonly log: HubLogger,
     writer: TelemetryWriter,
+    private readonly eventStream: EventStream | null,
   ) {
     this.tracker = new DeliveryTracker({ fenceRadiusM: config.fenceRadiusM });
     this.queue = new IngestQueue({ maxStatuses: config.maxPendingStatuses, maxDrones: config.maxPendingDrones, maxEvents: config.maxPendingEvents });
@@ -109,7 +112,7 @@ export class FleetHub {
       client.once('connect', () => resolve());
       client.once('error', reject);
     });
-    hub = new FleetHub(config, registry, broker, client, clock, log, opts.writer ?? new MemoryTelemetryWriter());
+    hub = new FleetHub(config, registry, broker, client, clock, log, opts.writer ?? new MemoryTelemetryWriter(), opts.eventStream ?? null);
     for (const r of refusals) hub.refused(r);
     await hub.subscribe();
     if (config.metricsPort !== null) hub.metrics = await MetricsServer.start(config.mqttHost, config.metricsPort, hub.metricsSource());
@@ -279,6 +282,7 @@ export class FleetHub {
     const event: DeliveryTracking = { v: 1, eventId: randomUUID(), ...draft };
     const topic = event.type === 'DeliveryAlert' ? topics.alerts(event.deliveryId) : topics.tracking(event.deliveryId);
     this.client.publish(topic, encodeMessage(event), { qos: 1 });
+    this.eventStream?.append(event).catch((err: unknown) => this.log(`event stream append failed: ${String(err)}`, { deliveryId: event.deliveryId, correlationId: event.correlationId }));
     this.counters.trackingPublished += 1;
     this.counters.transitions[event.stage] = (this.counters.transitions[event.stage] ?? 0) + 1;
     this.log(`tracking ${event.type} delivery=${event.deliveryId}`, { droneId: event.droneId, deliveryId: event.deliveryId, correlationId: event.correlationId, stage: event.stage });

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { parseHubCommand, USAGE } from './cli.js';
 import { FleetHub } from './app.js';
 import { FileDeviceRegistry } from './adapters/device-registry.js';
+import { FileEventLog } from './adapters/file-event-log.js';
 import { HubError } from './errors.js';
 
 async function main(): Promise<void> {
@@ -11,9 +12,10 @@ async function main(): Promise<void> {
   if (cmd.kind === 'run') {
     // JSON lines on stdout; each carries droneId / correlationId / code where the hub knows them.
     const logger = pino({ base: { service: 'aerie-hub', pid: process.pid } });
-    const hub = await FleetHub.start(cmd.config, { log: (msg, fields) => logger.info(fields ?? {}, msg) });
+    const eventStream = await FileEventLog.open(join(cmd.config.dataDir, 'events'));
+    const hub = await FleetHub.start(cmd.config, { log: (msg, fields) => logger.info(fields ?? {}, msg), eventStream });
     logger.info({ mqttUrl: hub.mqttUrl, broker: cmd.config.broker, dataDir: cmd.config.dataDir, metricsUrl: hub.metricsUrl, sharedGroup: cmd.config.sharedGroup }, 'aerie-hub started');
-    const stop = () => void hub.close().then(() => process.exit(0));
+    const stop = () => void hub.close().then(() => eventStream.close()).then(() => process.exit(0));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     return;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
-import { FleetHub, MemoryDeviceRegistry, hubConfig } from '../src/index.js';
+import { FleetHub, MemoryDeviceRegistry, MemoryEventStream, hubConfig } from '../src/index.js';
 import {
   decodeMessage, encodeMessage, subscriptions, topics, type CommandResult, type DeliveryAssignment, type DeliveryTracking, type DroneCommand,
 } from '@aerie/contracts';
@@ -8,6 +8,7 @@ import { droneStatus } from '../../test-support/fixtures.js';
 import { until } from '../../test-support/until.js';
 
 let hub: FleetHub;
+let stream: MemoryEventStream;
 const clients: MqttClient[] = [];
 const secrets: Record<string, string> = {};
 
@@ -27,7 +28,8 @@ const assignment: DeliveryAssignment = {
 beforeEach(async () => {
   const registry = new MemoryDeviceRegistry();
   for (const [id, role] of [['drone-001', 'drone'], ['svc-core', 'service']] as const) secrets[id] = (await registry.add(id, role)).secret;
-  hub = await FleetHub.start(hubConfig({ mqttPort: 0 }), { registry, log: () => undefined });
+  stream = new MemoryEventStream();
+  hub = await FleetHub.start(hubConfig({ mqttPort: 0 }), { registry, log: () => undefined, eventStream: stream });
 });
 afterEach(async () => {
   for (const c of clients.splice(0)) await c.endAsync(true);
@@ -68,6 +70,9 @@ describe('fleet-hub over MQTT: assignment → mission command → tracking', () 
     expect(tracking.map((t) => t.type)).toEqual(['DeliveryHeadedToPickup', 'PackagePickedUp', 'DeliveryHeadedToDropoff', 'DeliveryCompleted']);
     expect(new Set(tracking.map((t) => t.eventId)).size).toBe(4);
     expect(tracking.every((t) => t.correlationId === 'corr-9')).toBe(true);
+    // The same events, in order, in the event stream.
+    const stored = await stream.read('test', 100);
+    expect(stored.map((e) => e.event.eventId)).toEqual(tracking.map((t) => t.eventId));
   });
 
   it('fails the delivery when the drone refuses its mission (compensation starts in the core)', async () => {
