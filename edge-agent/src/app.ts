@@ -10,6 +10,10 @@ import {
 import type { AckOutcome, FlightControllerLink, Uplink } from './ports.js';
 import type { AgentConfig } from './config.js';
 import type { AgentErrorCode } from './errors.js';
+import { verifyCommand } from './domain/command-auth.js';
+
+/** MAV_CMD_DO_PAUSE_CONTINUE (common.xml): param1 0 = pause (hold), 1 = continue. */
+const MAV_CMD_DO_PAUSE_CONTINUE = 193;
 
 export interface AgentCounters {
   statusPublished: number;
@@ -100,6 +104,14 @@ export class EdgeAgent {
       return;
     }
     const cmd = decoded.value;
+    if (this.config.commandHmacKey) {
+      const auth = verifyCommand(this.config.commandHmacKey, cmd, this.clock.now());
+      if (auth !== 'ok') {
+        this.countRejected('AGENT_ERR_UNAUTHENTICATED');
+        this.publishResult(cmd, { outcome: 'rejected', code: 'AGENT_ERR_UNAUTHENTICATED', mavResult: null, message: `command HMAC ${auth}` });
+        return;
+      }
+    }
     if (cmd.droneId !== this.config.droneId) {
       this.countRejected('AGENT_ERR_WRONG_DRONE');
       this.publishResult(cmd, { outcome: 'rejected', code: 'AGENT_ERR_WRONG_DRONE', mavResult: null, message: `addressed to ${cmd.droneId}` });
@@ -138,11 +150,23 @@ export class EdgeAgent {
         return this.simple(MAV_CMD_NAV_RETURN_TO_LAUNCH, 'return to launch');
       case 'land':
         return this.simple(MAV_CMD_NAV_LAND, 'land');
+      case 'pause':
+        return this.simple(MAV_CMD_DO_PAUSE_CONTINUE, 'pause', [0]);
+      case 'continue':
+        return this.simple(MAV_CMD_DO_PAUSE_CONTINUE, 'continue', [1]);
+      case 'set_stream_rate': {
+        if (this.fc.setStreamHz) this.fc.setStreamHz(action.hz);
+        const r = await this.fc.requestStreams(action.hz);
+        // Without SET_MESSAGE_INTERVAL support the FC cannot acknowledge REQUEST_DATA_STREAM: say so.
+        return r.method === 'message-interval'
+          ? ok(r.acks.GLOBAL_POSITION_INT ?? null, `stream rate ${action.hz} Hz set by SET_MESSAGE_INTERVAL`)
+          : ok(null, `stream rate ${action.hz} Hz requested by REQUEST_DATA_STREAM (no ACK on this firmware)`);
+      }
     }
   }
 
-  private async simple(command: number, what: string): Promise<Outcome> {
-    const ack = await this.fc.commandLong(command, []);
+  private async simple(command: number, what: string, params: number[] = []): Promise<Outcome> {
+    const ack = await this.fc.commandLong(command, params);
     return ackFailure(ack, what) ?? ok(ack === 'timeout' ? null : ack.name, `${what} accepted`);
   }
 

@@ -8,6 +8,7 @@ export const AgentErrorCodes = {
   AGENT_ERR_FC_REJECTED: 'The flight controller refused the command',
   AGENT_ERR_MISSION_REJECTED: 'The flight controller refused the mission upload',
   AGENT_ERR_CONFIG: 'Invalid agent configuration',
+  AGENT_ERR_UNAUTHENTICATED: 'Command HMAC missing, wrong, or its timestamp too far from the agent clock',
 } as const;
 export type AgentErrorCode = keyof typeof AgentErrorCodes;
 

@@ -13,6 +13,10 @@ export interface FlightControllerLink {
   commandLong(command: number, params: readonly number[]): Promise<AckOutcome>;
   /** Mission upload protocol (MISSION_COUNT → MISSION_REQUEST_INT → MISSION_ITEM_INT → MISSION_ACK). */
   uploadMission(items: readonly MissionItem[]): Promise<AckOutcome>;
+  /** Asks the FC for telemetry at `hz` (SET_MESSAGE_INTERVAL, REQUEST_DATA_STREAM fallback); 'data-stream' means no ACK was possible. */
+  requestStreams(hz: number): Promise<{ method: string; acks: Record<string, string> }>;
+  /** Remembers `hz` as the rate to ask again after the FC reboots. */
+  setStreamHz?(hz: number): void;
   stats(): Record<string, number>;
   close(): Promise<void>;
 }

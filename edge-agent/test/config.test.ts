@@ -27,7 +27,7 @@ describe('agent configuration', () => {
   it('pins the error catalogue', () => {
     expect(Object.keys(AgentErrorCodes)).toEqual([
       'AGENT_OK', 'AGENT_ERR_BAD_COMMAND', 'AGENT_ERR_WRONG_DRONE', 'AGENT_ERR_NO_LINK', 'AGENT_ERR_FC_TIMEOUT',
-      'AGENT_ERR_FC_REJECTED', 'AGENT_ERR_MISSION_REJECTED', 'AGENT_ERR_CONFIG',
+      'AGENT_ERR_FC_REJECTED', 'AGENT_ERR_MISSION_REJECTED', 'AGENT_ERR_CONFIG', 'AGENT_ERR_UNAUTHENTICATED',
     ]);
   });
 

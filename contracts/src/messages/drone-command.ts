@@ -22,6 +22,11 @@ export const CommandAction = Type.Union([
   ),
   Type.Object({ kind: Type.Literal('rtl') }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('land') }, { additionalProperties: false }),
+  /** MAV_CMD_DO_PAUSE_CONTINUE: hold position in a mission, then resume it. */
+  Type.Object({ kind: Type.Literal('pause') }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('continue') }, { additionalProperties: false }),
+  /** Telemetry rate asked of the flight controller (SET_MESSAGE_INTERVAL), e.g. lower over a weak link. */
+  Type.Object({ kind: Type.Literal('set_stream_rate'), hz: Type.Number({ minimum: 0.1, maximum: 50 }) }, { additionalProperties: false }),
 ]);
 export type CommandAction = Static<typeof CommandAction>;
 
@@ -34,6 +39,11 @@ export const DroneCommand = Type.Object(
     ts: EpochMs,
     correlationId: Type.Optional(CorrelationId),
     action: CommandAction,
+    hmac: Type.Optional(Type.String({
+      pattern: '^[0-9a-f]{64}$',
+      description: 'HMAC-SHA256 (hex) with the drone\'s command key over the canonical JSON of this command without `hmac` '
+        + '(object keys sorted at every level, no whitespace). Required by agents configured with a command key.',
+    })),
   },
   { additionalProperties: false, $id: 'DroneCommand' },
 );

@@ -37,6 +37,8 @@ export class MavlinkFcLink implements FlightControllerLink {
   private lastFcHeartbeat = -Infinity;
   /** Outcome of the last stream-rate request, for --check and the status file. */
   streamRates: StreamRateResult | null = null;
+  /** The rate re-requested after an FC reboot: the configured one until a set_stream_rate command changes it. */
+  streamHz: number;
 
   private constructor(
     private readonly link: MavLink,
@@ -45,6 +47,7 @@ export class MavlinkFcLink implements FlightControllerLink {
     private readonly cfg: AgentConfig['fc'],
     private readonly recorder: TlogRecorder | null,
   ) {
+    this.streamHz = cfg.streamHz;
     link.on('message', (msg, frame) => this.dispatch(msg, frame));
   }
 
@@ -97,6 +100,15 @@ export class MavlinkFcLink implements FlightControllerLink {
       if (got) return { result: got.result, name: common.MavResult[got.result] ?? String(got.result), accepted: got.result === common.MavResult.ACCEPTED };
     }
     return 'timeout';
+  }
+
+  setStreamHz(hz: number): void {
+    this.streamHz = hz;
+  }
+
+  async requestStreams(hz: number): Promise<StreamRateResult> {
+    this.streamRates = await requestStreamRates({ commandLong: (c, p) => this.commandLong(c, p), send: (m) => this.link.send(m), target: () => this.target }, hz);
+    return this.streamRates;
   }
 
   uploadMission(items: readonly MissionItem[]): Promise<AckOutcome> {
@@ -179,8 +191,7 @@ export class MavlinkFcLink implements FlightControllerLink {
       const now = this.clock.now();
       // First heartbeat, or the FC came back (a reboot forgets requested rates): ask again.
       if (now - this.lastFcHeartbeat > this.cfg.linkTimeoutMs) {
-        void requestStreamRates({ commandLong: (c, p) => this.commandLong(c, p), send: (m) => this.link.send(m), target: () => this.target }, this.cfg.streamHz)
-          .then((r) => (this.streamRates = r));
+        void this.requestStreams(this.streamHz);
       }
       this.lastFcHeartbeat = now;
     }
