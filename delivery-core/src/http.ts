@@ -64,6 +64,13 @@ export function view(d: Delivery, history?: StageChange[]) {
     eta: d.eta === null ? null : new Date(d.eta).toISOString(), etaEpochMs: d.eta, lastPosition: d.lastPosition,
     correlationId: d.correlationId, createdAt: new Date(d.createdAt).toISOString(), updatedAt: new Date(d.updatedAt).toISOString(),
     failureReason: d.failureReason,
+    // Completed: eta is the arrival; positive = later than promised (s).
+    ...(d.stage === 'Completed' && d.eta !== null ? {
+      etaErrorS: {
+        atDispatch: d.etaAtDispatch === null ? null : (d.eta - d.etaAtDispatch) / 1000,
+        atHalfway: d.etaAtHalfway === null ? null : (d.eta - d.etaAtHalfway) / 1000,
+      },
+    } : {}),
     ...(history ? { stageHistory: history.map((h) => ({ stage: h.stage, at: new Date(h.at).toISOString() })) } : {}),
   };
 }

@@ -13,10 +13,10 @@ export interface DeliveryRepository {
    * Moves the stage and records it; false when `change.eventId` was already recorded, or when
    * the patch would give a drone a second active delivery (refused by the store itself).
    */
-  advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason'>>): boolean;
+  advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason' | 'etaAtDispatch'>>): boolean;
   /** New pickup and/or dropoff, only while the stage is one of `stages` (checked atomically); false otherwise. */
   reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>, stages: readonly DeliveryStage[], now: number): boolean;
-  update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition'>>, now: number): void;
+  update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition' | 'etaAtHalfway'>>, now: number): void;
   /** Runs `fn` as one transaction (one fsync for all its writes); nested calls join it. */
   batch<T>(fn: () => T): T;
   /** Oldest first. */

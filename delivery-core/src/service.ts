@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
-  systemClock, type Clock, type DeliveryAssignment, type DeliveryStage, type DeliveryTracking, type DroneStatus,
+  haversineM, systemClock, type Clock, type DeliveryAssignment, type DeliveryStage, type DeliveryTracking, type DroneStatus,
 } from '@aerie/contracts';
 import { ACTIVE_STAGES, canAdvance, isCancellable, sameRequest, type Delivery, type DeliveryRequest, type StageChange } from './domain/delivery.js';
 import { remainingSeconds } from './domain/eta.js';
 import { isAvailable } from './domain/assignment.js';
+import { SpeedLearner } from './domain/speed-learner.js';
+import { courseDeg, groundSpeedMs } from './domain/wind.js';
 import { planBatch, type Explanation, type PlanDrone, type PlanJob } from './domain/planner.js';
 import { DeliveryError } from './errors.js';
 import type { DeliveryRepository, FleetLink, ListFilter } from './ports.js';
@@ -26,6 +28,7 @@ export class DeliveryService {
   private readonly lastEtaWrite = new Map<string, number>();
   private readonly listeners: StageListener[] = [];
   private timer: unknown = null;
+  private readonly speed = new SpeedLearner();
   private readonly watchers = new Map<string, Set<(d: Delivery, change: StageChange | null) => void>>();
   readonly ingest: GroupCommitQueue;
 
@@ -74,7 +77,7 @@ export class DeliveryService {
     const now = this.clock.now();
     const delivery: Delivery = {
       id, owner: req.owner, pickup: req.pickup, dropoff: req.dropoff, stage: 'Requested', droneId: null, eta: null, lastPosition: null,
-      correlationId, createdAt: now, updatedAt: now, failureReason: null,
+      correlationId, createdAt: now, updatedAt: now, failureReason: null, etaAtDispatch: null, etaAtHalfway: null,
     };
     const first: StageChange = { stage: 'Requested', at: now, eventId: `${id}:requested` };
     if (this.repo.insert(delivery, first)) {
@@ -95,7 +98,7 @@ export class DeliveryService {
     const now = this.clock.now();
     const delivery: Delivery = {
       id, owner: req.owner, pickup: req.pickup, dropoff: req.dropoff, stage: 'Requested', droneId: null, eta: null, lastPosition: null,
-      correlationId, createdAt: now, updatedAt: now, failureReason: null,
+      correlationId, createdAt: now, updatedAt: now, failureReason: null, etaAtDispatch: null, etaAtHalfway: null,
     };
     const first: StageChange = { stage: 'Requested', at: now, eventId: `${id}:requested` };
     if (await this.ingest.insert(delivery, first)) {
@@ -190,7 +193,7 @@ export class DeliveryService {
         if (!droneId || !position) continue;
         const eta = now + Math.round(remainingSeconds(this.config.profile, 'Scheduled', position, d.pickup, d.dropoff) * 1000);
         const change: StageChange = { stage: 'Scheduled', at: now, eventId: `${d.id}:scheduled` };
-        if (this.repo.advance(d.id, change, { droneId, eta })) done.push({ d, droneId, eta, change });
+        if (this.repo.advance(d.id, change, { droneId, eta, etaAtDispatch: eta })) done.push({ d, droneId, eta, change });
       }
     });
     // Only after the commit: the hub hears of an assignment that is durable here.
@@ -215,13 +218,32 @@ export class DeliveryService {
       for (const d of this.repo.listByStage(ACTIVE_STAGES, 100_000)) {
         const s = d.droneId ? this.drones.get(d.droneId) : undefined;
         if (!s?.position || now - (this.lastEtaWrite.get(d.id) ?? 0) < ETA_REFRESH_MS) continue;
-        const eta = now + Math.round(remainingSeconds(this.config.profile, d.stage, s.position, d.pickup, d.dropoff) * 1000);
+        const leg = this.learn(d, s, s.position);
+        const eta = now + Math.round(remainingSeconds(this.config.profile, d.stage, s.position, d.pickup, d.dropoff, this.speed.factor(s.droneId, leg)) * 1000);
         const lastPosition = { lat: s.position.lat, lon: s.position.lon, altRel: s.position.altRel };
-        this.repo.update(d.id, { eta, lastPosition }, now);
+        // The ETA error at half-way is measured against the first ETA past the middle of the dropoff leg.
+        const halfway = d.stage === 'HeadedToDropoff' && d.etaAtHalfway === null
+          && haversineM(s.position, d.dropoff) <= haversineM(d.pickup, d.dropoff) / 2;
+        this.repo.update(d.id, { eta, lastPosition, ...(halfway ? { etaAtHalfway: eta } : {}) }, now);
         this.lastEtaWrite.set(d.id, now);
         if (this.watchers.has(d.id)) this.notify({ ...d, eta, lastPosition, updatedAt: now }, null);
       }
     });
+  }
+
+  /**
+   * Online correction: on a cruising leg, the ground speed the drone reports against the one the
+   * model predicts on its course to the leg's target (DroneStatus.groundSpeed, m/s).
+   */
+  private learn(d: Delivery, s: DroneStatus, position: NonNullable<DroneStatus['position']>): string {
+    const leg = `${d.id}:${d.stage}`;
+    const target = d.stage === 'HeadedToPickup' ? d.pickup : d.stage === 'HeadedToDropoff' ? d.dropoff : null;
+    const p = this.config.profile;
+    // Only in steady cruise: at altitude, moving, and far enough from the target not to be braking.
+    if (!target || s.landedState !== 'IN_AIR' || position.altRel < 0.8 * p.cruiseAltM || s.groundSpeed < 2 || haversineM(position, target) < 100) return leg;
+    const modelled = groundSpeedMs(p.cruiseSpeedMs, courseDeg(position, target), p.wind, p.maxAirspeedMs);
+    if (modelled !== null) this.speed.observe(s.droneId, leg, s.groundSpeed, modelled);
+    return leg;
   }
 
   private onTracking(e: DeliveryTracking): void {

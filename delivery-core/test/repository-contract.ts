@@ -4,7 +4,7 @@ import type { DeliveryRepository, Delivery } from '../src/index.js';
 export function newDelivery(id: string, createdAt = 1000): Delivery {
   return {
     id, owner: 'shop-1', pickup: { lat: 47.399, lon: 8.547 }, dropoff: { lat: 47.401, lon: 8.55 }, stage: 'Requested', droneId: null, eta: null,
-    lastPosition: null, correlationId: `corr-${id}`, createdAt, updatedAt: createdAt, failureReason: null,
+    lastPosition: null, correlationId: `corr-${id}`, createdAt, updatedAt: createdAt, failureReason: null, etaAtDispatch: null, etaAtHalfway: null,
   };
 }
 
@@ -29,6 +29,9 @@ export function repositoryContract(name: string, make: () => DeliveryRepository)
       const d = r.get('d1');
       expect(d).toMatchObject({ stage: 'HeadedToPickup', droneId: 'drone-001', eta: 90_000, lastPosition: { lat: 1, lon: 2, altRel: 3 }, updatedAt: 3000 });
       expect(r.history('d1').map((h) => h.stage)).toEqual(['Requested', 'Scheduled', 'HeadedToPickup']);
+      r.update('d1', { etaAtHalfway: 95_000 }, 3500);
+      expect(r.advance('d1', { stage: 'Failed', at: 3600, eventId: 'e2b' }, { etaAtDispatch: 80_000 })).toBe(true);
+      expect(r.get('d1')).toMatchObject({ etaAtDispatch: 80_000, etaAtHalfway: 95_000 });
       r.advance('d1', { stage: 'Cancelled', at: 4000, eventId: 'e3' }, { eta: null });
       expect(r.get('d1')?.eta).toBeNull();
       r.close();

@@ -30,7 +30,7 @@ export class MemoryDeliveryRepository implements DeliveryRepository {
     return [...(this.changes.get(id) ?? [])];
   }
 
-  advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason'>>): boolean {
+  advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason' | 'etaAtDispatch'>>): boolean {
     const d = this.rows.get(id);
     if (!d || this.eventIds.has(change.eventId)) return false;
     const droneId = patch.droneId ?? d.droneId;
@@ -49,7 +49,7 @@ export class MemoryDeliveryRepository implements DeliveryRepository {
     return true;
   }
 
-  update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition'>>, now: number): void {
+  update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition' | 'etaAtHalfway'>>, now: number): void {
     const d = this.rows.get(id);
     if (d) Object.assign(d, { updatedAt: now }, definedOnly(patch));
   }

@@ -6,7 +6,7 @@ import type { DeliveryRepository, ListFilter } from '../ports.js';
 interface Row {
   id: string; owner: string | null; pickup_lat: number; pickup_lon: number; dropoff_lat: number; dropoff_lon: number;
   stage: DeliveryStage; drone_id: string | null; eta: number | null; last_position: string | null; correlation_id: string;
-  created_at: number; updated_at: number; failure_reason: string | null;
+  created_at: number; updated_at: number; failure_reason: string | null; eta_dispatch: number | null; eta_halfway: number | null;
 }
 
 /**
@@ -34,6 +34,8 @@ const MIGRATIONS: readonly string[] = [
   // The scheduler's "oldest Requested first" must not sort the whole backlog on every pass.
   `CREATE INDEX deliveries_stage_order ON deliveries (stage, created_at, id);
   DROP INDEX deliveries_stage;`,
+  `ALTER TABLE deliveries ADD COLUMN eta_dispatch INTEGER;
+  ALTER TABLE deliveries ADD COLUMN eta_halfway INTEGER;`,
 ];
 
 function migrate(db: Database.Database): void {
@@ -51,6 +53,7 @@ function toDelivery(r: Row): Delivery {
     id: r.id, owner: r.owner, pickup: { lat: r.pickup_lat, lon: r.pickup_lon }, dropoff: { lat: r.dropoff_lat, lon: r.dropoff_lon },
     stage: r.stage, droneId: r.drone_id, eta: r.eta, lastPosition: r.last_position ? (JSON.parse(r.last_position) as Delivery['lastPosition']) : null,
     correlationId: r.correlation_id, createdAt: r.created_at, updatedAt: r.updated_at, failureReason: r.failure_reason,
+    etaAtDispatch: r.eta_dispatch, etaAtHalfway: r.eta_halfway,
   };
 }
 
@@ -67,16 +70,16 @@ export class SqliteDeliveryRepository implements DeliveryRepository {
     migrate(this.db);
     this.stmts = {
       insert: this.db.prepare(`INSERT OR IGNORE INTO deliveries (id, owner, pickup_lat, pickup_lon, dropoff_lat, dropoff_lon, stage, drone_id, eta,
-        last_position, correlation_id, created_at, updated_at, failure_reason) VALUES (@id, @owner, @pickup_lat, @pickup_lon, @dropoff_lat, @dropoff_lon,
-        @stage, @drone_id, @eta, @last_position, @correlation_id, @created_at, @updated_at, @failure_reason)`),
+        last_position, correlation_id, created_at, updated_at, failure_reason, eta_dispatch, eta_halfway) VALUES (@id, @owner, @pickup_lat, @pickup_lon,
+        @dropoff_lat, @dropoff_lon, @stage, @drone_id, @eta, @last_position, @correlation_id, @created_at, @updated_at, @failure_reason, @eta_dispatch, @eta_halfway)`),
       get: this.db.prepare('SELECT * FROM deliveries WHERE id = ?'),
       history: this.db.prepare('SELECT stage, at, event_id FROM stage_history WHERE delivery_id = ? ORDER BY at, rowid'),
       addHistory: this.db.prepare('INSERT OR IGNORE INTO stage_history (delivery_id, stage, at, event_id) VALUES (?, ?, ?, ?)'),
       advance: this.db.prepare(`UPDATE deliveries SET stage = @stage, updated_at = @at, drone_id = COALESCE(@drone_id, drone_id),
         eta = CASE WHEN @set_eta THEN @eta ELSE eta END, last_position = COALESCE(@last_position, last_position),
-        failure_reason = COALESCE(@failure_reason, failure_reason) WHERE id = @id`),
+        failure_reason = COALESCE(@failure_reason, failure_reason), eta_dispatch = COALESCE(@eta_dispatch, eta_dispatch) WHERE id = @id`),
       update: this.db.prepare(`UPDATE deliveries SET updated_at = @at, eta = CASE WHEN @set_eta THEN @eta ELSE eta END,
-        last_position = COALESCE(@last_position, last_position) WHERE id = @id`),
+        last_position = COALESCE(@last_position, last_position), eta_halfway = COALESCE(@eta_halfway, eta_halfway) WHERE id = @id`),
     };
   }
 
@@ -93,6 +96,7 @@ export class SqliteDeliveryRepository implements DeliveryRepository {
       id: d.id, owner: d.owner, pickup_lat: d.pickup.lat, pickup_lon: d.pickup.lon, dropoff_lat: d.dropoff.lat, dropoff_lon: d.dropoff.lon,
       stage: d.stage, drone_id: d.droneId, eta: d.eta, last_position: d.lastPosition ? JSON.stringify(d.lastPosition) : null,
       correlation_id: d.correlationId, created_at: d.createdAt, updated_at: d.updatedAt, failure_reason: d.failureReason,
+      eta_dispatch: d.etaAtDispatch, eta_halfway: d.etaAtHalfway,
     });
     if (res.changes === 0) return false;
     this.stmts.addHistory.run(d.id, first.stage, first.at, first.eventId);
@@ -108,7 +112,7 @@ export class SqliteDeliveryRepository implements DeliveryRepository {
     return (this.stmts.history.all(id) as { stage: DeliveryStage; at: number; event_id: string }[]).map((r) => ({ stage: r.stage, at: r.at, eventId: r.event_id }));
   }
 
-  advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason'>>): boolean {
+  advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason' | 'etaAtDispatch'>>): boolean {
     try {
       return this.advanceTx(id, change, patch);
     } catch (err) {
@@ -118,12 +122,13 @@ export class SqliteDeliveryRepository implements DeliveryRepository {
     }
   }
 
-  private advanceTx(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason'>>): boolean {
+  private advanceTx(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason' | 'etaAtDispatch'>>): boolean {
     return this.db.transaction(() => {
       if (this.stmts.addHistory.run(id, change.stage, change.at, change.eventId).changes === 0) return false;
       this.stmts.advance.run({
         id, stage: change.stage, at: change.at, drone_id: patch.droneId ?? null, set_eta: patch.eta !== undefined ? 1 : 0, eta: patch.eta ?? null,
         last_position: patch.lastPosition ? JSON.stringify(patch.lastPosition) : null, failure_reason: patch.failureReason ?? null,
+        eta_dispatch: patch.etaAtDispatch ?? null,
       });
       return true;
     })();
@@ -138,8 +143,11 @@ export class SqliteDeliveryRepository implements DeliveryRepository {
     return res.changes === 1;
   }
 
-  update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition'>>, now: number): void {
-    this.stmts.update.run({ id, at: now, set_eta: patch.eta !== undefined ? 1 : 0, eta: patch.eta ?? null, last_position: patch.lastPosition ? JSON.stringify(patch.lastPosition) : null });
+  update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition' | 'etaAtHalfway'>>, now: number): void {
+    this.stmts.update.run({
+      id, at: now, set_eta: patch.eta !== undefined ? 1 : 0, eta: patch.eta ?? null, last_position: patch.lastPosition ? JSON.stringify(patch.lastPosition) : null,
+      eta_halfway: patch.etaAtHalfway ?? null,
+    });
   }
 
   listByStage(stages: readonly DeliveryStage[], limit: number): Delivery[] {

@@ -20,6 +20,9 @@ export interface Delivery {
   createdAt: number;
   updatedAt: number;
   failureReason: string | null;
+  /** The ETA promised when the drone was assigned, and the one at half-way along the dropoff leg (epoch ms): with the arrival they give the ETA error. */
+  etaAtDispatch: number | null;
+  etaAtHalfway: number | null;
 }
 
 export interface DeliveryRequest {

@@ -1,5 +1,6 @@
 import { haversineM, type LatLon } from '@aerie/contracts';
-import type { FlightProfile } from './eta.js';
+import { descentS, type FlightProfile } from './eta.js';
+import { groundSpeedFromComponents } from './wind.js';
 import { solveSparse, type SparseProblem } from './lap.js';
 
 /** A drone the planner may use: idle, on the ground, where it is and what it can carry. */
@@ -69,14 +70,10 @@ function legTimeS(p: FlightProfile, a: LatLon, b: LatLon, cosLat: number, wx: nu
   const dx = (b.lon - a.lon) * RAD * EARTH_M * cosLat;
   const dy = (b.lat - a.lat) * RAD * EARTH_M;
   const m = Math.sqrt(dx * dx + dy * dy);
-  const fixed = p.cruiseAltM / p.climbRateMs + p.cruiseAltM / p.descentRateMs;
+  const fixed = p.cruiseAltM / p.climbRateMs + descentS(p, p.cruiseAltM);
   if (m < 1) return { s: fixed, m };
-  const tail = (wx * dx + wy * dy) / m;
-  const cross = (wx * dy - wy * dx) / m;
-  const va = p.cruiseSpeedMs;
-  if (Math.abs(cross) >= va) return { s: Infinity, m };
-  const gs = Math.sqrt(va * va - cross * cross) + tail;
-  return { s: gs > 0.5 ? fixed + m / (gs * f) : Infinity, m };
+  const gs = groundSpeedFromComponents(p.cruiseSpeedMs, (wx * dx + wy * dy) / m, (wx * dy - wy * dx) / m, p.maxAirspeedMs);
+  return { s: gs === null ? Infinity : fixed + m / (gs * f), m };
 }
 
 /** The wind as the vector the air moves along (east, north), m/s. */

@@ -19,18 +19,26 @@ export function courseDeg(a: LatLon, b: LatLon): number {
 }
 
 /**
- * Ground speed along a course when the drone holds `airspeedMs` through the air and crabs into
- * the wind (the wind triangle): the crosswind is cancelled by heading into it, the rest of the
- * airspeed plus the tailwind component moves the drone along the track. Null when the crosswind
- * alone is as strong as the drone (it cannot hold the track).
+ * Ground speed along a course. Two autopilot behaviours:
+ * - airspeed hold (no `maxAirspeedMs`): the drone flies `speedMs` through the air and crabs into
+ *   the wind (the wind triangle) — ground speed = √(V² − crosswind²) + tailwind;
+ * - ground-speed target (`maxAirspeedMs` set; ArduCopter WPNAV_SPEED, PX4 MPC_XY_CRUISE): the
+ *   drone holds `speedMs` over the ground unless that needs more than its maximum airspeed,
+ *   when the wind triangle at the maximum airspeed limits it.
+ * Null when the crosswind alone is as strong as the drone (it cannot hold the track).
  */
-export function groundSpeedMs(airspeedMs: number, courseDegTrue: number, wind: Wind | undefined): number | null {
-  if (!wind || wind.speedMs === 0) return airspeedMs;
+export function groundSpeedMs(speedMs: number, courseDegTrue: number, wind: Wind | undefined, maxAirspeedMs?: number): number | null {
+  if (!wind || wind.speedMs === 0) return speedMs;
   // Wind FROM fromDeg blows TOWARD fromDeg + 180.
   const rel = (wind.fromDeg + 180 - courseDegTrue) * RAD;
-  const tail = wind.speedMs * Math.cos(rel);
-  const cross = wind.speedMs * Math.sin(rel);
-  if (Math.abs(cross) >= airspeedMs) return null;
-  const gs = Math.sqrt(airspeedMs * airspeedMs - cross * cross) + tail;
+  return groundSpeedFromComponents(speedMs, wind.speedMs * Math.cos(rel), wind.speedMs * Math.sin(rel), maxAirspeedMs);
+}
+
+/** The same from the tail and cross components of the wind along the track (m/s). */
+export function groundSpeedFromComponents(speedMs: number, tail: number, cross: number, maxAirspeedMs?: number): number | null {
+  const limit = maxAirspeedMs ?? speedMs;
+  if (Math.abs(cross) >= limit) return null;
+  const capped = Math.sqrt(limit * limit - cross * cross) + tail;
+  const gs = maxAirspeedMs === undefined ? capped : Math.min(speedMs, capped);
   return gs > 0.5 ? gs : null;
 }

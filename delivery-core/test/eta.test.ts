@@ -1,0 +1,86 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { DeliveryTracking } from '@aerie/contracts';
+import { DeliveryService, MemoryDeliveryRepository, MemoryFleetLink, buildHttp, coreConfig, remainingSeconds } from '../src/index.js';
+import { SpeedLearner } from '../src/domain/speed-learner.js';
+import { groundSpeedMs } from '../src/domain/wind.js';
+import { droneStatus } from '../../test-support/fixtures.js';
+
+describe('wind-aware ETA', () => {
+  it('a ground-speed-target drone keeps its speed until the headwind exceeds its airspeed margin', () => {
+    expect(groundSpeedMs(12, 0, { speedMs: 3, fromDeg: 0 }, 16)).toBe(12);
+    expect(groundSpeedMs(12, 0, { speedMs: 6, fromDeg: 0 }, 16)).toBeCloseTo(10, 6);
+    expect(groundSpeedMs(12, 0, { speedMs: 6, fromDeg: 0 })).toBeCloseTo(6, 6);
+  });
+
+  it('a headwind leg takes longer than the same leg downwind', () => {
+    const p = { ...coreConfig().profile, wind: { speedMs: 6, fromDeg: 0 } };
+    const south = { lat: 47.39, lon: 8.54 };
+    const north = { lat: 47.41, lon: 8.54 };
+    expect(remainingSeconds(p, 'PickedUp', south, south, north)).toBeGreaterThan(remainingSeconds(p, 'PickedUp', north, north, south) + 100);
+  });
+
+  it('learns the ground-speed ratio per drone and leg, and starts over on a new leg', () => {
+    const l = new SpeedLearner();
+    l.observe('d', 'leg-1', 9, 12);
+    expect(l.factor('d', 'leg-1')).toBeCloseTo(0.75, 6);
+    l.observe('d', 'leg-1', 12, 12);
+    expect(l.factor('d', 'leg-1')).toBeCloseTo(0.825, 6);
+    expect(l.factor('d', 'leg-2')).toBe(1);
+    expect(l.factor('other', 'leg-1')).toBe(1);
+  });
+});
+
+describe('ETA in flight and its error', () => {
+  it('slows the ETA when the drone is slower than modelled, and records the error at dispatch and half-way', async () => {
+    let now = 1_700_000_000_000;
+    const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined, setInterval: () => 0, clearInterval: () => undefined };
+    const fleet = new MemoryFleetLink();
+    const service = new DeliveryService(new MemoryDeliveryRepository(), fleet, coreConfig({ dbPath: ':memory:' }), clock);
+    const app = buildHttp(service);
+    const pickup = { lat: 47.39, lon: 8.54 };
+    const dropoff = { lat: 47.41, lon: 8.54 };
+    const track = (stage: DeliveryTracking['stage'], type: DeliveryTracking['type'], eventId: string): DeliveryTracking =>
+      ({ v: 1, eventId, type, deliveryId: 'd1', droneId: 'drone-001', stage, ts: now, location: null, eta: null });
+    fleet.pushStatus(droneStatus({ ts: now, position: { ...pickup, altMsl: 488, altRel: 0 } }));
+    await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: { pickup, dropoff } });
+    service.schedulePending();
+    const dispatched = service.get('d1').delivery;
+    expect(dispatched.etaAtDispatch).toBe(dispatched.eta);
+    for (const [stage, type] of [['HeadedToPickup', 'DeliveryHeadedToPickup'], ['PickedUp', 'PackagePickedUp'], ['HeadedToDropoff', 'DeliveryHeadedToDropoff']] as const) {
+      fleet.pushTracking(track(stage, type, stage));
+    }
+    // Cruising north at 6 m/s, half the modelled 12 m/s: two fixes on the first half, one past the middle.
+    let seq = 1;
+    const fix = (lat: number) => {
+      now += 2500;
+      fleet.pushStatus(droneStatus({ seq: seq++, ts: now, armed: true, landedState: 'IN_AIR', groundSpeed: 6, position: { lat, lon: 8.54, altMsl: 518, altRel: 30 } }));
+      service.refreshEtas();
+      return service.get('d1').delivery;
+    };
+    fix(47.393);
+    const slow = fix(47.395);
+    const naive = now + remainingSeconds(coreConfig().profile, 'HeadedToDropoff', { lat: 47.395, lon: 8.54, altRel: 30 }, pickup, dropoff) * 1000;
+    expect(slow.eta!).toBeGreaterThan(naive + 60_000);
+    expect(slow.etaAtHalfway).toBeNull();
+    const past = fix(47.401);
+    expect(past.etaAtHalfway).toBe(past.eta);
+    now += 30_000;
+    fleet.pushTracking(track('Completed', 'DeliveryCompleted', 'done'));
+    const view = (await app.inject({ method: 'GET', url: '/api/v1/deliveries/d1' })).json<{ etaErrorS: { atDispatch: number; atHalfway: number } }>();
+    expect(view.etaErrorS.atHalfway).toBeCloseTo((now - past.eta!) / 1000, 3);
+    expect(view.etaErrorS.atDispatch).toBeCloseTo((now - dispatched.eta!) / 1000, 3);
+    await app.close();
+  });
+});
+
+describe('bench:eta smoke', () => {
+  it('prints its figures as one JSON object on the last line', () => {
+    const script = fileURLToPath(new URL('../dist/bench/eta.js', import.meta.url));
+    const out = execFileSync(process.execPath, [script, '--smoke'], { encoding: 'utf8', timeout: 60_000 });
+    const last = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number | string>;
+    expect(Object.keys(last).slice(0, 4)).toEqual(['bench', 'deliveries', 'median_pct', 'p90_pct']);
+    expect(last.deliveries).toBe(30);
+  });
+});
