@@ -5,10 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BufferedWriter } from '../src/domain/buffered-writer.js';
 import { statusPoint } from '../src/domain/measurements.js';
 import { createInfluxV1Writer } from '../src/adapters/influx-v1-writer.js';
+import { createInfluxV2Writer } from '../src/adapters/influx-v2-writer.js';
 import { openFileSpill } from '../src/adapters/file-spill.js';
 import { createMemoryLogger } from '../src/adapters/stderr-logger.js';
 import { influxQuery, startInfluxDB, type RunningInfluxDB } from '../../test-support/influxdb.js';
 import { until } from '../../test-support/until.js';
+import { startVictoriaMetrics, victoriaExport } from '../../test-support/victoria-metrics.js';
 import { makeFlight } from './helpers/status.js';
 
 const count = async (url: string, droneId: string): Promise<number> => {
@@ -69,5 +71,38 @@ describe('BufferedWriter against a real InfluxDB 1.6.7', () => {
     expect(await count(influx.url, 'drone-bad')).toBe(9);
     expect(logger.lines.join('\n')).toMatch(/code=TEL_ERR_WRITE_REJECTED .*status=400 .*field type conflict/);
     await w.close();
+  });
+});
+
+describe('BufferedWriter over the v2 write API (influxdb-client) against a real VictoriaMetrics', () => {
+  it('loses nothing across a server outage and keeps one sample per timestamp after the replay', async () => {
+    const vm = await startVictoriaMetrics();
+    const dir = mkdtempSync(join(tmpdir(), 'aerie-outage-v2-'));
+    try {
+      const w = new BufferedWriter({
+        writer: createInfluxV2Writer({ url: vm.url, token: 'unused', org: 'aerie', bucket: 'aerie', timeoutMs: 2000 }),
+        spill: openFileSpill(join(dir, 'spill')), logger: createMemoryLogger(), batchSize: 200, flushIntervalMs: 50,
+        maxBufferedPoints: 200, backoff: { baseMs: 50, maxMs: 300 },
+      });
+      // VictoriaMetrics refuses samples older than its retention: recent, whole seconds.
+      const t0 = Math.floor(Date.now() / 1000) * 1000 - 3600_000;
+      const flight = makeFlight(1000, { droneId: 'drone-v2', ts: t0 }).map((s) => statusPoint(s, 'test'));
+      w.write(flight.slice(0, 300));
+      expect(await w.flush(20_000)).toBe(true);
+      await vm.stop();
+      w.write(flight.slice(300, 800));
+      await until(() => w.stats().retries > 0 && w.stats().spilled > 0, 'a failed write and a spilled batch');
+      await vm.start();
+      w.write(flight.slice(800));
+      w.write(flight.slice(0, 100));
+      expect(await w.flush(30_000)).toBe(true);
+      expect(w.stats()).toMatchObject({ accepted: 1100, written: 1100, rejected: 0, dropped: 0, pending: 0 });
+      await w.close();
+      const series = await victoriaExport(vm.url, '{__name__="drone_status_lat",drone_id="drone-v2"}');
+      expect(series[0]?.timestamps.length).toBe(1000);
+    } finally {
+      await vm.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
