@@ -98,6 +98,7 @@ export class FleetHub {
       password = randomBytes(24).toString('base64url');
       broker = await EmbeddedBroker.start({
         host: config.mqttHost, port: config.mqttPort, registry, onRefusal,
+        wsPort: config.wsPort,
         tls: config.tlsPort === null ? null : { port: config.tlsPort, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaFile },
         limits: { maxPayloadBytes: config.maxPayloadBytes, msgPerSec: config.droneMsgPerSec, burst: config.droneBurst, maxInflightInbound: config.maxInflightInbound },
         internal: new Map([[username, { secret: password, principal: { id: username, role: 'service' } }]]),
@@ -122,6 +123,11 @@ export class FleetHub {
   /** Port of the embedded broker (0 when attached to an external one). */
   get mqttPort(): number {
     return this.broker?.port ?? 0;
+  }
+
+  /** ws URL of the embedded broker ('' when off). */
+  get wsUrl(): string {
+    return this.broker?.wsPort ? `ws://${this.config.mqttHost}:${this.broker.wsPort}` : '';
   }
 
   /** mqtts URL of the embedded broker ('' when TLS is off). */

@@ -13,6 +13,7 @@ export const USAGE = `usage:
   aerie-hub [--mqtt-host H] [--mqtt-port P] [--data-dir DIR] [--fence-radius M]
   aerie-hub --external-url mqtt://host:port --external-username U --external-password P [--shared-group G]
   (either form) [--metrics-port P]   Prometheus text at http://HOST:P/metrics
+  (embedded) [--ws-port P]   MQTT over WebSocket
   (embedded) [--tls-port P --tls-cert F --tls-key F --tls-ca F]   mqtts; drones may use X.509 client certificates (subject CN = drone id)
   aerie-hub device add ID [--role drone|service] --data-dir DIR   (prints the new secret once)
   aerie-hub device list --data-dir DIR
@@ -36,6 +37,7 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
       'shared-group': { type: 'string' },
       'metrics-port': { type: 'string' },
       'tls-port': { type: 'string' },
+      'ws-port': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'tls-ca': { type: 'string' },
@@ -73,6 +75,8 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
   };
   const metricsPort = num(values['metrics-port'] ?? env.AERIE_HUB_METRICS_PORT, '--metrics-port');
   if (metricsPort !== undefined) overrides.metricsPort = metricsPort;
+  const wsPort = num(values['ws-port'], '--ws-port');
+  if (wsPort !== undefined) overrides.wsPort = wsPort;
   const tlsPort = num(values['tls-port'], '--tls-port');
   if (tlsPort !== undefined) {
     Object.assign(overrides, { tlsPort, tlsCertFile: values['tls-cert'] ?? '', tlsKeyFile: values['tls-key'] ?? '', tlsCaFile: values['tls-ca'] ?? '' });

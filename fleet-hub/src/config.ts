@@ -37,6 +37,8 @@ export interface HubConfig {
   tlsCertFile: string;
   tlsKeyFile: string;
   tlsCaFile: string;
+  /** Embedded broker's MQTT-over-WebSocket listener (0 = ephemeral, null = off). */
+  wsPort: number | null;
   /** Prometheus /metrics listen port (0 = ephemeral); null = no metrics server. */
   metricsPort: number | null;
 }
@@ -66,6 +68,7 @@ export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
   tlsCertFile: '',
   tlsKeyFile: '',
   tlsCaFile: '',
+  wsPort: null,
 });
 
 export function hubConfig(overrides: Partial<HubConfig> = {}): Readonly<HubConfig> {

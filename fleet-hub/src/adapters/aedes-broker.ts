@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { createServer as createTlsServer, TLSSocket } from 'node:tls';
+import { createServer as createHttpServer } from 'node:http';
+import { WebSocketServer, createWebSocketStream } from 'ws';
 import { performance } from 'node:perf_hooks';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { authorizePublish, authorizeSubscribe, type Principal } from '../domain/acl.js';
@@ -34,6 +36,8 @@ export interface BrokerOptions {
   limits: ConnectionLimits;
   /** mqtts listener; client certificates signed by `caFile` identify drones by their subject CN. */
   tls: { port: number; certFile: string; keyFile: string; caFile: string } | null;
+  /** MQTT over WebSocket (plain HTTP upgrade on any path); null = off. */
+  wsPort: number | null;
 }
 
 // [MQTT-4.7.2-1] wildcard filters never match topics starting with '$', so a PUBLISH moved
@@ -65,7 +69,9 @@ export class EmbeddedBroker {
   private readonly buckets = new WeakMap<Client, Bucket>();
   private readonly liveClients = new Map<string, Client>();
 
-  private constructor(private readonly aedes: Aedes, private readonly server: Server, private readonly tlsServer: Server | null) {}
+  private constructor(
+    private readonly aedes: Aedes, private readonly server: Server, private readonly tlsServer: Server | null, private readonly wsServer: Server | null,
+  ) {}
 
   static async start(opts: BrokerOptions): Promise<EmbeddedBroker> {
     let self: EmbeddedBroker | null = null;
@@ -148,7 +154,15 @@ export class EmbeddedBroker {
       }, aedes.handle);
       await listen(tlsServer, opts.tls.port, opts.host);
     }
-    self = new EmbeddedBroker(aedes, server, tlsServer);
+    let wsServer: Server | null = null;
+    if (opts.wsPort !== null) {
+      const http = createHttpServer();
+      const wss = new WebSocketServer({ server: http });
+      wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req));
+      await listen(http, opts.wsPort, opts.host);
+      wsServer = http;
+    }
+    self = new EmbeddedBroker(aedes, server, tlsServer, wsServer);
     aedes.on('client', (c) => {
       const p = self?.principals.get(c);
       if (p) self?.liveClients.set(p.id, c);
@@ -188,6 +202,12 @@ export class EmbeddedBroker {
     return typeof addr === 'object' && addr ? addr.port : 0;
   }
 
+  /** Port of the WebSocket listener (0 when off). */
+  get wsPort(): number {
+    const addr = this.wsServer?.address();
+    return typeof addr === 'object' && addr ? addr.port : 0;
+  }
+
   /** Port of the mqtts listener (0 when off). */
   get tlsPort(): number {
     const addr = this.tlsServer?.address();
@@ -215,7 +235,11 @@ export class EmbeddedBroker {
   async close(): Promise<void> {
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    if (this.tlsServer) await new Promise<void>((resolve) => this.tlsServer!.close(() => resolve()));
+    for (const srv of [this.tlsServer, this.wsServer]) {
+      if (!srv) continue;
+      (srv as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+    }
   }
 }
 
