@@ -12,7 +12,8 @@ import type { AgentConfig } from '../config.js';
 import { FcTelemetryMapper } from './mavlink-telemetry.js';
 
 const MAX_COMMAND_ATTEMPTS = 3;
-const MAX_MISSION_ATTEMPTS = 3;
+/** MAVSDK's mission-transfer retries per step. */
+const MISSION_RETRIES = 5;
 
 /** Opens the configured wire. UDP replies to the FC's actual address and port unless a peer is fixed. */
 async function openTransport(fc: AgentConfig['fc']): Promise<ByteTransport & { readonly localPort?: number }> {
@@ -29,6 +30,7 @@ export class MavlinkFcLink implements FlightControllerLink {
   private readonly listeners: ((msg: FcTelemetry) => void)[] = [];
   private readonly waiters = new Set<(msg: MavLinkData) => boolean>();
   private readonly mapper = new FcTelemetryMapper();
+  readonly missionStats = { retransmits: 0 };
   private get target(): { sysid: number; compid: number } {
     return this.mapper.target ?? { sysid: 1, compid: 1 };
   }
@@ -117,44 +119,62 @@ export class MavlinkFcLink implements FlightControllerLink {
     return run;
   }
 
-  private async runUpload(items: readonly MissionItem[]): Promise<AckOutcome> {
-    let ackResult: common.MissionAck | null = null;
-    let lastProgress: number;
-    // The FC drives the transfer: answer each MISSION_REQUEST_INT (or legacy MISSION_REQUEST) with its item.
-    const onRequest = (m: MavLinkData): boolean => {
-      if (m instanceof common.MissionRequestInt || m instanceof common.MissionRequest) {
-        const item = items[m.seq];
-        if (item) {
-          lastProgress = this.clock.now();
-          this.link.send(this.toItem(item));
+  /**
+   * Mission upload as MAVSDK's MavlinkMissionTransfer does it: the FC drives the transfer with
+   * MISSION_REQUEST_INT (or legacy MISSION_REQUEST); each step has its own timeout
+   * (`ackTimeoutMs`); on a timeout the last message we sent (MISSION_COUNT before the first
+   * request, else the last item) is sent again, up to MISSION_RETRIES times in a row; progress
+   * resets the count. Timing out means no MISSION_ACK ever came.
+   */
+  private runUpload(items: readonly MissionItem[]): Promise<AckOutcome> {
+    return new Promise((resolve) => {
+      let last: MavLinkData = this.missionCount(items.length);
+      let retries = 0;
+      let timer: unknown = null;
+      const arm = (): void => {
+        if (timer !== null) this.clock.clearTimeout(timer);
+        timer = this.clock.setTimeout(onTimeout, this.cfg.ackTimeoutMs);
+      };
+      const finish = (outcome: AckOutcome): void => {
+        if (timer !== null) this.clock.clearTimeout(timer);
+        this.waiters.delete(onMessage);
+        resolve(outcome);
+      };
+      const onTimeout = (): void => {
+        if (++retries > MISSION_RETRIES) return finish('timeout');
+        this.missionStats.retransmits += 1;
+        this.link.send(last);
+        arm();
+      };
+      const onMessage = (m: MavLinkData): boolean => {
+        if ((m instanceof common.MissionRequestInt || m instanceof common.MissionRequest) && m.missionType === common.MavMissionType.MISSION) {
+          const item = items[m.seq];
+          if (!item) return false;
+          retries = 0;
+          last = this.toItem(item);
+          this.link.send(last);
+          arm();
+          return false;
+        }
+        if (m instanceof common.MissionAck && m.missionType === common.MavMissionType.MISSION) {
+          finish({ result: m.type, name: common.MavMissionResult[m.type] ?? String(m.type), accepted: m.type === common.MavMissionResult.ACCEPTED });
+          return true;
         }
         return false;
-      }
-      if (m instanceof common.MissionAck && m.missionType === common.MavMissionType.MISSION) {
-        ackResult = m;
-        return true;
-      }
-      return false;
-    };
-    this.waiters.add(onRequest);
-    try {
-      for (let attempt = 0; attempt < MAX_MISSION_ATTEMPTS && !ackResult; attempt++) {
-        const count = new common.MissionCount();
-        count.targetSystem = this.target.sysid;
-        count.targetComponent = this.target.compid;
-        count.count = items.length;
-        count.missionType = common.MavMissionType.MISSION;
-        lastProgress = this.clock.now();
-        this.link.send(count);
-        // Wait while the FC keeps asking for items; give up on this attempt when it falls silent.
-        while (!ackResult && this.clock.now() - lastProgress < this.cfg.ackTimeoutMs * 2) await this.sleep(Math.max(5, this.cfg.ackTimeoutMs / 20));
-      }
-    } finally {
-      this.waiters.delete(onRequest);
-    }
-    const ack = ackResult as common.MissionAck | null;
-    if (!ack) return 'timeout';
-    return { result: ack.type, name: common.MavMissionResult[ack.type] ?? String(ack.type), accepted: ack.type === common.MavMissionResult.ACCEPTED };
+      };
+      this.waiters.add(onMessage);
+      this.link.send(last);
+      arm();
+    });
+  }
+
+  private missionCount(n: number): common.MissionCount {
+    const count = new common.MissionCount();
+    count.targetSystem = this.target.sysid;
+    count.targetComponent = this.target.compid;
+    count.count = n;
+    count.missionType = common.MavMissionType.MISSION;
+    return count;
   }
 
   private toItem(item: MissionItem): common.MissionItemInt {
@@ -175,7 +195,7 @@ export class MavlinkFcLink implements FlightControllerLink {
   }
 
   stats(): Record<string, number> {
-    return { ...this.link.stats, ...(this.recorder ? { tlogRecords: this.recorder.stats.records, tlogErrors: this.recorder.stats.errors } : {}) };
+    return { ...this.link.stats, missionRetransmits: this.missionStats.retransmits, ...(this.recorder ? { tlogRecords: this.recorder.stats.records, tlogErrors: this.recorder.stats.errors } : {}) };
   }
 
   async close(): Promise<void> {
@@ -217,9 +237,5 @@ export class MavlinkFcLink implements FlightControllerLink {
         }, timeoutMs);
       }
     });
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
   }
 }
