@@ -98,3 +98,26 @@ describe('startFleet (the vitest harness)', () => {
     expect(await run()).toEqual(a);
   });
 });
+
+describe('live table', () => {
+  it('counts drones by state and mode, failsafes, message rates and faults', async () => {
+    const { renderTable, summarize } = await import('../src/live-table.js');
+    const clock = new ManualClock(0);
+    const fleet = await startFleet({ drones: 4, clock });
+    try {
+      fleet.drone(2).inject({ kind: 'command-long', command: 400, params: [1], confirmation: 0 });
+      fleet.drone(4).fault('gps-loss');
+      const a = summarize(fleet, 0);
+      clock.advance(2000);
+      const b = summarize(fleet, 0);
+      expect(b.byState).toEqual({ 'disarmed, on ground': 3, 'armed, on ground': 1 });
+      expect(b.byMode).toEqual({ 'AUTO.LOITER': 4 });
+      const text = renderTable(b, a, 1, 50);
+      expect(text).toContain('4 drones  sim time 2 s  (50× real time)');
+      expect(text).toContain('faults     1 injected');
+      expect(text).toMatch(/no peer yet \d+\/s/);
+    } finally {
+      await fleet.stop();
+    }
+  });
+});
