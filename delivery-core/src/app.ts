@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { systemClock, type Clock } from '@aerie/contracts';
 import { DeliveryService } from './service.js';
 import { buildHttp } from './http.js';
+import { Authenticator } from './auth.js';
 import { SqliteDeliveryRepository } from './adapters/sqlite-repository.js';
 import { MqttFleetLink } from './adapters/mqtt-fleet-link.js';
 import type { CoreConfig } from './config.js';
@@ -19,6 +20,7 @@ export interface RunningCore {
 export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { clock?: Clock; log?: (line: string) => void } = {}): Promise<RunningCore> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? ((line) => console.log(line));
+  const auth = new Authenticator(config.auth, clock);
   if (config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true });
   const repo = new SqliteDeliveryRepository(config.dbPath);
   const rejected: Record<string, number> = {};
@@ -36,7 +38,7 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
     throw err;
   }
   const service = new DeliveryService(repo, fleet, config, clock);
-  const http = buildHttp(service);
+  const http = buildHttp(service, auth);
   await http.listen({ host: config.httpHost, port: config.httpPort });
   service.start();
   const addr = http.server.address();

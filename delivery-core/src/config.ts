@@ -2,6 +2,7 @@ import { DeliveryError } from './errors.js';
 import type { FlightProfile } from './domain/eta.js';
 import type { AssignmentPolicy } from './domain/assignment.js';
 import type { EnergyModel } from './domain/planner.js';
+import type { AuthConfig } from './auth.js';
 
 /** What the planner assumes of every drone until the registry says otherwise. */
 export interface Airframe {
@@ -27,6 +28,7 @@ export interface CoreConfig {
   scheduleBatchMax: number;
   airframe: Airframe;
   energy: EnergyModel;
+  auth: AuthConfig;
 }
 
 export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
@@ -42,9 +44,11 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   // A 2 kg-class quadcopter: ~450 W hover/cruise empty, ~90 W per kg carried, 250 Wh pack, 20 % never planned.
   airframe: { maxPayloadKg: 2.5, maxRangeM: 20_000, defaultPackageKg: 1 },
   energy: { basePowerW: 450, perKgPowerW: 90, reserveFraction: 0.2, capacityWh: 250 },
+  auth: { keys: [], ratePerSec: 50, burst: 100 },
 });
 
-type Overrides = Partial<Omit<CoreConfig, 'mqtt' | 'profile' | 'assignment' | 'airframe' | 'energy'>> & {
+type Overrides = Partial<Omit<CoreConfig, 'mqtt' | 'profile' | 'assignment' | 'airframe' | 'energy' | 'auth'>> & {
+  auth?: Partial<AuthConfig>;
   mqtt?: Partial<CoreConfig['mqtt']>; profile?: Partial<FlightProfile>; assignment?: Partial<AssignmentPolicy>;
   airframe?: Partial<Airframe>; energy?: Partial<EnergyModel>;
 };
@@ -57,7 +61,9 @@ export function coreConfig(o: Overrides = {}): Readonly<CoreConfig> {
     assignment: { ...defaultCoreConfig.assignment, ...o.assignment },
     airframe: { ...defaultCoreConfig.airframe, ...o.airframe },
     energy: { ...defaultCoreConfig.energy, ...o.energy },
+    auth: { ...defaultCoreConfig.auth, ...o.auth },
   };
+  if (!(cfg.auth.ratePerSec > 0 && cfg.auth.burst >= 1)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'auth.ratePerSec must be > 0 and auth.burst ≥ 1');
   if (!(cfg.energy.reserveFraction >= 0 && cfg.energy.reserveFraction < 1)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'energy.reserveFraction must be within [0, 1)');
   if (!(Number.isInteger(cfg.scheduleBatchMax) && cfg.scheduleBatchMax > 0)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'scheduleBatchMax must be a positive integer');
   const p = cfg.profile;

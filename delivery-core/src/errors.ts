@@ -10,11 +10,14 @@ export const DeliveryErrorCodes = {
   DLV_ERR_IDEMPOTENCY_KEY_MISSING: 'POST needs an Idempotency-Key header',
   DLV_ERR_IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was used with a different request',
   DLV_ERR_TOO_LATE_TO_RESCHEDULE: 'The drone is on its way or the package picked up; the delivery can no longer be changed',
+  DLV_ERR_UNAUTHENTICATED: 'A valid API key is required',
+  DLV_ERR_FORBIDDEN: 'This API key may not act on this delivery',
+  DLV_ERR_RATE_LIMITED: 'Too many requests from this client',
 } as const;
 export type DeliveryErrorCode = keyof typeof DeliveryErrorCodes;
 
 export class DeliveryError extends Error {
-  constructor(readonly code: DeliveryErrorCode, readonly status: number, message?: string) {
+  constructor(readonly code: DeliveryErrorCode, readonly status: number, message?: string, readonly headers: Readonly<Record<string, string>> = {}) {
     super(message ?? DeliveryErrorCodes[code]);
     this.name = 'DeliveryError';
   }

@@ -6,6 +6,7 @@ import type { Delivery, StageChange } from './domain/delivery.js';
 import type { DeliveryStage } from '@aerie/contracts';
 import { collectOpenApi } from './openapi.js';
 import { registerEvents } from './sse.js';
+import { forbidIfNot, type Authenticator, type Principal } from './auth.js';
 
 const LatLonSchema = {
   type: 'object', additionalProperties: false, required: ['lat', 'lon'],
@@ -80,13 +81,13 @@ function correlationOf(req: object): string {
 }
 
 /** The public REST API, versioned under /api/v1, errors as RFC 9457 problem+json. */
-export function buildHttp(service: DeliveryService): FastifyInstance {
+export function buildHttp(service: DeliveryService, auth?: Authenticator): FastifyInstance {
   // removeAdditional off: an unknown field is a client error, not something to drop silently.
   // forceCloseConnections: a live SSE stream must not hold the server open on shutdown.
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024, forceCloseConnections: true, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
 
   app.setErrorHandler((err: FastifyError, _req, reply) => {
-    if (err instanceof DeliveryError) return problem(reply, err.status, err.code, err.message);
+    if (err instanceof DeliveryError) return problem(reply.headers(err.headers), err.status, err.code, err.message);
     if (err.validation) return problem(reply, 400, 'DLV_ERR_VALIDATION', err.message);
     if (err.statusCode && err.statusCode < 500) return problem(reply, err.statusCode, 'DLV_ERR_VALIDATION', err.message);
     return problem(reply, 500, 'DLV_ERR_INTERNAL', 'internal error');
@@ -101,6 +102,31 @@ export function buildHttp(service: DeliveryService): FastifyInstance {
     done();
   });
 
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (!auth?.enabled || !req.url.startsWith('/api/v1/')) return done();
+    try {
+      const p = auth.authenticate(req.headers);
+      auth.charge(p);
+      (req as { principal?: Principal }).principal = p;
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  });
+  const principal = (req: object) => (req as { principal?: Principal }).principal ?? null;
+  /** A customer or business key creates for its own account only. */
+  const ownedBody = (req: { body: RequestBodyT }): RequestBodyT => {
+    const p = principal(req);
+    if (!p?.account) return req.body;
+    forbidIfNot(p, req.body.owner ?? p.account);
+    return { ...req.body, owner: p.account };
+  };
+  const visible = (req: { params: { id: string } }) => {
+    const found = service.get(req.params.id);
+    forbidIfNot(principal(req), found.delivery.owner);
+    return found;
+  };
+
   const openApi = collectOpenApi(app);
   app.get('/healthz', () => ({ ok: true }));
   app.get('/api/docs', () => openApi());
@@ -114,7 +140,7 @@ export function buildHttp(service: DeliveryService): FastifyInstance {
 
   app.put<{ Params: { id: string }; Body: RequestBodyT }>('/api/v1/deliveries/:id', {
     schema: { params: IdParams, body: RequestBody }, config: { summary: 'Create a delivery (idempotent: the same id and body answer the same)' },
-  }, (req, reply) => accept(reply, req.params.id, req.body, correlationOf(req)));
+  }, (req, reply) => accept(reply, req.params.id, ownedBody(req), correlationOf(req)));
 
   // draft-ietf-httpapi-idempotency-key-header: the key names the request; a retry with the same
   // key and body gets the same delivery, the same key with another body is a 422.
@@ -123,9 +149,10 @@ export function buildHttp(service: DeliveryService): FastifyInstance {
   }, async (req, reply) => {
     const key = req.headers['idempotency-key'];
     if (typeof key !== 'string' || key.length === 0 || key.length > 255) throw new DeliveryError('DLV_ERR_IDEMPOTENCY_KEY_MISSING', 400);
-    const id = `ik-${createHash('sha256').update(`${req.body.owner ?? ''}\n${key}`).digest('hex').slice(0, 40)}`;
+    const body = ownedBody(req);
+    const id = `ik-${createHash('sha256').update(`${body.owner ?? ''}\n${key}`).digest('hex').slice(0, 40)}`;
     try {
-      return await accept(reply, id, req.body, correlationOf(req));
+      return await accept(reply, id, body, correlationOf(req));
     } catch (err) {
       if (err instanceof DeliveryError && err.code === 'DLV_ERR_ID_CONFLICT') throw new DeliveryError('DLV_ERR_IDEMPOTENCY_KEY_REUSED', 422);
       throw err;
@@ -136,6 +163,11 @@ export function buildHttp(service: DeliveryService): FastifyInstance {
     schema: { querystring: ListQuery }, config: { summary: 'List deliveries, oldest first, filtered, with a cursor' },
   }, (req) => {
     const q = req.query;
+    const p = principal(req);
+    if (p?.account) {
+      forbidIfNot(p, q.owner ?? p.account);
+      q.owner = p.account;
+    }
     const limit = Number(q.limit ?? 50);
     const items = service.list({
       ...(q.stage ? { stages: q.stage.split(',') as DeliveryStage[] } : {}), ...(q.owner ? { owner: q.owner } : {}),
@@ -146,18 +178,22 @@ export function buildHttp(service: DeliveryService): FastifyInstance {
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/deliveries/:id', { schema: { params: IdParams }, config: { summary: 'One delivery with its stage history' } }, (req) => {
-    const { delivery, history } = service.get(req.params.id);
+    const { delivery, history } = visible(req);
     return view(delivery, history);
   });
 
-  registerEvents(app, service, IdParams);
+  registerEvents(app, service, IdParams, (req) => visible(req).delivery);
 
   app.patch<{ Params: { id: string }; Body: { pickup?: RequestBodyT['pickup']; dropoff?: RequestBodyT['dropoff'] } }>('/api/v1/deliveries/:id', {
     schema: { params: IdParams, body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { pickup: LatLonSchema, dropoff: LatLonSchema } } },
     config: { summary: 'Reschedule: a new pickup or dropoff before the drone takes off' },
-  }, (req) => view(service.reschedule(req.params.id, req.body)));
+  }, (req) => {
+    visible(req);
+    return view(service.reschedule(req.params.id, req.body));
+  });
 
   app.delete<{ Params: { id: string } }>('/api/v1/deliveries/:id', { schema: { params: IdParams }, config: { summary: 'Cancel before pickup' } }, (req, reply) => {
+    visible(req);
     return reply.code(202).send(view(service.cancel(req.params.id)));
   });
 

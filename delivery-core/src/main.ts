@@ -1,27 +1,32 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { ApiKey } from './auth.js';
 import { coreConfig } from './config.js';
 import { startDeliveryCore } from './app.js';
 import { DeliveryError } from './errors.js';
 
-const USAGE = `usage: aerie-core [--http-port P] [--http-host H] [--data-dir DIR] --mqtt-url URL --mqtt-username U --mqtt-password P
-environment: AERIE_CORE_HTTP_PORT, AERIE_CORE_DATA_DIR, AERIE_CORE_MQTT_URL, AERIE_CORE_MQTT_USERNAME, AERIE_CORE_MQTT_PASSWORD`;
+const USAGE = `usage: aerie-core [--http-port P] [--http-host H] [--data-dir DIR] [--api-keys FILE] --mqtt-url URL --mqtt-username U --mqtt-password P
+environment: AERIE_CORE_HTTP_PORT, AERIE_CORE_DATA_DIR, AERIE_CORE_API_KEYS_FILE, AERIE_CORE_MQTT_URL, AERIE_CORE_MQTT_USERNAME, AERIE_CORE_MQTT_PASSWORD`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       'http-port': { type: 'string' }, 'http-host': { type: 'string' }, 'data-dir': { type: 'string' },
-      'mqtt-url': { type: 'string' }, 'mqtt-username': { type: 'string' }, 'mqtt-password': { type: 'string' },
+      'mqtt-url': { type: 'string' }, 'mqtt-username': { type: 'string' }, 'mqtt-password': { type: 'string' }, 'api-keys': { type: 'string' },
     },
   });
   const env = process.env;
   const port = Number(values['http-port'] ?? env.AERIE_CORE_HTTP_PORT ?? 8080);
+  const apiKeys = values['api-keys'] ?? env.AERIE_CORE_API_KEYS_FILE;
   const dataDir = values['data-dir'] ?? env.AERIE_CORE_DATA_DIR ?? join('.aerie-data', 'core');
   const config = coreConfig({
     httpPort: port,
     httpHost: values['http-host'] ?? '127.0.0.1',
     dbPath: join(dataDir, 'deliveries.sqlite'),
+    // A JSON array of { key, clientId, role, account? }; without it the API is open (local runs).
+    ...(apiKeys ? { auth: { keys: JSON.parse(readFileSync(apiKeys, 'utf8')) as ApiKey[] } } : {}),
     mqtt: {
       url: values['mqtt-url'] ?? env.AERIE_CORE_MQTT_URL ?? 'mqtt://127.0.0.1:1883',
       username: values['mqtt-username'] ?? env.AERIE_CORE_MQTT_USERNAME ?? '',
