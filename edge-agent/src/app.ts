@@ -67,6 +67,11 @@ export class EdgeAgent {
     }, tickMs));
   }
 
+  /** Age (ms) of each telemetry source behind the latest DroneStatus. */
+  fieldAges(): Record<string, number> {
+    return this.assembler.ages(this.clock.now());
+  }
+
   /** The latest DroneStatus, without publishing it. */
   status(): DroneStatus {
     return this.assembler.snapshot({ bootId: this.bootId, seq: this.statusSeq, now: this.clock.now() });

@@ -78,7 +78,7 @@ async function run(config: Readonly<AgentConfig>): Promise<void> {
     lastFc = status.link.fcConnected;
     lastUp = uplink.connected;
     const spool = uplink instanceof SpoolingUplink ? { length: uplink.spool.length, bytes: uplink.spool.bytes, ...uplink.spool.stats } : null;
-    statusFile?.write({ ts: new Date().toISOString(), droneId: config.droneId, bootId: agent.bootId, uplinkConnected: uplink.connected, fc: fc.stats(), streamRates: fc.streamRates, spool, counters: agent.counters, status });
+    statusFile?.write({ ts: new Date().toISOString(), droneId: config.droneId, bootId: agent.bootId, uplinkConnected: uplink.connected, fc: fc.stats(), streamRates: fc.streamRates, spool, counters: agent.counters, fieldAgesMs: agent.fieldAges(), status });
   }, 1000);
   const stop = (): void => {
     clearInterval(timer);

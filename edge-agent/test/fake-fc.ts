@@ -19,11 +19,12 @@ export async function startFakeFc(opts: {
   signing?: SigningConfig;
   autopilot?: number;
   type?: number;
+  version?: 1 | 2;
 }): Promise<FakeFc> {
   const endpoint = await UdpEndpoint.open({ port: 0, peer: { address: '127.0.0.1', port: opts.agentPort } });
   endpoint.on('error', () => undefined);
   // A signing FC also refuses what is not signed with its key, as ArduPilot does once a key is set.
-  const link = new MavLink(udpTransport(endpoint), { sysid: 1, compid: 1, signing: opts.signing ?? null }, {
+  const link = new MavLink(udpTransport(endpoint), { sysid: 1, compid: 1, version: opts.version ?? 2, signing: opts.signing ?? null }, {
     incomingSigning: opts.signing ? { key: opts.signing.key, unsigned: 'reject' } : null,
   });
   const received: MavLinkData[] = [];

@@ -52,6 +52,19 @@ describe('MAVLink 2 signing on the agent\'s FC link', () => {
   });
 });
 
+describe('MAVLink 1', () => {
+  it('an FC that speaks only MAVLink 1 is understood (old ArduPilot over a SiK radio)', async () => {
+    const agent = await MavlinkFcLink.open(agentConfig({ droneId: 'd1', fc: { port: 0, streamHz: 0 } }).fc, systemClock);
+    cleanups.push(() => agent.close());
+    let mode = '';
+    agent.onTelemetry((t) => void (t.kind === 'heartbeat' && (mode = String(t.customMode))));
+    const fc = await startFakeFc({ agentPort: agent.port, version: 1 });
+    cleanups.push(() => fc.stop());
+    fc.heartbeat(6);
+    await until(() => mode === '6', 'the MAVLink 1 heartbeat');
+  });
+});
+
 describe('raw-link recording', () => {
   it('writes rotating .tlog files that replay to the same modes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aerie-tlog-'));

@@ -51,3 +51,17 @@ describe('StatusAssembler', () => {
     expect(a.apply({ kind: 'statustext', severity: 6, text: 'Takeoff detected' }, 0)).toHaveLength(0);
   });
 });
+
+describe('field ages', () => {
+  it('a source not refreshed keeps its value and its age grows; a partial update never erases known fields', () => {
+    const a = new StatusAssembler('d1');
+    a.apply({ kind: 'heartbeat', autopilot: 3, vehicleType: 2, baseMode: 1, customMode: 5, systemStatus: 4 }, 1000);
+    a.apply({ kind: 'position', lat: 47, lon: 8, altMsl: 500, altRel: 10, vx: 0, vy: 0, vz: 0, heading: null }, 1000);
+    a.apply({ kind: 'battery', voltage: null, current: 3, remainingPct: null }, 5000);
+    a.apply({ kind: 'heartbeat', autopilot: 3, vehicleType: 2, baseMode: 1, customMode: 5, systemStatus: 4 }, 41_000);
+    const s = a.snapshot({ bootId: 'b', seq: 0, now: 41_000 });
+    expect(s.position).toEqual({ lat: 47, lon: 8, altMsl: 500, altRel: 10 });
+    expect(s.battery).toEqual({ pct: null, voltage: 0, current: 3 });
+    expect(a.ages(41_000)).toEqual({ heartbeat: 0, position: 40_000, battery: 36_000 });
+  });
+});

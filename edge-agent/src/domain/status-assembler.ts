@@ -35,8 +35,22 @@ export class StatusAssembler {
 
   constructor(private readonly droneId: string) {}
 
+  private readonly updatedAt: Partial<Record<FcTelemetry['kind'], number>> = {};
+
+  /**
+   * How old each source of DroneStatus is (ms), null when never received. DroneStatus itself
+   * carries only the heartbeat's age; the status file carries these, so an operator sees that a
+   * position kept from 40 s ago is 40 s old.
+   */
+  ages(now: number): Partial<Record<FcTelemetry['kind'], number>> {
+    const out: Partial<Record<FcTelemetry['kind'], number>> = {};
+    for (const [k, at] of Object.entries(this.updatedAt) as [FcTelemetry['kind'], number][]) out[k] = Math.max(0, now - at);
+    return out;
+  }
+
   /** Applies one message; returns the events it caused. */
   apply(msg: FcTelemetry, now: number): EventDraft[] {
+    this.updatedAt[msg.kind] = now;
     switch (msg.kind) {
       case 'heartbeat':
         return this.onHeartbeat(msg, now);
