@@ -16,6 +16,7 @@ import type { CoreConfig } from './config.js';
 export type StageListener = (d: Delivery, change: StageChange) => void;
 
 const ETA_REFRESH_MS = 2000;
+const MAX_EXPLANATIONS = 10_000;
 const RESCHEDULABLE: readonly DeliveryStage[] = ['Requested', 'Scheduled'];
 
 /**
@@ -184,7 +185,15 @@ export class DeliveryService {
     if (drones.length === 0) return 0;
     const jobs: PlanJob[] = pending.map((d) => ({ id: d.id, pickup: d.pickup, dropoff: d.dropoff, weightKg: airframe.defaultPackageKg }));
     const plan = planBatch(this.config.profile, energy, drones, jobs, now);
-    for (const e of plan.explanations) this.explanations.set(e.jobId, e);
+    for (const e of plan.explanations) {
+      this.explanations.delete(e.jobId);
+      this.explanations.set(e.jobId, e);
+    }
+    // Bounded: the most recent explanations only (a Map iterates oldest insertion first).
+    for (const k of this.explanations.keys()) {
+      if (this.explanations.size <= MAX_EXPLANATIONS) break;
+      this.explanations.delete(k);
+    }
     const done: { d: Delivery; droneId: string; eta: number; change: StageChange }[] = [];
     this.repo.batch(() => {
       for (const d of pending) {
