@@ -83,14 +83,31 @@ function windVector(p: FlightProfile): [number, number] {
   return [p.wind.speedMs * Math.sin(toward), p.wind.speedMs * Math.cos(toward)];
 }
 
-/** Flight time, energy and distance of one drone doing one job and flying home; the first hard constraint it breaks. */
-export function trip(p: FlightProfile, e: EnergyModel, d: PlanDrone, j: PlanJob, now: number): Trip {
-  if (j.weightKg > d.maxPayloadKg) return { costS: Infinity, energyWh: Infinity, distanceM: Infinity, reason: 'payload' };
+/** What of a job's trip does not depend on the drone: computed once per job, not per pair. */
+export interface JobPrep {
+  cosLat: number;
+  wx: number;
+  wy: number;
+  loaded: { m: number; gs: number | null; fixed: number };
+}
+
+export function prepareJob(p: FlightProfile, j: PlanJob): JobPrep {
   const [wx, wy] = windVector(p);
   const cosLat = Math.cos(j.pickup.lat * RAD);
+  const dx = (j.dropoff.lon - j.pickup.lon) * RAD * EARTH_M * cosLat;
+  const dy = (j.dropoff.lat - j.pickup.lat) * RAD * EARTH_M;
+  const m = Math.sqrt(dx * dx + dy * dy);
+  const gs = m < 1 ? p.cruiseSpeedMs : groundSpeedFromComponents(p.cruiseSpeedMs, (wx * dx + wy * dy) / m, (wx * dy - wy * dx) / m, p.maxAirspeedMs);
+  return { cosLat, wx, wy, loaded: { m, gs, fixed: p.cruiseAltM / p.climbRateMs + descentS(p, p.cruiseAltM) } };
+}
+
+/** Flight time, energy and distance of one drone doing one job and flying home; the first hard constraint it breaks. */
+export function trip(p: FlightProfile, e: EnergyModel, d: PlanDrone, j: PlanJob, now: number, prep: JobPrep = prepareJob(p, j)): Trip {
+  if (j.weightKg > d.maxPayloadKg) return { costS: Infinity, energyWh: Infinity, distanceM: Infinity, reason: 'payload' };
+  const { cosLat, wx, wy, loaded } = prep;
   const f = d.speedFactor ?? 1;
   const a = legTimeS(p, d.position, j.pickup, cosLat, wx, wy, f);
-  const b = legTimeS(p, j.pickup, j.dropoff, cosLat, wx, wy, f);
+  const b = { s: loaded.m < 1 ? loaded.fixed : loaded.gs === null ? Infinity : loaded.fixed + loaded.m / (loaded.gs * f), m: loaded.m };
   const c = legTimeS(p, j.dropoff, d.home, cosLat, wx, wy, f);
   const distanceM = a.m + b.m + c.m;
   if (distanceM > d.maxRangeM) return { costS: Infinity, energyWh: Infinity, distanceM, reason: 'range' };
@@ -120,8 +137,9 @@ export function costGraph(p: FlightProfile, e: EnergyModel, drones: readonly Pla
   const cost: number[] = [];
   const rejected = new Uint32Array(jobs.length * REASONS.length);
   for (let i = 0; i < jobs.length; i++) {
+    const prep = prepareJob(p, jobs[i]!);
     for (let k = 0; k < drones.length; k++) {
-      const t = trip(p, e, drones[k]!, jobs[i]!, now);
+      const t = trip(p, e, drones[k]!, jobs[i]!, now, prep);
       if (t.reason === null) { col.push(k); cost.push(t.costS); }
       else rejected[i * REASONS.length + REASONS.indexOf(t.reason)]! += 1;
     }
