@@ -55,7 +55,7 @@ describe('hub pipeline end to end', () => {
   });
 
   it('publishes alerts on svc/v1/alerts, not on the tracking topic, and raises telemetry_stale on its own tick', async () => {
-    const { hub, connect } = await start({});
+    const { connect } = await start({});
     const core = await connect('svc-core');
     const got: { topic: string; e: DeliveryTracking }[] = [];
     core.on('message', (topic, p) => {
