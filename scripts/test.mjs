@@ -9,6 +9,7 @@ const DEBIAN_PACKAGES = [
   { pkg: 'socat', bin: '/usr/bin/socat' },
   { pkg: 'influxdb', bin: '/usr/bin/influxd' },
   { pkg: 'victoria-metrics', bin: '/usr/bin/victoria-metrics' },
+  { pkg: 'openssl', bin: '/usr/bin/openssl' },
 ];
 
 function ensureDebianPackages() {
