@@ -72,7 +72,7 @@ export class FleetHub {
     writer: TelemetryWriter,
     private readonly eventStream: EventStream | null,
   ) {
-    this.tracker = new DeliveryTracker({ fenceRadiusM: config.fenceRadiusM });
+    this.tracker = new DeliveryTracker({ fenceRadiusM: config.fenceRadiusM, noFlyZones: config.noFlyZones });
     this.queue = new IngestQueue({ maxStatuses: config.maxPendingStatuses, maxDrones: config.maxPendingDrones, maxEvents: config.maxPendingEvents });
     // Staleness is judged on the hub's clock, once a second.
     this.ticker = clock.setInterval(() => {

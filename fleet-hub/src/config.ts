@@ -14,6 +14,8 @@ export interface HubConfig {
   dataDir: string;
   /** Radius of the pickup and dropoff geofences (m). */
   fenceRadiusM: number;
+  /** No-fly zones the tracker alerts on: rings of [lon, lat], first point repeated last. */
+  noFlyZones: readonly { name: string; ring: readonly (readonly [number, number])[] }[];
   /** Cap on an accepted MQTT payload (bytes); a bigger PUBLISH from a drone is refused at the broker. */
   maxPayloadBytes: number;
   /** Per drone connection: sustained PUBLISH rate (msg/s) and burst (messages); the excess is refused and counted. */
@@ -52,6 +54,7 @@ export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
   externalPassword: '',
   dataDir: '.aerie-data/hub',
   fenceRadiusM: 15,
+  noFlyZones: [],
   maxPayloadBytes: 64 * 1024,
   // A status at 1–5 Hz plus events; the demo's warped clock runs agents faster, hence the head-room.
   droneMsgPerSec: 500,

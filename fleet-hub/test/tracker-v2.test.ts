@@ -97,6 +97,22 @@ describe('DeliveryTracker: mission progress, failsafes, ordering, ETA and alerts
     expect(t.onStatus(st(home, 'IN_AIR', { battery: { pct: 20, voltage: 14.8, current: 20 } })).filter((e) => e.type === 'DeliveryAlert')).toEqual([]);
   });
 
+  it('alerts once on entering a no-fly zone, and again only after leaving and re-entering', () => {
+    seq = 0;
+    const zone = { name: 'hospital', ring: [[8.5460, 47.3980], [8.5465, 47.3980], [8.5465, 47.3985], [8.5460, 47.3985], [8.5460, 47.3980]] as [number, number][] };
+    const t = new DeliveryTracker({ fenceRadiusM: 15, noFlyZones: [zone] });
+    t.assign(assignment);
+    const inside = { lat: 47.39825, lon: 8.54625 };
+    const alerts = () => (xs: { type: string; alert?: string }[]) => xs.filter((e) => e.alert === 'no_fly_zone').length;
+    const count = alerts();
+    expect(count(t.onStatus(st(home, 'TAKEOFF')))).toBe(0);
+    expect(count(t.onStatus(st(inside, 'IN_AIR')))).toBe(1);
+    expect(count(t.onStatus(st(inside, 'IN_AIR')))).toBe(0);
+    expect(count(t.onStatus(st(home, 'IN_AIR')))).toBe(0);
+    const again = t.onStatus(st(inside, 'IN_AIR'));
+    expect(again.find((e) => e.alert === 'no_fly_zone')).toMatchObject({ type: 'DeliveryAlert', reason: 'inside no-fly zone hospital', correlationId: 'corr-1' });
+  });
+
   it('reports DeliveryRescheduled when the core moves the delivery to another drone', () => {
     const t = tracker();
     const out = t.assign({ ...assignment, droneId: 'drone-002' }, T0);

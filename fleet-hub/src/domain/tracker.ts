@@ -1,4 +1,4 @@
-import { booleanPointInPolygon, circle, distance, point } from '@turf/turf';
+import { booleanPointInPolygon, circle, distance, point, polygon } from '@turf/turf';
 import type { Feature, Polygon } from 'geojson';
 import type { DeliveryAssignment, DeliveryStage, DeliveryTracking, DroneStatus, TrackingEventType } from '@aerie/contracts';
 import { deliveryMission } from './mission-plan.js';
@@ -35,10 +35,13 @@ export interface TrackerOptions {
   /** Battery model: charge used per km flown (%), and the reserve to land with (%). */
   batteryPctPerKm: number;
   batteryReservePct: number;
+  /** No-fly zones: polygons as rings of [lon, lat] (GeoJSON order, first point repeated last). */
+  noFlyZones: readonly { name: string; ring: readonly (readonly [number, number])[] }[];
 }
 
 export const defaultTrackerOptions: Readonly<TrackerOptions> = Object.freeze({
   fenceRadiusM: 15, staleMs: 15_000, cruiseSpeedMs: 10, etaMinChangeMs: 30_000, batteryPctPerKm: 4, batteryReservePct: 20,
+  noFlyZones: [],
 });
 
 const IN_AIR = new Set<DroneStatus['landedState']>(['IN_AIR', 'TAKEOFF', 'LANDING']);
@@ -55,9 +58,11 @@ const TAKEOFF_FROM_PICKUP = PLAN.findIndex((s, i) => i > 0 && s.kind === 'takeof
 export class DeliveryTracker {
   private readonly byDrone = new Map<string, Active>();
   private readonly o: Readonly<TrackerOptions>;
+  private readonly zones: { name: string; area: Feature<Polygon> }[];
 
   constructor(options: number | Partial<TrackerOptions> = {}) {
     this.o = { ...defaultTrackerOptions, ...(typeof options === 'number' ? { fenceRadiusM: options } : options) };
+    this.zones = this.o.noFlyZones.map((z) => ({ name: z.name, area: polygon([z.ring.map(([lon, lat]) => [lon, lat])]) }));
   }
 
   /** Starts tracking; a delivery moved to another drone yields DeliveryRescheduled. */
@@ -167,6 +172,11 @@ export class DeliveryTracker {
       }
     }
     this.checkBattery(a, s, emit);
+    const zone = this.zones.find((z) => booleanPointInPolygon(here, z.area));
+    if (zone && !a.raised.has('no_fly_zone')) {
+      a.raised.add('no_fly_zone');
+      emit('DeliveryAlert', a.stage, { alert: 'no_fly_zone', reason: `inside no-fly zone ${zone.name}` });
+    } else if (!zone) a.raised.delete('no_fly_zone');
     return out;
   }
 
