@@ -7,6 +7,7 @@ import type { MissionTransferStats } from './domain/mission-transfer.js';
 import { SimError } from './errors.js';
 import type { LinkImpairment, VehicleLink, VehicleLinkStats } from './ports.js';
 import { openUdpVehicleLink } from './adapters/udp-link.js';
+import { openTcpVehicleLink } from './adapters/tcp-link.js';
 import { SimScheduler } from './domain/scheduler.js';
 import type { TelemetryStream, VehicleInput } from './domain/types.js';
 import type { PersonalityName } from './domain/personality.js';
@@ -34,10 +35,20 @@ export interface SimVehicleOptions {
   clock?: Clock;
   /** Local address to bind (127.0.0.1). */
   host?: string;
-  /** Local UDP port; 0 (default) picks an ephemeral one. */
+  /** Local UDP (or TCP) port; 0 (default) picks an ephemeral one. */
   port?: number;
-  /** Fixed ground-station address; null or absent replies to whoever sent last. */
+  /**
+   * 'udp' (default): one socket, sending to `peer` or to whoever sent last. 'tcp': a server on
+   * `port`, as ArduPilot SITL serves tcp:5760, streaming to the one client connected.
+   */
+  transport?: 'udp' | 'tcp';
+  /** Fixed ground-station address (UDP only); null or absent replies to whoever sent last. */
   peer?: UdpPeer | null;
+  /**
+   * MAVLink 2 signing: every outgoing packet is signed with this 32-byte key (Mission Planner and
+   * MAVProxy derive it as SHA-256 of a passphrase: signingKeyFromPassphrase) and link id (0).
+   */
+  signing?: { key: Buffer; linkId?: number } | null;
   /** Horizontal cruise speed, m/s (12). */
   cruiseSpeedMs?: number;
   /** Rate of the position/status streams, Hz (4); HEARTBEAT stays at 1 Hz. */
@@ -82,7 +93,7 @@ function streamPeriods(hz: number): Partial<Record<TelemetryStream, number>> {
 
 export interface SimVehicle {
   readonly sysid: number;
-  /** The UDP port the vehicle listens on (0 for in-memory links). */
+  /** The UDP or TCP port the vehicle listens on (0 for in-memory links). */
   readonly port: number;
   snapshot(): VehicleSnapshot;
   setFault(faults: Partial<VehicleFaults>): void;
@@ -95,10 +106,13 @@ export interface SimVehicle {
   stop(): Promise<void>;
 }
 
-/** Starts one simulated vehicle speaking MAVLink 2 on its own UDP port. */
+/** Starts one simulated vehicle speaking MAVLink 2 on its own UDP port (or TCP server). */
 export async function startSimVehicle(opts: SimVehicleOptions): Promise<SimVehicle> {
   validateOptions(opts);
-  const link = await openUdpVehicleLink({ sysid: opts.sysid, host: opts.host, port: opts.port ?? 0, peer: opts.peer ?? null });
+  const signing = opts.signing ? { key: opts.signing.key, linkId: opts.signing.linkId ?? 0 } : null;
+  const link = opts.transport === 'tcp'
+    ? await openTcpVehicleLink({ sysid: opts.sysid, host: opts.host, port: opts.port ?? 0, signing })
+    : await openUdpVehicleLink({ sysid: opts.sysid, host: opts.host, port: opts.port ?? 0, peer: opts.peer ?? null, signing });
   return runVehicle(link, opts);
 }
 
@@ -194,4 +208,10 @@ function validateOptions(opts: SimVehicleOptions): void {
   if (opts.cruiseSpeedMs !== undefined && !(opts.cruiseSpeedMs > 0 && opts.cruiseSpeedMs <= 40)) bad('cruiseSpeedMs must be in (0, 40]');
   if (opts.streamHz !== undefined && !(opts.streamHz > 0 && opts.streamHz <= 50)) bad('streamHz must be in (0, 50]');
   if (opts.port !== undefined && !(Number.isInteger(opts.port) && opts.port >= 0 && opts.port <= 65535)) bad('port must be 0–65535');
+  if (opts.transport !== undefined && opts.transport !== 'udp' && opts.transport !== 'tcp') bad("transport must be 'udp' or 'tcp'");
+  if (opts.signing) {
+    if (opts.signing.key.length !== 32) bad('signing.key must be 32 bytes');
+    const id = opts.signing.linkId;
+    if (id !== undefined && !(Number.isInteger(id) && id >= 0 && id <= 255)) bad('signing.linkId must be 0–255');
+  }
 }

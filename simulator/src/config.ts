@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Clock } from '@aerie/contracts';
+import { signingKeyFromPassphrase } from '@aerie/mavlink';
 import type { HomePosition } from './domain/types.js';
 import type { SimFleetOptions } from './fleet.js';
 import { SimError } from './errors.js';
@@ -10,6 +11,10 @@ export interface SimConfig {
   host: string;
   /** Vehicle i (0-based) binds portBase + i; 0 gives each an ephemeral port. */
   portBase: number;
+  /** 'udp', or 'tcp': each vehicle a TCP server on its port (ArduPilot SITL's tcp:5760). */
+  transport: 'udp' | 'tcp';
+  /** MAVLink 2 signing key (SHA-256 of --signing-passphrase); null sends unsigned. */
+  signingKey: Buffer | null;
   gcsHost: string;
   /** Vehicle i sends to gcsPortBase + i; 0 means no fixed peer (reply to whoever sent last). */
   gcsPortBase: number;
@@ -36,6 +41,8 @@ export const DEFAULT_CONFIG: Readonly<SimConfig> = Object.freeze({
   drones: 5,
   host: '127.0.0.1',
   portBase: 0,
+  transport: 'udp',
+  signingKey: null,
   gcsHost: '127.0.0.1',
   gcsPortBase: 14550,
   home: Object.freeze({ lat: 47.3977, lon: 8.5456, altMsl: 488 }),
@@ -55,8 +62,10 @@ export const USAGE = `Usage: aerie-sim [options]
   --drones N          vehicles to start, sysids 1..N (${DEFAULT_CONFIG.drones})
   --host ADDR         address the vehicles bind (${DEFAULT_CONFIG.host})
   --port-base P       vehicle i (0-based) binds P+i; 0 = ephemeral (${DEFAULT_CONFIG.portBase})
+  --transport T       udp, or tcp: each vehicle a TCP server on its port, as SITL's tcp:5760 (${DEFAULT_CONFIG.transport})
+  --signing-passphrase P  sign everything sent (MAVLink 2), key = SHA-256(P) as Mission Planner/MAVProxy
   --gcs-host ADDR     ground station / edge agent address (${DEFAULT_CONFIG.gcsHost})
-  --gcs-port-base P   vehicle i sends to P+i; 0 = reply to whoever sent last (${DEFAULT_CONFIG.gcsPortBase})
+  --gcs-port-base P   vehicle i sends to P+i; 0 = reply to whoever sent last (${DEFAULT_CONFIG.gcsPortBase}; UDP only)
   --lat DEG --lon DEG home of the fleet (${DEFAULT_CONFIG.home.lat}, ${DEFAULT_CONFIG.home.lon}); negative as --lat=-33.9
   --alt M             home altitude AMSL, m (${DEFAULT_CONFIG.home.altMsl})
   --speedup X         simulated seconds per real second (${DEFAULT_CONFIG.speedup})
@@ -72,6 +81,7 @@ export const USAGE = `Usage: aerie-sim [options]
 
 const OPTIONS = {
   drones: { type: 'string' }, host: { type: 'string' }, 'port-base': { type: 'string' }, 'gcs-host': { type: 'string' },
+  transport: { type: 'string' }, 'signing-passphrase': { type: 'string' },
   'gcs-port-base': { type: 'string' }, lat: { type: 'string' }, lon: { type: 'string' }, alt: { type: 'string' },
   speedup: { type: 'string' }, cruise: { type: 'string' }, 'stream-hz': { type: 'string' }, spacing: { type: 'string' },
   scenario: { type: 'string' }, personality: { type: 'string' }, seed: { type: 'string' },
@@ -106,12 +116,18 @@ export function parseConfig(argv: readonly string[]): Readonly<SimConfig> | 'hel
   const drones = num('drones', s('drones'), d.drones, isInt(1, 5000), 'an integer 1–5000');
   const personality = s('personality') ?? null;
   if (personality !== null && personality !== 'px4' && personality !== 'ardupilot') fail(`--personality must be px4 or ardupilot, got '${personality}'`);
+  const transport = s('transport') ?? d.transport;
+  if (transport !== 'udp' && transport !== 'tcp') fail(`--transport must be udp or tcp, got '${transport}'`);
+  const passphrase = s('signing-passphrase');
+  if (passphrase === '') fail('--signing-passphrase must not be empty');
   const portBase = num('port-base', s('port-base'), d.portBase, isInt(0, 65535 - drones + 1), `0 or a port such that port+${drones - 1} ≤ 65535`);
   const gcsPortBase = num('gcs-port-base', s('gcs-port-base'), d.gcsPortBase, isInt(0, 65535 - drones + 1), `0 or a port such that port+${drones - 1} ≤ 65535`);
   const config: SimConfig = {
     drones,
     host: s('host') ?? d.host,
     portBase,
+    transport: transport as SimConfig['transport'],
+    signingKey: passphrase === undefined ? null : signingKeyFromPassphrase(passphrase),
     gcsHost: s('gcs-host') ?? d.gcsHost,
     gcsPortBase,
     home: {
@@ -145,6 +161,8 @@ export function fleetOptions(config: Readonly<SimConfig>, clock: Clock): SimFlee
     clock,
     host: config.host,
     portFor: (i) => (config.portBase === 0 ? 0 : config.portBase + i),
+    transport: config.transport,
+    signing: config.signingKey ? { key: config.signingKey } : null,
     peerFor: (i) => (config.gcsPortBase === 0 ? null : { address: config.gcsHost, port: config.gcsPortBase + i }),
     cruiseSpeedMs: config.cruiseSpeedMs,
     streamHz: config.streamHz,

@@ -2,7 +2,7 @@
 export const SimErrorCodes = {
   SIM_ERR_CONFIG: 'Invalid command-line flags',
   SIM_ERR_OPTIONS: 'Invalid simulator options',
-  SIM_ERR_BIND: 'Could not bind the vehicle UDP port',
+  SIM_ERR_BIND: 'Could not bind the vehicle UDP or TCP port',
   SIM_ERR_SCENARIO: 'Invalid scenario file',
   SIM_ERR_TIMEOUT: 'A harness wait timed out',
 } as const;

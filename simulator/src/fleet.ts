@@ -20,7 +20,11 @@ export interface SimFleetOptions {
   host?: string;
   /** Local port for vehicle `index` (0-based); ephemeral ports when absent. */
   portFor?: (index: number) => number;
-  /** Fixed ground-station peer for vehicle `index`; null replies to whoever sent last. */
+  /** 'udp' (default) or 'tcp' (a server per vehicle). */
+  transport?: 'udp' | 'tcp';
+  /** MAVLink 2 signing of everything the vehicles send. */
+  signing?: { key: Buffer; linkId?: number } | null;
+  /** Fixed ground-station peer for vehicle `index` (UDP); null replies to whoever sent last. */
   peerFor?: (index: number) => UdpPeer | null;
   cruiseSpeedMs?: number;
   streamHz?: number;
@@ -67,6 +71,8 @@ export async function startSimFleet(opts: SimFleetOptions): Promise<SimFleet> {
         host: opts.host,
         port: opts.portFor?.(i) ?? 0,
         peer: opts.peerFor?.(i) ?? null,
+        transport: opts.transport,
+        signing: opts.signing,
         cruiseSpeedMs: opts.cruiseSpeedMs,
         streamHz: opts.streamHz,
         rtlAltM: opts.rtlAltM,

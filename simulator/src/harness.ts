@@ -23,8 +23,12 @@ export interface StartFleetOptions {
   home?: HomePosition;
   /** Fixed ground-station peer of drone n (1-based); null: reply to whoever sent last. */
   peerFor?: (n: number) => UdpPeer | null;
-  /** Local UDP port of drone n; 0 (default) ephemeral. */
+  /** Local UDP (or TCP) port of drone n; 0 (default) ephemeral. */
   portFor?: (n: number) => number;
+  /** 'udp' (default) or 'tcp' (a server per drone, as ArduPilot SITL's tcp:5760). */
+  transport?: 'udp' | 'tcp';
+  /** MAVLink 2 signing of everything the drones send (a 32-byte key; link id 0 unless given). */
+  signing?: { key: Buffer; linkId?: number } | null;
   host?: string;
   streamHz?: number;
   /** Parameters for every drone (a scenario's come first, these win). */
@@ -101,6 +105,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<Fleet> {
       const n = i + 1;
       vehicles.push(await startSimVehicle({
         sysid: (i % 254) + 1, home: p.home, clock, scheduler, host: opts.host, port: opts.portFor?.(n) ?? 0, peer: opts.peerFor?.(n) ?? null,
+        transport: opts.transport, signing: opts.signing,
         personality: opts.personality ?? sc?.personality, seed: seedFor(seed, i), streamHz: opts.streamHz,
         physics: { cruiseSpeedMs: p.airframe.cruiseSpeedMs, maxAirspeedMs: p.airframe.maxAirspeedMs },
         battery: { massKg: p.airframe.massKg, capacityWh: p.airframe.capacityWh, hoverPowerW: p.airframe.hoverPowerW, powerPerMsW: p.airframe.powerPerMsW },

@@ -23,5 +23,6 @@ export type { MissionTransferStats } from './domain/mission-transfer.js';
 export type { TelemetryStream, VehicleLink, VehicleLinkStats, LinkImpairment } from './ports.js';
 export { MemoryVehicleLink } from './adapters/memory-link.js';
 export { openUdpVehicleLink, type UdpVehicleLinkOptions } from './adapters/udp-link.js';
+export { openTcpVehicleLink, type TcpVehicleLinkOptions } from './adapters/tcp-link.js';
 export { DEFAULT_CONFIG, parseConfig, fleetOptions, type SimConfig } from './config.js';
 export { SimError, SimErrorCodes, type SimErrorCode } from './errors.js';

@@ -41,6 +41,7 @@ async function main(argv: readonly string[]): Promise<number> {
     clock, scenario, drones: config.drones, home: config.home, host: config.host, streamHz: config.streamHz,
     personality: config.personality ?? undefined, seed: config.seed ?? undefined,
     portFor: (n) => (config.portBase === 0 ? 0 : config.portBase + n - 1),
+    transport: config.transport, signing: config.signingKey ? { key: config.signingKey } : null,
     peerFor: (n) => (config.gcsPortBase === 0 ? null : { address: config.gcsHost, port: config.gcsPortBase + n - 1 }),
     onDelivery: (d) => {
       const what = `delivery request ${d.id}: pickup ${d.pickup.lat},${d.pickup.lon} → dropoff ${d.dropoff.lat},${d.dropoff.lon}`;
@@ -58,8 +59,8 @@ async function main(argv: readonly string[]): Promise<number> {
   if (!table || fleet.size <= 20) {
     for (const d of fleet.drones) {
       const h = d.vehicle.snapshot().home;
-      const peer = config.gcsPortBase === 0 ? 'last sender' : `${config.gcsHost}:${config.gcsPortBase + d.n - 1}`;
-      process.stdout.write(`aerie-sim: sysid=${d.sysid} udp=${config.host}:${d.port} gcs=${peer} home=${h.lat.toFixed(6)},${h.lon.toFixed(6)}\n`);
+      const peer = config.transport === 'tcp' ? 'client' : config.gcsPortBase === 0 ? 'last sender' : `${config.gcsHost}:${config.gcsPortBase + d.n - 1}`;
+      process.stdout.write(`aerie-sim: sysid=${d.sysid} ${config.transport}=${config.host}:${d.port} gcs=${peer}${config.signingKey ? ' signed' : ''} home=${h.lat.toFixed(6)},${h.lon.toFixed(6)}\n`);
     }
   }
   process.stdout.write(`aerie-sim: ${fleet.size} vehicles at ${config.speedup}x; SIGINT/SIGTERM stops\n`);

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, fleetOptions, parseConfig, type SimConfig } from '../src/config.js';
@@ -34,6 +35,16 @@ describe('parseConfig', () => {
     expect(f.portFor?.(2)).toBe(15002);
     expect(f.peerFor?.(0)).toBeNull();
     expect(fleetOptions(config(['--drones', '2']), new ManualClock()).peerFor?.(1)).toEqual({ address: '127.0.0.1', port: 14551 });
+  });
+
+  it('reads --transport tcp and derives the signing key from --signing-passphrase as SHA-256 (Mission Planner, MAVProxy)', () => {
+    const c = config(['--transport', 'tcp', '--signing-passphrase', 'hunter2']);
+    expect(c.transport).toBe('tcp');
+    expect(c.signingKey?.toString('hex')).toBe(createHash('sha256').update('hunter2').digest('hex'));
+    expect(fleetOptions(c, new ManualClock())).toMatchObject({ transport: 'tcp', signing: { key: c.signingKey } });
+    expect(config([])).toMatchObject({ transport: 'udp', signingKey: null });
+    rejects(['--transport', 'serial'], '--transport');
+    rejects(['--signing-passphrase', ''], '--signing-passphrase');
   });
 
   it('rejects bad flags with SIM_ERR_CONFIG and a message naming the flag', () => {

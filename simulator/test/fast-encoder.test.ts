@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { common } from 'node-mavlink';
-import { FrameDecoder, MavEncoder, crcExtraOf, decodeFrame } from '@aerie/mavlink';
+import { FrameDecoder, MavEncoder, computeSignature, crcExtraOf, decodeFrame, signingKeyFromPassphrase } from '@aerie/mavlink';
 import { FastEncoder } from '../src/adapters/fast-encoder.js';
 import { telemetryMessage } from '../src/adapters/mavlink-telemetry.js';
 import { toMavlink } from '../src/adapters/mavlink-messages.js';
@@ -35,6 +35,25 @@ describe('FastEncoder (hot-path MAVLink 2 writer)', () => {
         expect(buf.subarray(7, 7 + len).toString('hex'), stream).toBe(want.toString('hex'));
         seq = (seq + 1) & 0xff;
       }
+    }
+  });
+
+  it('with signed, writes the packet node-mavlink signs (incompat flag under the CRC), given the same signature block', () => {
+    const key = signingKeyFromPassphrase('aerie');
+    const slow = new MavEncoder({ sysid: 42, compid: 1, signing: { key, linkId: 3 } });
+    const fast = new FastEncoder(42, 1, { signed: true });
+    const buf = Buffer.alloc(400);
+    let ts = 1_000_000;
+    for (const stream of STREAMS) {
+      const msg = telemetryMessage(stream, snapshots()[1]!);
+      const want = slow.encodeWithSeq(msg, 17, ts);
+      const len = fast.write(msg, 17, buf, 5);
+      const block = Buffer.alloc(13);
+      block.writeUInt8(3, 0);
+      block.writeUIntLE(ts, 1, 6);
+      computeSignature(key, buf.subarray(5, 5 + len), 3, ts).copy(block, 7);
+      expect(Buffer.concat([buf.subarray(5, 5 + len), block]).toString('hex'), stream).toBe(want.toString('hex'));
+      ts += 1;
     }
   });
 

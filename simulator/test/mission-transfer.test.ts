@@ -18,14 +18,34 @@ describe('Mission upload protocol', () => {
     expect(b.clock.pendingTimers).toBe(0);
   });
 
-  it('re-requests the expected item when one arrives out of sequence', () => {
+  it('NACKs an item that was never requested with MAV_MISSION_INVALID_SEQUENCE and ends the upload', () => {
     const b = new Bench();
     b.send({ kind: 'mission-count', count: 3, missionType: 0 });
     b.send({ kind: 'mission-item', missionType: 0, item: items[1]! });
-    expect(requests(b.out)).toEqual([0, 0]);
-    expect(b.vehicle.transferStats).toMatchObject({ outOfSequence: 1, rerequests: 1 });
+    expect(requests(b.out)).toEqual([0]);
+    expect(b.out.at(-1)).toEqual({ kind: 'mission-ack', to: GCS, result: MavMissionResult.INVALID_SEQUENCE, missionType: 0 });
+    expect(b.vehicle.transferStats).toMatchObject({ outOfSequence: 1, uploadsFailed: 1, rerequests: 0 });
+    expect(b.clock.pendingTimers).toBe(0);
+    // Ended: the rest of the plan is not taken, and nothing more is requested.
     for (const item of items) b.send({ kind: 'mission-item', missionType: 0, item });
+    expect(acks(b.out)).toEqual([MavMissionResult.INVALID_SEQUENCE]);
+    expect(requests(b.out)).toEqual([0]);
+    expect(b.snapshot().mission.count).toBe(0);
+    expect(b.upload(items)).toBe(MavMissionResult.ACCEPTED);
+  });
+
+  it('ignores a re-sent copy of an item already stored and carries on (a GCS retransmission that crossed our request)', () => {
+    const b = new Bench();
+    b.send({ kind: 'mission-count', count: 3, missionType: 0 });
+    b.send({ kind: 'mission-item', missionType: 0, item: items[0]! });
+    b.send({ kind: 'mission-item', missionType: 0, item: items[0]! });
+    expect(requests(b.out)).toEqual([0, 1]);
+    expect(acks(b.out)).toEqual([]);
+    expect(b.vehicle.transferStats).toMatchObject({ duplicates: 1, outOfSequence: 0 });
+    b.send({ kind: 'mission-item', missionType: 0, item: items[1]! });
+    b.send({ kind: 'mission-item', missionType: 0, item: items[2]! });
     expect(acks(b.out)).toEqual([MavMissionResult.ACCEPTED]);
+    expect(b.snapshot().mission.count).toBe(3);
   });
 
   it('re-requests after 1.5 s of silence, five times, then cancels the operation', () => {

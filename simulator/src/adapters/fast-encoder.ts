@@ -1,4 +1,5 @@
 import type { MavLinkData } from 'node-mavlink';
+import { IFLAG_SIGNED } from '@aerie/mavlink';
 
 /**
  * MAVLink 2 packets written straight into a caller's buffer: the hot path of a thousand vehicles
@@ -6,7 +7,8 @@ import type { MavLinkData } from 'node-mavlink';
  * a serializer per field by name on every call; this resolves each message class's field layout
  * once (from the same FIELDS table node-mavlink generates from the XML, so offsets and wire types
  * cannot drift) and writes with no allocation. The output is byte-identical to node-mavlink's
- * MAVLink 2 serialisation (test/fast-encoder.test.ts pins it). Unsigned packets only.
+ * MAVLink 2 serialisation (test/fast-encoder.test.ts pins it). With `signed` it sets the signed
+ * incompat flag (covered by the CRC) and leaves the 13-byte signature block to the caller.
  */
 
 type Write = (buf: Buffer, value: unknown, at: number) => void;
@@ -46,6 +48,8 @@ const HEADER = 10;
 const CHECKSUM = 2;
 /** The largest MAVLink 2 packet without a signature. */
 export const MAX_PACKET = HEADER + 255 + CHECKSUM;
+/** [MAVLink 2 signing] link id (1), timestamp (6), signature (6). */
+export const SIGNATURE_LEN = 13;
 
 const num = (v: unknown): number => v as number;
 const SCALAR: Record<string, Write> = {
@@ -92,9 +96,13 @@ function x25(buf: Buffer, from: number, to: number, extra: number): number {
 }
 
 export class FastEncoder {
-  constructor(private readonly sysid: number, private readonly compid: number) {}
+  private readonly incompatFlags: number;
 
-  /** Writes one MAVLink 2 packet of `message` with `seq` at `out[at]`; returns its length. */
+  constructor(private readonly sysid: number, private readonly compid: number, opts: { signed?: boolean } = {}) {
+    this.incompatFlags = opts.signed === true ? IFLAG_SIGNED : 0;
+  }
+
+  /** Writes one MAVLink 2 packet of `message` with `seq` at `out[at]`; returns its length (without a signature). */
   write(message: MavLinkData, seq: number, out: Buffer, at: number): number {
     const plan = planFor(message.constructor as unknown as MessageClass);
     const p0 = at + HEADER;
@@ -116,7 +124,7 @@ export class FastEncoder {
     while (len > 1 && out[p0 + len - 1] === 0) len--;
     out[at] = 0xfd;
     out[at + 1] = len;
-    out[at + 2] = 0;
+    out[at + 2] = this.incompatFlags;
     out[at + 3] = 0;
     out[at + 4] = seq & 0xff;
     out[at + 5] = this.sysid;

@@ -18,9 +18,12 @@ export interface MissionTransferOptions {
 export interface MissionTransferStats {
   uploadsAccepted: number;
   uploadsFailed: number;
-  /** MISSION_REQUEST_INTs sent again, for an out-of-sequence item or a timeout. */
+  /** MISSION_REQUEST_INTs sent again after a timeout (a lost request or item). */
   rerequests: number;
+  /** Items ahead of the one requested: NACKed with MAV_MISSION_INVALID_SEQUENCE, upload ended. */
   outOfSequence: number;
+  /** Copies of items already stored (a retransmission that crossed our request): ignored. */
+  duplicates: number;
   timeouts: number;
 }
 
@@ -47,7 +50,7 @@ const FRAMES_BY_COMMAND = new Map<number, ReadonlySet<number>>([
  * (MISSION_COUNT → MISSION_REQUEST_INT … → MISSION_ACK), download, and clear.
  */
 export class MissionTransfer {
-  readonly stats: MissionTransferStats = { uploadsAccepted: 0, uploadsFailed: 0, rerequests: 0, outOfSequence: 0, timeouts: 0 };
+  readonly stats: MissionTransferStats = { uploadsAccepted: 0, uploadsFailed: 0, rerequests: 0, outOfSequence: 0, duplicates: 0, timeouts: 0 };
   private upload: Upload | null = null;
   private lastAccepted: { from: Sender; count: number } | null = null;
   private readonly itemTimeoutMs: number;
@@ -86,10 +89,19 @@ export class MissionTransfer {
       return;
     }
     if (missionType !== MavMissionType.MISSION) return;
-    if (item.seq !== up.items.length) {
+    if (item.seq < up.items.length) {
+      // A GCS that timed out re-sends its last item (MAVSDK, edge-agent) while our next request is
+      // on the way: already stored, so ignored as PX4 does; the item timer still re-requests.
+      this.stats.duplicates += 1;
+      return;
+    }
+    if (item.seq > up.items.length) {
+      // An item never requested: NACK with MAV_MISSION_INVALID_SEQUENCE as ArduPilot does
+      // (MissionItemProtocol::handle_mission_item). ArduPilot then keeps the transfer open, but
+      // GCSs (MAVSDK, QGC, edge-agent) end theirs on any MISSION_ACK, so the upload ends here
+      // too rather than re-requesting from a GCS that has given up.
       this.stats.outOfSequence += 1;
-      this.stats.rerequests += 1;
-      return this.request();
+      return this.fail(MavMissionResult.INVALID_SEQUENCE);
     }
     const frames = FRAMES_BY_COMMAND.get(item.command);
     if (!frames) return this.fail(MavMissionResult.UNSUPPORTED);
