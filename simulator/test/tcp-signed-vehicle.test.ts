@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { common, minimal, type MavLinkData } from 'node-mavlink';
 import {
-  MavLink, UdpEndpoint, readSignature, signingKeyFromPassphrase, udpTransport, verifySignature, type ByteTransport, type MavFrame,
+  MavEncoder, MavLink, UdpEndpoint, readSignature, signingKeyFromPassphrase, udpTransport, verifySignature, type ByteTransport, type MavFrame,
 } from '@aerie/mavlink';
 import { until } from '../../test-support/until.js';
 import { WarpClock } from '../src/domain/warp-clock.js';
@@ -14,8 +14,8 @@ class Gcs {
   readonly got: { message: MavLinkData; frame: MavFrame }[] = [];
   readonly link: MavLink;
 
-  constructor(transport: ByteTransport, private readonly target = 1) {
-    this.link = new MavLink(transport, { sysid: 255, compid: 190 });
+  constructor(transport: ByteTransport, private readonly target = 1, signingKey: Buffer | null = null) {
+    this.link = new MavLink(transport, { sysid: 255, compid: 190, signing: signingKey ? { key: signingKey, linkId: 1 } : null });
     this.link.on('message', (message, frame) => this.got.push({ message, frame }));
   }
 
@@ -205,7 +205,7 @@ describe('MAVLink 2 signing (--signing-passphrase)', () => {
     });
     cleanup.push(() => vehicle.stop());
     const endpoint = await UdpEndpoint.open({ port: 0, peer: { address: '127.0.0.1', port: vehicle.port } });
-    const gcs = new Gcs(udpTransport(endpoint), 3);
+    const gcs = new Gcs(udpTransport(endpoint), 3, key);
     cleanup.push(() => gcs.link.close());
     gcs.heartbeat();
     await until(() => gcs.count(common.GlobalPositionInt) >= 3, 'signed telemetry');
@@ -224,7 +224,7 @@ describe('MAVLink 2 signing (--signing-passphrase)', () => {
     const vehicle = await startSimVehicle({ sysid: 4, home: HOME, clock: new WarpClock({ speedup: 20 }), transport: 'tcp', signing: { key } });
     cleanup.push(() => vehicle.stop());
     const { transport } = await tcpClient(vehicle.port);
-    const gcs = new Gcs(transport, 4);
+    const gcs = new Gcs(transport, 4, key);
     cleanup.push(() => gcs.link.close());
     await until(() => gcs.count(minimal.Heartbeat) >= 2, 'signed HEARTBEATs over TCP');
     expect(await gcs.command(common.MavCmd.COMPONENT_ARM_DISARM, [1])).toBe(common.MavResult.ACCEPTED);
@@ -236,5 +236,29 @@ describe('MAVLink 2 signing (--signing-passphrase)', () => {
     cleanup.push(() => p.link.close());
     await until(() => p.count(minimal.Heartbeat) >= 1, 'unsigned HEARTBEAT');
     expect(p.got.every((g) => g.frame.signature === null)).toBe(true);
+  });
+
+  it('ignores unsigned and wrongly signed commands once signing is on, as ArduPilot does', async () => {
+    const vehicle = await startSimVehicle({ sysid: 6, home: HOME, clock: new WarpClock({ speedup: 20 }), transport: 'tcp', signing: { key } });
+    cleanup.push(() => vehicle.stop());
+    const { transport } = await tcpClient(vehicle.port);
+    const signed = new Gcs(transport, 6, key);
+    cleanup.push(() => signed.link.close());
+    await until(() => signed.count(minimal.Heartbeat) >= 1, 'a HEARTBEAT');
+    const arm = (encoder: MavEncoder) => {
+      const msg = new common.CommandLong();
+      msg.targetSystem = 6;
+      msg.targetComponent = 1;
+      msg.command = common.MavCmd.COMPONENT_ARM_DISARM;
+      msg._param1 = 1;
+      return encoder.encode(msg);
+    };
+    // Same TCP stream, in order: an unsigned ARM, an ARM signed with another key, then a signed LAND.
+    transport.send(arm(new MavEncoder({ sysid: 255, compid: 190 })));
+    transport.send(arm(new MavEncoder({ sysid: 255, compid: 190, signing: { key: signingKeyFromPassphrase('intruder'), linkId: 1 } })));
+    await signed.command(common.MavCmd.NAV_LAND);
+    // Had either ARM been taken, its COMMAND_ACK would have come before LAND's.
+    expect(signed.count(common.CommandAck, (m) => m.command === common.MavCmd.COMPONENT_ARM_DISARM)).toBe(0);
+    expect(vehicle.snapshot().armed).toBe(false);
   });
 });

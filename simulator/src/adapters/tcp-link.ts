@@ -4,6 +4,7 @@ import { MavLink, type ByteTransport, type MavFrame, type SigningConfig } from '
 import { SimError } from '../errors.js';
 import type { VehicleLink } from '../ports.js';
 import { MavVehicleLink, type MavWire } from './mavlink-vehicle-link.js';
+import { incomingPolicy } from './incoming-signing.js';
 
 export interface TcpVehicleLinkOptions {
   sysid: number;
@@ -42,7 +43,7 @@ export async function openTcpVehicleLink(opts: TcpVehicleLinkOptions): Promise<V
     throw new SimError('SIM_ERR_BIND', `vehicle ${opts.sysid}: cannot listen on tcp ${host}:${opts.port ?? 0}: ${(err as Error).message}`, { cause: err });
   }
   const compid = opts.compid ?? 1;
-  return new MavVehicleLink(new TcpServerWire(server, opts.sysid, compid), { sysid: opts.sysid, compid, maxBatchBytes: MAX_BATCH, signing: opts.signing });
+  return new MavVehicleLink(new TcpServerWire(server, opts.sysid, compid, opts.signing ?? null), { sysid: opts.sysid, compid, maxBatchBytes: MAX_BATCH, signing: opts.signing });
 }
 
 interface Connection {
@@ -58,7 +59,12 @@ class TcpServerWire implements MavWire {
   private badFramesBefore = 0;
   private socketErrors = 0;
 
-  constructor(private readonly server: Server, private readonly sysid: number, private readonly compid: number) {
+  constructor(
+    private readonly server: Server,
+    private readonly sysid: number,
+    private readonly compid: number,
+    private readonly signing: SigningConfig | null,
+  ) {
     const address = server.address();
     this.port = typeof address === 'object' && address ? address.port : 0;
     server.on('connection', (socket) => this.accept(socket));
@@ -107,7 +113,7 @@ class TcpServerWire implements MavWire {
         return Promise.resolve();
       },
     };
-    const link = new MavLink(transport, { sysid: this.sysid, compid: this.compid, version: 2 });
+    const link = new MavLink(transport, { sysid: this.sysid, compid: this.compid, version: 2 }, { incomingSigning: incomingPolicy(this.signing) });
     link.on('message', (message, frame) => {
       for (const l of this.listeners) l(message, frame);
     });

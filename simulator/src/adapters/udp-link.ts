@@ -2,6 +2,7 @@ import { MavLink, UdpEndpoint, udpTransport, type SigningConfig, type UdpPeer } 
 import { SimError } from '../errors.js';
 import type { VehicleLink } from '../ports.js';
 import { MavVehicleLink, type MavWire } from './mavlink-vehicle-link.js';
+import { incomingPolicy } from './incoming-signing.js';
 
 export interface UdpVehicleLinkOptions {
   sysid: number;
@@ -29,11 +30,11 @@ export async function openUdpVehicleLink(opts: UdpVehicleLinkOptions): Promise<V
     throw new SimError('SIM_ERR_BIND', `vehicle ${opts.sysid}: cannot bind udp ${host}:${opts.port ?? 0}: ${(err as Error).message}`, { cause: err });
   }
   const compid = opts.compid ?? 1;
-  return new MavVehicleLink(udpWire(endpoint, opts.sysid, compid), { sysid: opts.sysid, compid, maxBatchBytes: MAX_DATAGRAM, signing: opts.signing });
+  return new MavVehicleLink(udpWire(endpoint, opts.sysid, compid, opts.signing ?? null), { sysid: opts.sysid, compid, maxBatchBytes: MAX_DATAGRAM, signing: opts.signing });
 }
 
-function udpWire(endpoint: UdpEndpoint, sysid: number, compid: number): MavWire {
-  const link = new MavLink(udpTransport(endpoint), { sysid, compid, version: 2 });
+function udpWire(endpoint: UdpEndpoint, sysid: number, compid: number, signing: SigningConfig | null): MavWire {
+  const link = new MavLink(udpTransport(endpoint), { sysid, compid, version: 2 }, { incomingSigning: incomingPolicy(signing) });
   let socketErrors = 0;
   endpoint.on('error', () => {
     socketErrors += 1;
