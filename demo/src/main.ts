@@ -31,12 +31,19 @@ async function main(): Promise<void> {
   const stack = await startStack({
     drones: Math.max(1, Math.round(n('drones'))), speedup: Math.max(1, n('speedup')), home, dataDir: values['data-dir'] ?? null,
     broker: { kind: 'embedded', port: n('mqtt-port') }, httpPort: n('http-port'), telemetryPort: 0,
+    // The core prints every stage change below; the hub's own line per tracking event would repeat it.
+    log: (line: string) => {
+      if (!line.startsWith('tracking ')) console.log(line);
+    },
   });
   const clock = stack.clock;
   console.log(`Aerie demo: ${stack.droneIds.length} simulated drones at ${values.speedup}× real time`);
   console.log(`  MQTT        ${stack.mqttUrl}`);
   console.log(`  deliveries  ${stack.core.url}/api/v1/deliveries/{id}`);
   console.log(`  telemetry   ${stack.telemetryUrl}/api/v1/drones/{droneId}/track`);
+  const waiting = stack.core.service.backlog();
+  // Deliveries are durable: a restarted demo resumes the flights and the queue of the last run.
+  if (waiting > 0 && values['data-dir']) console.log(`  resuming    ${waiting} waiting requests and the flights under way in ${values['data-dir']} (delete it to start afresh)`);
   console.log('Ctrl-C stops everything.\n');
 
   stack.core.service.onStageChange((d, change) => {

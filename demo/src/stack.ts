@@ -109,16 +109,6 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     );
     stoppers.push(() => telemetry.close());
 
-    const core = await startDeliveryCore(
-      coreConfig({
-        httpPort: o.httpPort ?? 0,
-        dbPath: o.dataDir ? join(o.dataDir, 'deliveries.sqlite') : ':memory:',
-        mqtt: { url: mqttUrl, username: coreCreds.username, password: coreCreds.password, clientId: 'svc-core' },
-      }),
-      { clock, log },
-    );
-    stoppers.push(() => core.close());
-
     const agents: RunningAgent[] = [];
     const vehicles: SimVehicle[] = [];
     for (const [i, droneId] of droneIds.entries()) {
@@ -135,6 +125,19 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       stoppers.push(() => vehicle.stop());
       vehicles.push(vehicle);
     }
+
+    // The core comes last: on start it re-publishes the assignments of deliveries still under way
+    // (from the data dir of an earlier run), and the hub's mission commands must find the drones
+    // connected, since a new broker holds no queued messages for them.
+    const core = await startDeliveryCore(
+      coreConfig({
+        httpPort: o.httpPort ?? 0,
+        dbPath: o.dataDir ? join(o.dataDir, 'deliveries.sqlite') : ':memory:',
+        mqtt: { url: mqttUrl, username: coreCreds.username, password: coreCreds.password, clientId: 'svc-core' },
+      }),
+      { clock, log },
+    );
+    stoppers.push(() => core.close());
     return { clock, hub, core, telemetry, telemetryUrl: `http://127.0.0.1:${telemetry.port}`, agents, vehicles, droneIds, mqttUrl, stop: stopAll };
   } catch (err) {
     await stopAll();
