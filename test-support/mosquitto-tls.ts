@@ -1,8 +1,8 @@
 import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, stopServer, waitForPort } from './servers.js';
 
 export interface TlsMaterial {
   dir: string;
@@ -40,16 +40,6 @@ export function makeTlsMaterial(clientCn: string): TlsMaterial {
   return { dir, ca: p('ca.crt'), serverCert: p('server.crt'), serverKey: p('server.key'), clientCert: p('client.crt'), clientKey: p('client.key'), otherCa: p('other-ca.crt') };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 export interface RunningTlsMosquitto {
   port: number;
@@ -86,31 +76,6 @@ export async function startTlsMosquitto(tls: TlsMaterial, opts: { requireCertifi
   const child = spawn(mosq, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const end = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`mosquitto (TLS) exited with ${child.exitCode}: ${stderr}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) break;
-    if (Date.now() > end) {
-      child.kill('SIGKILL');
-      throw new Error(`mosquitto (TLS) did not listen on ${port}: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    port,
-    url: `mqtts://127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  await waitForPort(port, child, 10_000, 'mosquitto (TLS)', () => stderr);
+  return { port, url: `mqtts://127.0.0.1:${port}`, stop: () => stopServer(child, dir) };
 }
