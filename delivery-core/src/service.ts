@@ -75,20 +75,8 @@ export class DeliveryService {
 
   /** Idempotent create: the same id with the same request returns the existing delivery. */
   request(id: string, req: DeliveryRequest, correlationId: string): { delivery: Delivery; created: boolean } {
-    const now = this.clock.now();
-    const delivery: Delivery = {
-      id, owner: req.owner, pickup: req.pickup, dropoff: req.dropoff, stage: 'Requested', droneId: null, eta: null, lastPosition: null,
-      correlationId, createdAt: now, updatedAt: now, failureReason: null, etaAtDispatch: null, etaAtHalfway: null,
-    };
-    const first: StageChange = { stage: 'Requested', at: now, eventId: `${id}:requested` };
-    if (this.repo.insert(delivery, first)) {
-      this.notify(delivery, first);
-      return { delivery, created: true };
-    }
-    const existing = this.repo.get(id);
-    if (!existing) throw new DeliveryError('DLV_ERR_INTERNAL', 500, 'insert refused but no row');
-    if (!sameRequest(existing, req)) throw new DeliveryError('DLV_ERR_ID_CONFLICT', 409, `delivery ${id} exists with a different request`);
-    return { delivery: existing, created: false };
+    const { delivery, first } = this.newRequest(id, req, correlationId);
+    return this.settleCreate(this.repo.insert(delivery, first), delivery, first, req);
   }
 
   /**
@@ -96,19 +84,28 @@ export class DeliveryService {
    * request is durable, sharing its fsync with every other request of the same turn.
    */
   async requestDurable(id: string, req: DeliveryRequest, correlationId: string): Promise<{ delivery: Delivery; created: boolean }> {
+    const { delivery, first } = this.newRequest(id, req, correlationId);
+    return this.settleCreate(await this.ingest.insert(delivery, first), delivery, first, req);
+  }
+
+  private newRequest(id: string, req: DeliveryRequest, correlationId: string): { delivery: Delivery; first: StageChange } {
     const now = this.clock.now();
     const delivery: Delivery = {
       id, owner: req.owner, pickup: req.pickup, dropoff: req.dropoff, stage: 'Requested', droneId: null, eta: null, lastPosition: null,
       correlationId, createdAt: now, updatedAt: now, failureReason: null, etaAtDispatch: null, etaAtHalfway: null,
     };
-    const first: StageChange = { stage: 'Requested', at: now, eventId: `${id}:requested` };
-    if (await this.ingest.insert(delivery, first)) {
+    return { delivery, first: { stage: 'Requested', at: now, eventId: `${id}:requested` } };
+  }
+
+  /** A refused insert means the id exists: the same request is the same delivery, another is a conflict. */
+  private settleCreate(inserted: boolean, delivery: Delivery, first: StageChange, req: DeliveryRequest): { delivery: Delivery; created: boolean } {
+    if (inserted) {
       this.notify(delivery, first);
       return { delivery, created: true };
     }
-    const existing = this.repo.get(id);
+    const existing = this.repo.get(delivery.id);
     if (!existing) throw new DeliveryError('DLV_ERR_INTERNAL', 500, 'insert refused but no row');
-    if (!sameRequest(existing, req)) throw new DeliveryError('DLV_ERR_ID_CONFLICT', 409, `delivery ${id} exists with a different request`);
+    if (!sameRequest(existing, req)) throw new DeliveryError('DLV_ERR_ID_CONFLICT', 409, `delivery ${delivery.id} exists with a different request`);
     return { delivery: existing, created: false };
   }
 
