@@ -65,3 +65,50 @@ describe('field ages', () => {
     expect(a.ages(41_000)).toEqual({ heartbeat: 0, position: 40_000, battery: 36_000 });
   });
 });
+
+describe('DroneStatus.ages (issue 3: a field not refreshed keeps its last value with its age)', () => {
+  const hb = { kind: 'heartbeat', autopilot: 3, vehicleType: 2, baseMode: 1, customMode: 5, systemStatus: 4 } as const;
+
+  it('carries per-group ages in the published status; an unrefreshed group keeps its value while its age grows', () => {
+    const a = new StatusAssembler('d1');
+    a.apply(hb, 1000);
+    a.apply({ kind: 'position', lat: 47, lon: 8, altMsl: 500, altRel: 10, vx: 3, vy: 4, vz: 0, heading: 90 }, 1000);
+    a.apply({ kind: 'sysStatus', voltage: 15.8, current: 2, remainingPct: 80, sensorsHealthy: true }, 2000);
+    const first = a.snapshot({ bootId: 'b', seq: 0, now: 2500 });
+    expect(validateMessage('DroneStatus', first).ok).toBe(true);
+    expect(first.ages).toEqual({ position: 1500, speed: 1500, battery: 500, health: 500, mode: 1500 });
+
+    // Only heartbeats and VFR_HUD from now on: position and battery are kept, and age.
+    a.apply(hb, 9000);
+    a.apply({ kind: 'vfrHud', groundSpeed: 7, climb: 0.5, heading: 180 }, 9000);
+    const later = a.snapshot({ bootId: 'b', seq: 1, now: 10_000 });
+    expect(validateMessage('DroneStatus', later).ok).toBe(true);
+    expect(later.position).toEqual(first.position);
+    expect(later.battery).toEqual(first.battery);
+    expect(later.ages).toEqual({ position: 9000, speed: 1000, battery: 8000, health: 8000, mode: 1000 });
+    expect(later.ages!.position!).toBeGreaterThan(first.ages!.position!);
+  });
+
+  it('a partial update never erases known fields, and only refreshes its own group', () => {
+    const a = new StatusAssembler('d1');
+    a.apply(hb, 0);
+    a.apply({ kind: 'sysStatus', voltage: 15.8, current: 2, remainingPct: 80, sensorsHealthy: true }, 0);
+    a.apply({ kind: 'gps', fix: 3, satellites: 12, hdop: 0.8 }, 0);
+    a.apply({ kind: 'battery', voltage: null, current: null, remainingPct: 79 }, 4000);
+    const s = a.snapshot({ bootId: 'b', seq: 0, now: 5000 });
+    expect(s.battery).toEqual({ pct: 79, voltage: 15.8, current: 2 });
+    expect(s.gps).toEqual({ fix: 3, satellites: 12, hdop: 0.8 });
+    expect(s.ages).toMatchObject({ battery: 1000, gps: 5000, health: 5000 });
+    expect(s.ages).not.toHaveProperty('position');
+    expect(s.ages).not.toHaveProperty('landedState');
+  });
+
+  it('a status without ages (an older agent) is still a valid DroneStatus', () => {
+    const a = new StatusAssembler('d1');
+    a.apply(hb, 0);
+    const { ages: _ages, ...withoutAges } = a.snapshot({ bootId: 'b', seq: 0, now: 0 });
+    expect(validateMessage('DroneStatus', withoutAges).ok).toBe(true);
+    expect(validateMessage('DroneStatus', { ...withoutAges, ages: { position: -1 } }).ok).toBe(false);
+    expect(validateMessage('DroneStatus', { ...withoutAges, ages: { unknownGroup: 1 } }).ok).toBe(false);
+  });
+});

@@ -7,6 +7,8 @@ export const FLIGHT_MODES = [
 ] as const;
 export const LANDED_STATES = ['UNDEFINED', 'ON_GROUND', 'IN_AIR', 'TAKEOFF', 'LANDING'] as const;
 export const AUTOPILOTS = ['px4', 'ardupilot', 'generic', 'unknown'] as const;
+/** Age of a field group (ms); absent when the FC never sent it. speed = groundSpeed, climbRate, heading; mode = armed, flightMode. */
+const Age = Type.Optional(Type.Integer({ minimum: 0 }));
 
 const literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)));
 
@@ -76,6 +78,14 @@ export const DroneStatus = Type.Object(
         fcHeartbeatAgeMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
       },
       { additionalProperties: false },
+    ),
+    // Issue 3: a field not refreshed in this period keeps its last value with its age. Optional,
+    // so v1 consumers and producers without it stay valid; a group never received is absent.
+    ages: Type.Optional(
+      Type.Object(
+        { position: Age, speed: Age, battery: Age, gps: Age, mode: Age, landedState: Age, mission: Age, health: Age },
+        { additionalProperties: false, description: 'ms since the FC last refreshed each field group, at ts' },
+      ),
     ),
   },
   { additionalProperties: false, $id: 'DroneStatus' },

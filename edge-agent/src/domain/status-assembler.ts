@@ -7,6 +7,18 @@ import {
 
 export type EventDraft = Pick<DroneEvent, 'kind' | 'severity' | 'text'> & { data?: DroneEvent['data'] };
 
+/** Which telemetry refreshes each DroneStatus.ages group (the fields `apply` writes for it). */
+const AGE_SOURCES: readonly (readonly [keyof NonNullable<DroneStatus['ages']>, readonly FcTelemetry['kind'][]])[] = [
+  ['position', ['position']],
+  ['speed', ['position', 'vfrHud']],
+  ['battery', ['sysStatus', 'battery']],
+  ['gps', ['gps']],
+  ['mode', ['heartbeat']],
+  ['landedState', ['extSysState']],
+  ['mission', ['missionCurrent']],
+  ['health', ['sysStatus']],
+];
+
 const MAV_STATE_CRITICAL = 5;
 const MAV_STATE_EMERGENCY = 6;
 
@@ -162,7 +174,19 @@ export class StatusAssembler {
         fcConnected: this.linkUp,
         fcHeartbeatAgeMs: this.lastHeartbeatAt === null ? null : Math.max(0, meta.now - this.lastHeartbeatAt),
       },
+      ages: this.groupAges(meta.now),
     };
+  }
+
+  /** DroneStatus.ages: per field group, the age of the freshest source that refreshed it. */
+  private groupAges(now: number): NonNullable<DroneStatus['ages']> {
+    const out: NonNullable<DroneStatus['ages']> = {};
+    for (const [group, kinds] of AGE_SOURCES) {
+      let at = -Infinity;
+      for (const k of kinds) at = Math.max(at, this.updatedAt[k] ?? -Infinity);
+      if (at !== -Infinity) out[group] = Math.max(0, now - at);
+    }
+    return out;
   }
 
   /** ArduPilot does not stream EXTENDED_SYS_STATE unless asked: infer from arming and altitude. */
