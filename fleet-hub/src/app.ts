@@ -1,25 +1,24 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
-import {
-  decodeMessage, encodeMessage, parseFleetTopic, parseServiceTopic, subscriptions, systemClock, topics,
-  type Clock, type DeliveryAssignment, type DeliveryTracking, type DroneCommand, type DroneStatus,
-} from '@aerie/contracts';
-import { IngestQueue, type IngestQueueStats, type Pending } from './domain/ingest-queue.js';
+import type { MqttClient } from 'mqtt';
+import { parseFleetTopic, parseServiceTopic, subscriptions, systemClock, type Clock } from '@aerie/contracts';
+import { IngestQueue, type IngestQueueStats } from './domain/ingest-queue.js';
 import { IngestPump } from './ingest.js';
 import { MemoryTelemetryWriter } from './adapters/memory-telemetry-writer.js';
-import type { EventStream, TelemetryWriter } from './ports.js';
-import { MetricsServer, type MetricsSource } from './adapters/metrics-http.js';
+import type { EventStream, Outbound, TelemetryWriter } from './ports.js';
+import { MetricsServer } from './adapters/metrics-http.js';
 import { FleetState } from './domain/fleet-state.js';
-import { DeliveryTracker, type TrackingDraft } from './domain/tracker.js';
-import { deliveryMission } from './domain/mission-plan.js';
-import { EmbeddedBroker, type Refusal } from './adapters/aedes-broker.js';
+import { DeliveryTracker } from './domain/tracker.js';
+import type { EmbeddedBroker, Refusal } from './adapters/aedes-broker.js';
 import { FileDeviceRegistry, type DeviceRegistry } from './adapters/device-registry.js';
 import type { HubConfig } from './config.js';
-import type { HubErrorCode } from './errors.js';
+import { bump, hubMetricsSource, newHubCounters, rejector, type HubCounters, type HubLogger } from './hub-counters.js';
+import { TrackingPublisher } from './tracking-publisher.js';
+import { CommandDispatch } from './dispatch.js';
+import { HubPipeline } from './pipeline.js';
+import { connectHub } from './hub-connect.js';
 
-/** A log line, with structured fields (droneId, correlationId, code…) for pino when wired to it. */
-export type HubLogger = (line: string, fields?: Record<string, unknown>) => void;
+export { missionCommandId } from './dispatch.js';
+export type { HubCounters, HubLogger } from './hub-counters.js';
 
 export interface HubStartOptions {
   clock?: Clock;
@@ -31,34 +30,19 @@ export interface HubStartOptions {
   eventStream?: EventStream;
 }
 
-export interface HubCounters {
-  statuses: number;
-  events: number;
-  trackingPublished: number;
-  rejected: Partial<Record<HubErrorCode, number>>;
-  refused: Partial<Record<HubErrorCode, number>>;
-  /** Shed by the intake's policy under overload (see domain/ingest-queue.ts). */
-  shed: { statuses: number; events: number };
-  /** Taken in from the fleet, by channel. */
-  messagesIn: Record<string, number>;
-  commandsPublished: number;
-  /** Tracking events published, by stage. */
-  transitions: Record<string, number>;
-}
-
 /**
  * fleet-hub: the broker (embedded aedes, or an external one), the fleet's state and the
- * delivery tracker. It reads the fleet as a service principal over MQTT either way.
+ * delivery tracker. It reads the fleet as a service principal over MQTT either way. This file
+ * only wires: intake (here), pipeline.ts (validate → track), dispatch.ts (assignments →
+ * commands), tracking-publisher.ts (events out), hub-connect.ts (broker and client).
  */
 export class FleetHub {
   readonly fleet = new FleetState();
-  readonly counters: HubCounters = {
-    statuses: 0, events: 0, trackingPublished: 0, rejected: {}, refused: {}, shed: { statuses: 0, events: 0 },
-    messagesIn: {}, commandsPublished: 0, transitions: {},
-  };
+  readonly counters: HubCounters = newHubCounters();
   private readonly tracker: DeliveryTracker;
   private readonly queue: IngestQueue;
   private readonly pump: IngestPump;
+  private readonly dispatch: CommandDispatch;
   private readonly ticker: unknown;
   private metrics: MetricsServer | null = null;
 
@@ -70,15 +54,23 @@ export class FleetHub {
     private readonly clock: Clock,
     private readonly log: HubLogger,
     writer: TelemetryWriter,
-    private readonly eventStream: EventStream | null,
+    eventStream: EventStream | null,
   ) {
     this.tracker = new DeliveryTracker({ fenceRadiusM: config.fenceRadiusM, noFlyZones: config.noFlyZones });
     this.queue = new IngestQueue({ maxStatuses: config.maxPendingStatuses, maxDrones: config.maxPendingDrones, maxEvents: config.maxPendingEvents });
+    const out: Outbound = { publish: (topic, payload) => void client.publish(topic, payload, { qos: 1 }) };
+    const reject = rejector(this.counters, log);
+    const tracking = new TrackingPublisher(out, eventStream, this.counters, log);
+    this.dispatch = new CommandDispatch(this.tracker, this.fleet, tracking, out, clock, this.counters, reject, config.maxPayloadBytes);
+    const pipeline = new HubPipeline({
+      fleet: this.fleet, tracker: this.tracker, tracking, dispatch: this.dispatch, clock, counters: this.counters, log, reject,
+      maxPayloadBytes: config.maxPayloadBytes,
+    });
     // Staleness is judged on the hub's clock, once a second.
     this.ticker = clock.setInterval(() => {
-      for (const draft of this.tracker.onTick(clock.now())) this.publishTracking(draft);
+      for (const draft of this.tracker.onTick(clock.now())) tracking.publish(draft);
     }, 1_000);
-    this.pump = new IngestPump(this.queue, (m) => this.process(m), writer, config.ingestSliceMs);
+    this.pump = new IngestPump(this.queue, (m) => pipeline.process(m), writer, config.ingestSliceMs);
   }
 
   static async start(config: Readonly<HubConfig>, opts: HubStartOptions = {}): Promise<FleetHub> {
@@ -88,35 +80,13 @@ export class FleetHub {
     const refusals: Refusal[] = [];
     let hub: FleetHub | null = null;
     const onRefusal = (r: Refusal) => (hub ? hub.refused(r) : refusals.push(r));
-
-    let broker: EmbeddedBroker | null = null;
-    let url = config.externalUrl;
-    let username = config.externalUsername;
-    let password = config.externalPassword;
-    if (config.broker === 'embedded') {
-      username = `hub-${randomUUID().slice(0, 8)}`;
-      password = randomBytes(24).toString('base64url');
-      broker = await EmbeddedBroker.start({
-        host: config.mqttHost, port: config.mqttPort, registry, onRefusal,
-        wsPort: config.wsPort,
-        tls: config.tlsPort === null ? null : { port: config.tlsPort, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaFile },
-        limits: { maxPayloadBytes: config.maxPayloadBytes, msgPerSec: config.droneMsgPerSec, burst: config.droneBurst, maxInflightInbound: config.maxInflightInbound },
-        internal: new Map([[username, { secret: password, principal: { id: username, role: 'service' } }]]),
-      });
-      url = `mqtt://${config.mqttHost}:${broker.port}`;
-    }
-    // MQTT 5 only where shared subscriptions need it; aedes 1.x speaks 3.1.1.
-    const protocolVersion = config.sharedGroup ? 5 : 4;
-    const client = mqtt.connect(url, { clientId: `hub-${randomUUID().slice(0, 8)}`, username, password, protocolVersion, clean: true, reconnectPeriod: 1000 });
-    client.on('error', (err) => log(`hub mqtt error: ${err.message}`));
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('error', reject);
-    });
+    const { broker, client } = await connectHub(config, registry, onRefusal, log);
     hub = new FleetHub(config, registry, broker, client, clock, log, opts.writer ?? new MemoryTelemetryWriter(), opts.eventStream ?? null);
     for (const r of refusals) hub.refused(r);
     await hub.subscribe();
-    if (config.metricsPort !== null) hub.metrics = await MetricsServer.start(config.mqttHost, config.metricsPort, hub.metricsSource());
+    if (config.metricsPort !== null) {
+      hub.metrics = await MetricsServer.start(config.mqttHost, config.metricsPort, hubMetricsSource(hub.counters, () => broker?.connections ?? 0, () => hub.ingestStats()));
+    }
     return hub;
   }
 
@@ -139,6 +109,11 @@ export class FleetHub {
     return this.broker ? `mqtt://${this.config.mqttHost}:${this.broker.port}` : this.config.externalUrl;
   }
 
+  /** Base URL of the metrics server (GET /metrics), '' when off. */
+  get metricsUrl(): string {
+    return this.metrics ? `http://${this.config.mqttHost}:${this.metrics.port}` : '';
+  }
+
   /** Revokes a device and drops its live connection at once. */
   async revoke(id: string): Promise<void> {
     await this.registry.revoke(id);
@@ -150,26 +125,16 @@ export class FleetHub {
     return this.queue.stats();
   }
 
-  /** Base URL of the metrics server (GET /metrics), '' when off. */
-  get metricsUrl(): string {
-    return this.metrics ? `http://${this.config.mqttHost}:${this.metrics.port}` : '';
-  }
-
-  private metricsSource(): MetricsSource {
-    const c = this.counters;
-    return {
-      connections: () => this.broker?.connections ?? 0,
-      messagesIn: () => c.messagesIn,
-      messagesOut: () => ({ tracking: c.trackingPublished, command: c.commandsPublished }),
-      refused: () => c.refused,
-      rejected: () => c.rejected,
-      shed: () => ({ status: c.shed.statuses, event: c.shed.events }),
-      queueDepth: () => {
-        const q = this.queue.stats();
-        return { status: q.pendingStatuses, event: q.pendingEvents };
-      },
-      stageTransitions: () => c.transitions,
-    };
+  /**
+   * Intake for one message from a drone, whatever carried it (embedded broker, external broker,
+   * another endpoint): cheap on purpose (count, queue); parsing and validation happen in the pump.
+   * `channel` is the fleet topic's tail: status, events, online, cmd/result.
+   */
+  ingest(droneId: string, channel: string, payload: Buffer): void {
+    bump(this.counters.messagesIn, channel);
+    const shed = channel === 'status' ? this.queue.offerStatus(droneId, payload) : this.queue.offerEvent(droneId, channel, payload);
+    if (shed) this.counters.shed[channel === 'status' ? 'statuses' : 'events'] += 1;
+    this.pump.kick();
   }
 
   async close(): Promise<void> {
@@ -181,10 +146,10 @@ export class FleetHub {
   }
 
   private async subscribe(): Promise<void> {
-    this.client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
+    this.client.on('message', (topic, payload) => this.onMessage(topic, payload));
     const fleet = [subscriptions.allStatus, subscriptions.allEvents, subscriptions.allOnline, subscriptions.allCommandResults];
     // Embedded: the fleet's traffic comes in-process; retained assignments still need a real subscription.
-    if (this.broker) await this.broker.subscribeLocal(fleet, (topic, payload) => this.onMessage(topic, payload, false));
+    if (this.broker) await this.broker.subscribeLocal(fleet, (topic, payload) => this.onMessage(topic, payload));
     const group = this.config.sharedGroup;
     // [MQTT 5.0 4.8.2] each message on a shared subscription goes to one member of the group.
     // Assignments stay unshared: every hub needs every (retained) assignment, and retained
@@ -193,119 +158,17 @@ export class FleetHub {
     await this.client.subscribeAsync([...shared, subscriptions.allAssignments], { qos: 1 });
   }
 
-  /** Intake: cheap on purpose (topic parse, queue). Parsing and validation happen in the pump. */
-  private onMessage(topic: string, payload: Buffer, _retained: boolean): void {
+  private onMessage(topic: string, payload: Buffer): void {
     const fleetTopic = parseFleetTopic(topic);
-    if (fleetTopic) {
-      const { droneId, channel } = fleetTopic;
-      this.counters.messagesIn[channel] = (this.counters.messagesIn[channel] ?? 0) + 1;
-      const shed = channel === 'status' ? this.queue.offerStatus(droneId, payload) : this.queue.offerEvent(droneId, channel, payload);
-      if (shed) this.counters.shed[channel === 'status' ? 'statuses' : 'events'] += 1;
-      this.pump.kick();
-      return;
-    }
+    if (fleetTopic) return this.ingest(fleetTopic.droneId, fleetTopic.channel, payload);
     const svc = parseServiceTopic(topic);
-    if (svc?.kind === 'assignments') return this.onAssignment(svc.deliveryId, payload);
-    this.reject('HUB_ERR_UNKNOWN_TOPIC', topic, null);
-  }
-
-  /** validate → dedupe → fleet state → tracker; returns an accepted status for the telemetry writer. */
-  private process(m: Pending): DroneStatus | null {
-    const { droneId, channel, payload } = m;
-    const now = this.clock.now();
-    switch (channel) {
-      case 'status': {
-        const d = decodeMessage('DroneStatus', payload, this.config.maxPayloadBytes);
-        if (!d.ok) return this.reject('HUB_ERR_PAYLOAD', d.message, droneId);
-        if (d.value.droneId !== droneId) return this.reject('HUB_ERR_TOPIC_MISMATCH', `payload says ${d.value.droneId}`, droneId);
-        if (!this.fleet.applyStatus(d.value, now)) return this.reject('HUB_ERR_DUPLICATE', `seq ${d.value.seq}`, droneId, false);
-        this.counters.statuses += 1;
-        for (const draft of this.tracker.onStatus(d.value, now)) this.publishTracking(draft);
-        return d.value;
-      }
-      case 'events': {
-        const d = decodeMessage('DroneEvent', payload, this.config.maxPayloadBytes);
-        if (!d.ok) return this.reject('HUB_ERR_PAYLOAD', d.message, droneId);
-        this.counters.events += 1;
-        if (d.value.severity <= 4) this.log(`drone ${droneId} ${d.value.kind}: ${d.value.text}`);
-        return null;
-      }
-      case 'online':
-        this.fleet.setOnline(droneId, payload.toString('utf8') === 'true', now);
-        return null;
-      case 'cmd/result': {
-        const d = decodeMessage('CommandResult', payload, this.config.maxPayloadBytes);
-        if (!d.ok) return this.reject('HUB_ERR_PAYLOAD', d.message, droneId);
-        const active = this.tracker.activeFor(droneId);
-        if (active && d.value.outcome !== 'accepted' && d.value.commandId === missionCommandId(active.deliveryId)) {
-          this.tracker.release(active.deliveryId);
-          const status = this.fleet.get(droneId)?.status;
-          this.publishTracking({
-            type: 'DeliveryFailed', stage: 'Failed', deliveryId: active.deliveryId, droneId, ts: now,
-            location: status?.position ? { lat: status.position.lat, lon: status.position.lon, altRel: status.position.altRel } : null,
-            eta: null, reason: `${d.value.code}: ${d.value.message}`,
-            ...(active.correlationId ? { correlationId: active.correlationId } : {}),
-          });
-        }
-        return null;
-      }
-      default:
-        return this.reject('HUB_ERR_UNKNOWN_TOPIC', channel, droneId);
-    }
-  }
-
-  /** Retained assignments: an empty payload clears one (the delivery has ended). */
-  private onAssignment(deliveryId: string, payload: Buffer): void {
-    if (payload.length === 0) {
-      this.tracker.release(deliveryId);
-      return;
-    }
-    const d = decodeMessage('DeliveryAssignment', payload, this.config.maxPayloadBytes);
-    if (!d.ok) {
-      this.reject('HUB_ERR_PAYLOAD', d.message, null);
-      return;
-    }
-    const a = d.value;
-    if (a.action === 'abort') {
-      if (this.tracker.release(a.deliveryId)) this.sendCommand(a, `rtl-${a.deliveryId}`, { kind: 'rtl' });
-      return;
-    }
-    if (this.tracker.activeFor(a.droneId)?.deliveryId === a.deliveryId) return;
-    for (const draft of this.tracker.assign(a, this.clock.now())) this.publishTracking(draft);
-    this.sendCommand(a, missionCommandId(a.deliveryId), { kind: 'mission', steps: deliveryMission(a) });
-  }
-
-  private sendCommand(a: DeliveryAssignment, commandId: string, action: DroneCommand['action']): void {
-    const cmd: DroneCommand = {
-      v: 1, commandId, droneId: a.droneId, ts: this.clock.now(), action,
-      ...(a.correlationId ? { correlationId: a.correlationId } : {}),
-    };
-    this.client.publish(topics.command(a.droneId), encodeMessage(cmd), { qos: 1 });
-    this.counters.commandsPublished += 1;
-  }
-
-  private publishTracking(draft: TrackingDraft): void {
-    const event: DeliveryTracking = { v: 1, eventId: randomUUID(), ...draft };
-    const topic = event.type === 'DeliveryAlert' ? topics.alerts(event.deliveryId) : topics.tracking(event.deliveryId);
-    this.client.publish(topic, encodeMessage(event), { qos: 1 });
-    this.eventStream?.append(event).catch((err: unknown) => this.log(`event stream append failed: ${String(err)}`, { deliveryId: event.deliveryId, correlationId: event.correlationId }));
-    this.counters.trackingPublished += 1;
-    this.counters.transitions[event.stage] = (this.counters.transitions[event.stage] ?? 0) + 1;
-    this.log(`tracking ${event.type} delivery=${event.deliveryId}`, { droneId: event.droneId, deliveryId: event.deliveryId, correlationId: event.correlationId, stage: event.stage });
-  }
-
-  private reject(code: HubErrorCode, detail: string, droneId: string | null, log = true): null {
-    this.counters.rejected[code] = (this.counters.rejected[code] ?? 0) + 1;
-    if (log) this.log(`hub rejected ${code} drone=${droneId ?? '-'} ${detail}`, { code, droneId });
-    return null;
+    if (svc?.kind === 'assignments') return this.dispatch.onAssignment(svc.deliveryId, payload);
+    bump(this.counters.rejected, 'HUB_ERR_UNKNOWN_TOPIC');
+    this.log(`hub rejected HUB_ERR_UNKNOWN_TOPIC drone=- ${topic}`, { code: 'HUB_ERR_UNKNOWN_TOPIC', droneId: null });
   }
 
   private refused(r: Refusal): void {
-    this.counters.refused[r.code] = (this.counters.refused[r.code] ?? 0) + 1;
+    bump(this.counters.refused, r.code);
     if (r.log !== false) this.log(`hub refused ${r.code} client=${r.clientId} principal=${r.principal ?? '-'} topic=${r.topic ?? '-'}`, { code: r.code, clientId: r.clientId, droneId: r.principal, topic: r.topic });
   }
-}
-
-export function missionCommandId(deliveryId: string): string {
-  return `mission-${deliveryId}`;
 }

@@ -1,5 +1,5 @@
 export { FleetHub, missionCommandId, type HubCounters, type HubLogger, type HubStartOptions } from './app.js';
-export type { TelemetryWriter, EventStream, StoredEvent } from './ports.js';
+export type { TelemetryWriter, EventStream, StoredEvent, Outbound } from './ports.js';
 export { MemoryEventStream } from './adapters/memory-event-stream.js';
 export { FileEventLog } from './adapters/file-event-log.js';
 export { MemoryTelemetryWriter } from './adapters/memory-telemetry-writer.js';

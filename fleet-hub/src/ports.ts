@@ -27,3 +27,8 @@ export interface EventStream {
   commit(consumer: string, offset: number): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The hub's way out to the fleet and the services (commands, tracking): QoS 1 publishes. */
+export interface Outbound {
+  publish(topic: string, payload: string | Buffer): void;
+}

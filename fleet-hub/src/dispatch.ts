@@ -1,0 +1,84 @@
+import {
+  decodeMessage, encodeMessage, topics,
+  type Clock, type CommandResult, type DeliveryAssignment, type DroneCommand,
+} from '@aerie/contracts';
+import type { DeliveryTracker } from './domain/tracker.js';
+import type { FleetState } from './domain/fleet-state.js';
+import { deliveryMission } from './domain/mission-plan.js';
+import type { Outbound } from './ports.js';
+import type { HubCounters, Reject } from './hub-counters.js';
+import type { TrackingPublisher } from './tracking-publisher.js';
+
+export function missionCommandId(deliveryId: string): string {
+  return `mission-${deliveryId}`;
+}
+
+/**
+ * The core's side of a delivery turned into drone commands: a retained assignment starts
+ * tracking and sends the mission down; an abort sends RTL; a refused mission fails the delivery.
+ */
+export class CommandDispatch {
+  constructor(
+    private readonly tracker: DeliveryTracker,
+    private readonly fleet: FleetState,
+    private readonly tracking: TrackingPublisher,
+    private readonly out: Outbound,
+    private readonly clock: Clock,
+    private readonly counters: HubCounters,
+    private readonly reject: Reject,
+    private readonly maxPayloadBytes: number,
+  ) {}
+
+  /** Retained assignments: an empty payload clears one (the delivery has ended). */
+  onAssignment(deliveryId: string, payload: Buffer): void {
+    if (payload.length === 0) {
+      this.tracker.release(deliveryId);
+      return;
+    }
+    const d = decodeMessage('DeliveryAssignment', payload, this.maxPayloadBytes);
+    if (!d.ok) {
+      this.reject('HUB_ERR_PAYLOAD', d.message, null);
+      return;
+    }
+    const a = d.value;
+    if (a.action === 'abort') {
+      if (this.tracker.release(a.deliveryId)) this.send(a, `rtl-${a.deliveryId}`, { kind: 'rtl' });
+      return;
+    }
+    if (this.tracker.activeFor(a.droneId)?.deliveryId === a.deliveryId) return;
+    for (const draft of this.tracker.assign(a, this.clock.now())) this.tracking.publish(draft);
+    this.send(a, missionCommandId(a.deliveryId), { kind: 'mission', steps: deliveryMission(a) });
+  }
+
+  /** A mission the drone refused fails its delivery (other results are the agent's business). */
+  onCommandResult(droneId: string, payload: Buffer): void {
+    const d = decodeMessage('CommandResult', payload, this.maxPayloadBytes);
+    if (!d.ok) {
+      this.reject('HUB_ERR_PAYLOAD', d.message, droneId);
+      return;
+    }
+    this.failIfMissionRefused(droneId, d.value);
+  }
+
+  private failIfMissionRefused(droneId: string, r: CommandResult): void {
+    const active = this.tracker.activeFor(droneId);
+    if (!active || r.outcome === 'accepted' || r.commandId !== missionCommandId(active.deliveryId)) return;
+    this.tracker.release(active.deliveryId);
+    const status = this.fleet.get(droneId)?.status;
+    this.tracking.publish({
+      type: 'DeliveryFailed', stage: 'Failed', deliveryId: active.deliveryId, droneId, ts: this.clock.now(),
+      location: status?.position ? { lat: status.position.lat, lon: status.position.lon, altRel: status.position.altRel } : null,
+      eta: null, reason: `${r.code}: ${r.message}`,
+      ...(active.correlationId ? { correlationId: active.correlationId } : {}),
+    });
+  }
+
+  private send(a: DeliveryAssignment, commandId: string, action: DroneCommand['action']): void {
+    const cmd: DroneCommand = {
+      v: 1, commandId, droneId: a.droneId, ts: this.clock.now(), action,
+      ...(a.correlationId ? { correlationId: a.correlationId } : {}),
+    };
+    this.out.publish(topics.command(a.droneId), encodeMessage(cmd));
+    this.counters.commandsPublished += 1;
+  }
+}

@@ -1,0 +1,28 @@
+import { randomUUID } from 'node:crypto';
+import { encodeMessage, topics, type DeliveryTracking } from '@aerie/contracts';
+import type { TrackingDraft } from './domain/tracker.js';
+import type { EventStream, Outbound } from './ports.js';
+import { bump, type HubCounters, type HubLogger } from './hub-counters.js';
+
+/**
+ * Publishes what the tracker decides: on MQTT (svc/ tracking or alert topic, QoS 1) for live
+ * consumers, and appended to the event stream for consumers that read at their own pace.
+ */
+export class TrackingPublisher {
+  constructor(
+    private readonly out: Outbound,
+    private readonly eventStream: EventStream | null,
+    private readonly counters: HubCounters,
+    private readonly log: HubLogger,
+  ) {}
+
+  publish(draft: TrackingDraft): void {
+    const event: DeliveryTracking = { v: 1, eventId: randomUUID(), ...draft };
+    const topic = event.type === 'DeliveryAlert' ? topics.alerts(event.deliveryId) : topics.tracking(event.deliveryId);
+    this.out.publish(topic, encodeMessage(event));
+    this.eventStream?.append(event).catch((err: unknown) => this.log(`event stream append failed: ${String(err)}`, { deliveryId: event.deliveryId, correlationId: event.correlationId }));
+    this.counters.trackingPublished += 1;
+    bump(this.counters.transitions, event.stage);
+    this.log(`tracking ${event.type} delivery=${event.deliveryId}`, { droneId: event.droneId, deliveryId: event.deliveryId, correlationId: event.correlationId, stage: event.stage });
+  }
+}
