@@ -10,6 +10,8 @@ const DEBIAN_PACKAGES = [
   { pkg: 'influxdb', bin: '/usr/bin/influxd' },
   { pkg: 'victoria-metrics', bin: '/usr/bin/victoria-metrics' },
   { pkg: 'openssl', bin: '/usr/bin/openssl' },
+  // delivery-core's tracking-page test drives it with playwright-core (no browser download).
+  { pkg: 'chromium', bin: '/usr/bin/chromium' },
 ];
 
 function ensureDebianPackages() {
