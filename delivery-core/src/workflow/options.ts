@@ -1,0 +1,28 @@
+import type { BreakerPolicy } from '../domain/circuit-breaker.js';
+import type { BackoffPolicy, RetryPolicy } from '../domain/retry.js';
+
+export interface WorkflowOptions {
+  /** In-process retries of one hub call before the step counts as failed (the saga then backs off durably). */
+  hubRetry: RetryPolicy;
+  /** The hub's circuit breaker. */
+  hubBreaker: BreakerPolicy;
+  /** Durable backoff between tries of a failed step, across restarts (ms). */
+  sagaBackoff: BackoffPolicy;
+  /** A saga waiting for the scheduler's proposal looks again after this (ms); a proposal wakes it at once. */
+  waitForDroneMs: number;
+  /** How often the Supervisor runs due sagas (ms). */
+  superviseEveryMs: number;
+  /** How often the outbox relay publishes (ms), and how many events per pass. */
+  relayEveryMs: number;
+  relayBatch: number;
+}
+
+export const defaultWorkflowOptions: Readonly<WorkflowOptions> = Object.freeze({
+  hubRetry: { attempts: 3, baseMs: 100, capMs: 2000 },
+  hubBreaker: { failureThreshold: 5, openMs: 10_000 },
+  sagaBackoff: { baseMs: 500, capMs: 30_000 },
+  waitForDroneMs: 5000,
+  superviseEveryMs: 500,
+  relayEveryMs: 200,
+  relayBatch: 100,
+});

@@ -1,0 +1,103 @@
+import type { Clock } from '@aerie/contracts';
+import {
+  begin, compensated, compensationFailed, idempotencyKey, isFinal, stepDone, stepFailed,
+  type SagaData, type SagaDefinition, type SagaState, type Transition,
+} from '../domain/saga.js';
+import type { SagaStore } from './ports.js';
+
+export interface RunnerOptions {
+  random?: () => number;
+  /** A step, compensation or save that threw unexpectedly (the saga stays where it was). */
+  onError?: (sagaId: string, err: unknown) => void;
+}
+
+/**
+ * Drives sagas of one definition against their durable state: executes the due step, persists
+ * the transition (with its outbox events) before moving on, and stops at the first failure,
+ * final state, or lost race. Runs of one saga in this process are serialised; across processes
+ * the store's version check lets only one transition win (the loser re-reads), and steps are
+ * idempotent, so a step run twice is harmless.
+ */
+export class SagaRunner<C> {
+  private readonly inFlight = new Map<string, Promise<SagaState | null>>();
+  readonly stats = { steps: 0, retries: 0, compensations: 0, lostRaces: 0 };
+
+  constructor(
+    private readonly def: SagaDefinition<C>,
+    private readonly store: SagaStore,
+    private readonly ctx: C,
+    private readonly clock: Clock,
+    private readonly opts: RunnerOptions = {},
+  ) {}
+
+  /** Creates the saga if it does not exist yet (idempotent: same id, one saga). */
+  async start(id: string, input: SagaData): Promise<void> {
+    await this.store.createSaga(begin(this.def.kind, id, input, this.clock.now()));
+  }
+
+  /**
+   * Runs the saga as far as it goes now; resolves with its state after. A run already going here
+   * is waited for first. `now`: do not wait out the backoff (a restart, or the awaited event came).
+   */
+  run(id: string, opts: { now?: boolean } = {}): Promise<SagaState | null> {
+    const prev = this.inFlight.get(id);
+    const go = () => this.drive(id, opts.now ?? false);
+    const next = (prev ? prev.catch(() => null).then(go) : go()).finally(() => {
+      if (this.inFlight.get(id) === next) this.inFlight.delete(id);
+    });
+    this.inFlight.set(id, next);
+    return next;
+  }
+
+  /** Waits for every run in flight (shutdown). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  private async drive(id: string, now: boolean): Promise<SagaState | null> {
+    let s = await this.store.getSaga(id);
+    while (s && !isFinal(s) && (now || s.nextAttemptAt <= this.clock.now())) {
+      now = false;
+      const t = await this.transition(s);
+      if (!(await this.store.saveSaga(t.next, t.events))) {
+        this.stats.lostRaces += 1;
+        return this.store.getSaga(id);
+      }
+      const failedNow = t.next.attempts > s.attempts;
+      s = t.next;
+      // After a failure the saga waits for its backoff; the Supervisor's tick comes back.
+      if (failedNow) break;
+    }
+    return s;
+  }
+
+  private async transition(s: SagaState): Promise<Transition> {
+    const now = () => this.clock.now();
+    if (s.status === 'running') {
+      const step = this.def.steps[s.step]!;
+      try {
+        const out = await step.execute(this.ctx, s.data, idempotencyKey(s, step.name, 'do'));
+        this.stats.steps += 1;
+        return stepDone(this.def, s, out, now());
+      } catch (err) {
+        this.opts.onError?.(s.id, err);
+        const t = stepFailed(this.def, s, err, now(), this.opts.random);
+        if (t.next.status === 'running') this.stats.retries += 1;
+        return t;
+      }
+    }
+    try {
+      if (s.step >= 0) {
+        const step = this.def.steps[s.step]!;
+        await step.compensate?.(this.ctx, s.data, idempotencyKey(s, step.name, 'undo'));
+      } else {
+        await this.def.onFailed(this.ctx, s);
+      }
+      this.stats.compensations += 1;
+      return compensated(this.def, s, now());
+    } catch (err) {
+      this.opts.onError?.(s.id, err);
+      return compensationFailed(this.def, s, err, now(), this.opts.random);
+    }
+  }
+}
