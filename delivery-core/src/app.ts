@@ -34,13 +34,13 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
       },
     });
   } catch (err) {
-    repo.close();
+    await repo.close();
     throw err;
   }
   const service = new DeliveryService(repo, fleet, config, clock);
   const http = buildHttp(service, auth);
   await http.listen({ host: config.httpHost, port: config.httpPort });
-  service.start();
+  await service.start();
   const addr = http.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.httpPort;
   return {
@@ -49,7 +49,8 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
       service.stop();
       await http.close();
       await fleet.close();
-      repo.close();
+      await service.settled();
+      await repo.close();
     },
   };
 }

@@ -121,8 +121,8 @@ export function buildHttp(service: DeliveryService, auth?: Authenticator): Fasti
     forbidIfNot(p, req.body.owner ?? p.account);
     return { ...req.body, owner: p.account };
   };
-  const visible = (req: { params: { id: string } }) => {
-    const found = service.get(req.params.id);
+  const visible = async (req: { params: { id: string } }) => {
+    const found = await service.get(req.params.id);
     forbidIfNot(principal(req), found.delivery.owner);
     return found;
   };
@@ -161,7 +161,7 @@ export function buildHttp(service: DeliveryService, auth?: Authenticator): Fasti
 
   app.get<{ Querystring: ListQueryT }>('/api/v1/deliveries', {
     schema: { querystring: ListQuery }, config: { summary: 'List deliveries, oldest first, filtered, with a cursor' },
-  }, (req) => {
+  }, async (req) => {
     const q = req.query;
     const p = principal(req);
     if (p?.account) {
@@ -169,7 +169,7 @@ export function buildHttp(service: DeliveryService, auth?: Authenticator): Fasti
       q.owner = p.account;
     }
     const limit = Number(q.limit ?? 50);
-    const items = service.list({
+    const items = await service.list({
       ...(q.stage ? { stages: q.stage.split(',') as DeliveryStage[] } : {}), ...(q.owner ? { owner: q.owner } : {}),
       ...(q.from ? { from: Date.parse(q.from) } : {}), ...(q.to ? { to: Date.parse(q.to) } : {}),
       ...(q.cursor ? { after: decodeCursor(q.cursor) } : {}),
@@ -177,24 +177,24 @@ export function buildHttp(service: DeliveryService, auth?: Authenticator): Fasti
     return { items: items.map((d) => view(d)), nextCursor: items.length === limit ? encodeCursor(items.at(-1)!) : null };
   });
 
-  app.get<{ Params: { id: string } }>('/api/v1/deliveries/:id', { schema: { params: IdParams }, config: { summary: 'One delivery with its stage history' } }, (req) => {
-    const { delivery, history } = visible(req);
+  app.get<{ Params: { id: string } }>('/api/v1/deliveries/:id', { schema: { params: IdParams }, config: { summary: 'One delivery with its stage history' } }, async (req) => {
+    const { delivery, history } = await visible(req);
     return view(delivery, history);
   });
 
-  registerEvents(app, service, IdParams, (req) => visible(req).delivery);
+  registerEvents(app, service, IdParams, async (req) => (await visible(req)).delivery);
 
   app.patch<{ Params: { id: string }; Body: { pickup?: RequestBodyT['pickup']; dropoff?: RequestBodyT['dropoff'] } }>('/api/v1/deliveries/:id', {
     schema: { params: IdParams, body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { pickup: LatLonSchema, dropoff: LatLonSchema } } },
     config: { summary: 'Reschedule: a new pickup or dropoff before the drone takes off' },
-  }, (req) => {
-    visible(req);
-    return view(service.reschedule(req.params.id, req.body));
+  }, async (req) => {
+    await visible(req);
+    return view(await service.reschedule(req.params.id, req.body));
   });
 
-  app.delete<{ Params: { id: string } }>('/api/v1/deliveries/:id', { schema: { params: IdParams }, config: { summary: 'Cancel before pickup' } }, (req, reply) => {
-    visible(req);
-    return reply.code(202).send(view(service.cancel(req.params.id)));
+  app.delete<{ Params: { id: string } }>('/api/v1/deliveries/:id', { schema: { params: IdParams }, config: { summary: 'Cancel before pickup' } }, async (req, reply) => {
+    await visible(req);
+    return reply.code(202).send(view(await service.cancel(req.params.id)));
   });
 
   return app;

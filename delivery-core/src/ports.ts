@@ -1,29 +1,38 @@
 import type { DeliveryAssignment, DeliveryStage, DeliveryTracking, DroneStatus, Location } from '@aerie/contracts';
 import type { Delivery, StageChange } from './domain/delivery.js';
 
-/** Durable delivery state. Every write is committed before the call returns. */
+/**
+ * Durable delivery state. Every write is committed before its promise resolves. Calls made
+ * outside `batch` each run in their own transaction.
+ */
 export interface DeliveryRepository {
   /** Inserts a new delivery; false when the id already exists. */
-  insert(d: Delivery, firstStage: StageChange): boolean;
+  insert(d: Delivery, firstStage: StageChange): Promise<boolean>;
   /** Group commit: all in one transaction (one fsync); per item, false when the id already exists. */
-  insertMany(items: readonly { delivery: Delivery; first: StageChange }[]): boolean[];
-  get(id: string): Delivery | null;
-  history(id: string): StageChange[];
+  insertMany(items: readonly { delivery: Delivery; first: StageChange }[]): Promise<boolean[]>;
+  get(id: string): Promise<Delivery | null>;
+  history(id: string): Promise<StageChange[]>;
   /**
    * Moves the stage and records it; false when `change.eventId` was already recorded, or when
-   * the patch would give a drone a second active delivery (refused by the store itself).
+   * the patch would give a drone a second active delivery (refused by the store itself; inside a
+   * batch only this change is undone, not the batch).
    */
-  advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason' | 'etaAtDispatch'>>): boolean;
+  advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason' | 'etaAtDispatch'>>): Promise<boolean>;
   /** New pickup and/or dropoff, only while the stage is one of `stages` (checked atomically); false otherwise. */
-  reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>, stages: readonly DeliveryStage[], now: number): boolean;
-  update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition' | 'etaAtHalfway'>>, now: number): void;
-  /** Runs `fn` as one transaction (one fsync for all its writes); nested calls join it. */
-  batch<T>(fn: () => T): T;
+  reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>, stages: readonly DeliveryStage[], now: number): Promise<boolean>;
+  update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition' | 'etaAtHalfway'>>, now: number): Promise<void>;
+  /**
+   * Runs `fn` as one transaction (one fsync for all its writes) through `tx`, the repository
+   * bound to it: committed when `fn` resolves, rolled back when it rejects. A row read through
+   * `tx` stays as read until the commit (the embedded stores run one transaction at a time,
+   * PostgreSQL locks the row). `tx.batch` joins the open transaction.
+   */
+  batch<T>(fn: (tx: DeliveryRepository) => Promise<T>): Promise<T>;
   /** Oldest first. */
-  listByStage(stages: readonly DeliveryStage[], limit: number): Delivery[];
+  listByStage(stages: readonly DeliveryStage[], limit: number): Promise<Delivery[]>;
   /** Newest last, keyset-paginated on (createdAt, id) strictly after `after`. */
-  list(filter: ListFilter, limit: number): Delivery[];
-  close(): void;
+  list(filter: ListFilter, limit: number): Promise<Delivery[]>;
+  close(): Promise<void>;
 }
 
 export interface ListFilter {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   haversineM, systemClock, type Clock, type DeliveryAssignment, type DeliveryStage, type DeliveryTracking, type DroneStatus,
 } from '@aerie/contracts';
-import { ACTIVE_STAGES, canAdvance, isCancellable, sameRequest, type Delivery, type DeliveryRequest, type StageChange } from './domain/delivery.js';
+import { ACTIVE_STAGES, FINAL_STAGES, canAdvance, isCancellable, sameRequest, type Delivery, type DeliveryRequest, type StageChange } from './domain/delivery.js';
 import { remainingSeconds } from './domain/eta.js';
 import { isAvailable } from './domain/assignment.js';
 import { SpeedLearner } from './domain/speed-learner.js';
@@ -29,6 +29,9 @@ export class DeliveryService {
   private readonly lastEtaWrite = new Map<string, number>();
   private readonly listeners: StageListener[] = [];
   private timer: unknown = null;
+  private passing = false;
+  private readonly trackingQueue: DeliveryTracking[] = [];
+  private draining: Promise<void> | null = null;
   private readonly speed = new SpeedLearner();
   private readonly watchers = new Map<string, Set<(d: Delivery, change: StageChange | null) => void>>();
   readonly ingest: GroupCommitQueue;
@@ -41,16 +44,33 @@ export class DeliveryService {
   ) {
     this.ingest = new GroupCommitQueue(repo);
     fleet.onStatus((s) => this.onStatus(s));
-    fleet.onTracking((e) => this.onTracking(e));
+    fleet.onTracking((e) => {
+      this.trackingQueue.push(e);
+      this.draining ??= this.drainTracking().finally(() => (this.draining = null));
+    });
   }
 
+  /** Errors of the background loops (scheduler pass, tracking), which have no caller to tell. */
+  onError: (err: unknown) => void = (err) => console.error('delivery-core:', err);
+
   /** Resumes after a restart: active deliveries get their assignment again (idempotent downstream). */
-  start(): void {
-    for (const d of this.repo.listByStage(ACTIVE_STAGES, 100_000)) if (d.droneId) this.fleet.publishAssignment(d.id, this.assignmentOf(d, d.droneId, 'fly'));
-    this.timer = this.clock.setInterval(() => {
-      this.schedulePending();
-      this.refreshEtas();
-    }, this.config.scheduleEveryMs);
+  async start(): Promise<void> {
+    for (const d of await this.repo.listByStage(ACTIVE_STAGES, 100_000)) if (d.droneId) this.fleet.publishAssignment(d.id, this.assignmentOf(d, d.droneId, 'fly'));
+    this.timer = this.clock.setInterval(() => void this.pass(), this.config.scheduleEveryMs);
+  }
+
+  /** One tick of the loop; a tick that finds the previous pass still running is skipped. */
+  private async pass(): Promise<void> {
+    if (this.passing) return;
+    this.passing = true;
+    try {
+      await this.schedulePending();
+      await this.refreshEtas();
+    } catch (err) {
+      this.onError(err);
+    } finally {
+      this.passing = false;
+    }
   }
 
   stop(): void {
@@ -74,9 +94,9 @@ export class DeliveryService {
   }
 
   /** Idempotent create: the same id with the same request returns the existing delivery. */
-  request(id: string, req: DeliveryRequest, correlationId: string): { delivery: Delivery; created: boolean } {
+  async request(id: string, req: DeliveryRequest, correlationId: string): Promise<{ delivery: Delivery; created: boolean }> {
     const { delivery, first } = this.newRequest(id, req, correlationId);
-    return this.settleCreate(this.repo.insert(delivery, first), delivery, first, req);
+    return this.settleCreate(await this.repo.insert(delivery, first), delivery, first, req);
   }
 
   /**
@@ -98,25 +118,25 @@ export class DeliveryService {
   }
 
   /** A refused insert means the id exists: the same request is the same delivery, another is a conflict. */
-  private settleCreate(inserted: boolean, delivery: Delivery, first: StageChange, req: DeliveryRequest): { delivery: Delivery; created: boolean } {
+  private async settleCreate(inserted: boolean, delivery: Delivery, first: StageChange, req: DeliveryRequest): Promise<{ delivery: Delivery; created: boolean }> {
     if (inserted) {
       this.notify(delivery, first);
       return { delivery, created: true };
     }
-    const existing = this.repo.get(delivery.id);
+    const existing = await this.repo.get(delivery.id);
     if (!existing) throw new DeliveryError('DLV_ERR_INTERNAL', 500, 'insert refused but no row');
     if (!sameRequest(existing, req)) throw new DeliveryError('DLV_ERR_ID_CONFLICT', 409, `delivery ${delivery.id} exists with a different request`);
     return { delivery: existing, created: false };
   }
 
-  list(filter: ListFilter, limit: number): Delivery[] {
+  list(filter: ListFilter, limit: number): Promise<Delivery[]> {
     return this.repo.list(filter, limit);
   }
 
-  get(id: string): { delivery: Delivery; history: StageChange[] } {
-    const delivery = this.repo.get(id);
+  async get(id: string, repo: DeliveryRepository = this.repo): Promise<{ delivery: Delivery; history: StageChange[] }> {
+    const delivery = await repo.get(id);
     if (!delivery) throw new DeliveryError('DLV_ERR_NOT_FOUND', 404, `no delivery ${id}`);
-    return { delivery, history: this.repo.history(id) };
+    return { delivery, history: await repo.history(id) };
   }
 
   /**
@@ -124,32 +144,38 @@ export class DeliveryService {
    * Scheduled delivery's retained assignment is published again with the new places, so the
    * hub builds the mission from them; once the drone is airborne it is too late (409).
    */
-  reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>): Delivery {
-    const { delivery } = this.get(id);
-    if (!this.repo.reschedule(id, patch, RESCHEDULABLE, this.clock.now())) {
-      if (delivery.stage === 'Completed' || delivery.stage === 'Failed' || delivery.stage === 'Cancelled') {
-        throw new DeliveryError('DLV_ERR_NOT_ACTIVE', 409, `delivery ${id} is ${delivery.stage}`);
+  async reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>): Promise<Delivery> {
+    const updated = await this.repo.batch(async (tx) => {
+      const { delivery } = await this.get(id, tx);
+      if (!await tx.reschedule(id, patch, RESCHEDULABLE, this.clock.now())) {
+        if (delivery.stage === 'Completed' || delivery.stage === 'Failed' || delivery.stage === 'Cancelled') {
+          throw new DeliveryError('DLV_ERR_NOT_ACTIVE', 409, `delivery ${id} is ${delivery.stage}`);
+        }
+        throw new DeliveryError('DLV_ERR_TOO_LATE_TO_RESCHEDULE', 409, `delivery ${id} is ${delivery.stage}`);
       }
-      throw new DeliveryError('DLV_ERR_TOO_LATE_TO_RESCHEDULE', 409, `delivery ${id} is ${delivery.stage}`);
-    }
-    const updated = this.repo.get(id) ?? delivery;
+      return await tx.get(id) ?? delivery;
+    });
     if (updated.stage === 'Scheduled' && updated.droneId) this.fleet.publishAssignment(id, this.assignmentOf(updated, updated.droneId, 'fly'));
     return updated;
   }
 
   /** Cancel before pickup; the hub is told to abort the mission and bring the drone home. */
-  cancel(id: string): Delivery {
-    const { delivery } = this.get(id);
-    if (delivery.stage === 'Cancelled') return delivery;
-    if (delivery.stage === 'Completed' || delivery.stage === 'Failed') throw new DeliveryError('DLV_ERR_NOT_ACTIVE', 409, `delivery ${id} is ${delivery.stage}`);
-    if (!isCancellable(delivery.stage)) throw new DeliveryError('DLV_ERR_TOO_LATE_TO_CANCEL', 409, `delivery ${id} is ${delivery.stage}`);
+  async cancel(id: string): Promise<Delivery> {
     const change: StageChange = { stage: 'Cancelled', at: this.clock.now(), eventId: `${id}:cancelled` };
-    this.repo.advance(id, change, { eta: null });
+    const done = await this.repo.batch(async (tx) => {
+      const { delivery } = await this.get(id, tx);
+      if (delivery.stage === 'Cancelled') return { delivery, updated: null };
+      if (delivery.stage === 'Completed' || delivery.stage === 'Failed') throw new DeliveryError('DLV_ERR_NOT_ACTIVE', 409, `delivery ${id} is ${delivery.stage}`);
+      if (!isCancellable(delivery.stage)) throw new DeliveryError('DLV_ERR_TOO_LATE_TO_CANCEL', 409, `delivery ${id} is ${delivery.stage}`);
+      await tx.advance(id, change, { eta: null });
+      return { delivery, updated: await tx.get(id) ?? delivery };
+    });
+    const { delivery, updated } = done;
+    if (!updated) return delivery;
     if (delivery.droneId) {
       this.fleet.publishAssignment(id, this.assignmentOf(delivery, delivery.droneId, 'abort'));
       this.fleet.publishAssignment(id, null);
     }
-    const updated = this.repo.get(id) ?? delivery;
     this.notify(updated, change);
     return updated;
   }
@@ -163,11 +189,11 @@ export class DeliveryService {
    * transaction. A drone is committed once its Scheduled row is written; the store refuses a
    * second active delivery for it whatever happens concurrently.
    */
-  schedulePending(): number {
-    const pending = this.repo.listByStage(['Requested'], this.config.scheduleBatchMax);
+  async schedulePending(): Promise<number> {
+    const pending = await this.repo.listByStage(['Requested'], this.config.scheduleBatchMax);
     if (pending.length === 0) return 0;
     const now = this.clock.now();
-    const busy = new Set(this.repo.listByStage(ACTIVE_STAGES, 100_000).map((d) => d.droneId).filter((x): x is string => x !== null));
+    const busy = new Set((await this.repo.listByStage(ACTIVE_STAGES, 100_000)).map((d) => d.droneId).filter((x): x is string => x !== null));
     const { airframe, energy } = this.config;
     const drones: PlanDrone[] = [];
     const statusOf = new Map<string, DroneStatus & { position: NonNullable<DroneStatus['position']> }>();
@@ -192,14 +218,14 @@ export class DeliveryService {
       this.explanations.delete(k);
     }
     const done: { d: Delivery; droneId: string; eta: number; change: StageChange }[] = [];
-    this.repo.batch(() => {
+    await this.repo.batch(async (tx) => {
       for (const d of pending) {
         const droneId = plan.assignments.get(d.id);
         const position = droneId ? statusOf.get(droneId)?.position : undefined;
         if (!droneId || !position) continue;
         const eta = now + Math.round(remainingSeconds(this.config.profile, 'Scheduled', position, d.pickup, d.dropoff) * 1000);
         const change: StageChange = { stage: 'Scheduled', at: now, eventId: `${d.id}:scheduled` };
-        if (this.repo.advance(d.id, change, { droneId, eta, etaAtDispatch: eta })) done.push({ d, droneId, eta, change });
+        if (await tx.advance(d.id, change, { droneId, eta, etaAtDispatch: eta })) done.push({ d, droneId, eta, change });
       }
     });
     // Only after the commit: the hub hears of an assignment that is durable here.
@@ -217,11 +243,12 @@ export class DeliveryService {
   }
 
   /** Recomputes the ETA of each active delivery from its drone's latest status, at most every ETA_REFRESH_MS. */
-  refreshEtas(): void {
+  async refreshEtas(): Promise<void> {
     const now = this.clock.now();
     // One transaction for the whole refresh: one fsync, not one per flying drone.
-    this.repo.batch(() => {
-      for (const d of this.repo.listByStage(ACTIVE_STAGES, 100_000)) {
+    const watched: Delivery[] = [];
+    await this.repo.batch(async (tx) => {
+      for (const d of await tx.listByStage(ACTIVE_STAGES, 100_000)) {
         const s = d.droneId ? this.drones.get(d.droneId) : undefined;
         if (!s?.position || now - (this.lastEtaWrite.get(d.id) ?? 0) < ETA_REFRESH_MS) continue;
         const leg = this.learn(d, s, s.position);
@@ -230,11 +257,12 @@ export class DeliveryService {
         // The ETA error at half-way is measured against the first ETA past the middle of the dropoff leg.
         const halfway = d.stage === 'HeadedToDropoff' && d.etaAtHalfway === null
           && haversineM(s.position, d.dropoff) <= haversineM(d.pickup, d.dropoff) / 2;
-        this.repo.update(d.id, { eta, lastPosition, ...(halfway ? { etaAtHalfway: eta } : {}) }, now);
+        await tx.update(d.id, { eta, lastPosition, ...(halfway ? { etaAtHalfway: eta } : {}) }, now);
         this.lastEtaWrite.set(d.id, now);
-        if (this.watchers.has(d.id)) this.notify({ ...d, eta, lastPosition, updatedAt: now }, null);
+        if (this.watchers.has(d.id)) watched.push({ ...d, eta, lastPosition, updatedAt: now });
       }
     });
+    for (const d of watched) this.notify(d, null);
   }
 
   /**
@@ -252,20 +280,49 @@ export class DeliveryService {
     return leg;
   }
 
-  private onTracking(e: DeliveryTracking): void {
-    const d = this.repo.get(e.deliveryId);
-    if (!d || !canAdvance(d.stage, e.stage)) return;
-    if (d.droneId && e.droneId && d.droneId !== e.droneId) return;
+  /** Resolves once every tracking event received so far is applied. */
+  async settled(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  /**
+   * Tracking events are applied in arrival order, those that arrived together in one transaction
+   * (one fsync per burst, not per event); the hub and listeners hear of them after the commit.
+   */
+  private async drainTracking(): Promise<void> {
+    while (this.trackingQueue.length > 0) {
+      const burst = this.trackingQueue.splice(0, 1000);
+      try {
+        const applied = await this.repo.batch(async (tx) => {
+          const out: { d: Delivery; eta: number | null; change: StageChange; e: DeliveryTracking }[] = [];
+          for (const e of burst) {
+            const a = await this.applyTracking(tx, e);
+            if (a) out.push({ ...a, e });
+          }
+          return out;
+        });
+        for (const { d, eta, change, e } of applied) {
+          // Compensation: a failed or finished delivery releases its drone; the hub stops tracking it.
+          if (FINAL_STAGES.has(e.stage)) this.fleet.publishAssignment(d.id, null);
+          this.notify({ ...d, stage: e.stage, eta, ...(e.location ? { lastPosition: e.location } : {}) }, change);
+        }
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+  }
+
+  /** Read and advance in the caller's transaction: a cancel in between cannot be overtaken. */
+  private async applyTracking(tx: DeliveryRepository, e: DeliveryTracking): Promise<{ d: Delivery; eta: number | null; change: StageChange } | null> {
+    const d = await tx.get(e.deliveryId);
+    if (!d || !canAdvance(d.stage, e.stage)) return null;
+    if (d.droneId && e.droneId && d.droneId !== e.droneId) return null;
     const s = d.droneId ? this.drones.get(d.droneId) : undefined;
-    const final = e.stage === 'Completed' || e.stage === 'Failed' || e.stage === 'Cancelled';
-    const eta = final ? (e.stage === 'Completed' ? e.ts : null)
+    const eta = FINAL_STAGES.has(e.stage) ? (e.stage === 'Completed' ? e.ts : null)
       : this.clock.now() + Math.round(remainingSeconds(this.config.profile, e.stage, e.location ?? s?.position ?? d.pickup, d.pickup, d.dropoff) * 1000);
     const change: StageChange = { stage: e.stage, at: e.ts, eventId: e.eventId };
     const patch = { eta, ...(e.location ? { lastPosition: e.location } : {}), ...(e.reason ? { failureReason: e.reason } : {}) };
-    if (!this.repo.advance(d.id, change, patch)) return;
-    // Compensation: a failed or finished delivery releases its drone; the hub stops tracking it.
-    if (final) this.fleet.publishAssignment(d.id, null);
-    this.notify({ ...d, stage: e.stage, eta, ...(e.location ? { lastPosition: e.location } : {}) }, change);
+    return await tx.advance(d.id, change, patch) ? { d, eta, change } : null;
   }
 
   private assignmentOf(d: Delivery, droneId: string, action: DeliveryAssignment['action']): DeliveryAssignment {
@@ -282,8 +339,8 @@ export class DeliveryService {
   }
 
   /** Requested deliveries still waiting for a drone. */
-  backlog(): number {
-    return this.repo.listByStage(['Requested'], 10_000).length;
+  async backlog(): Promise<number> {
+    return (await this.repo.listByStage(['Requested'], 10_000)).length;
   }
 }
 

@@ -19,11 +19,11 @@ function progress(d: Delivery) {
  * (`stage`, with the change's event id as the SSE id) and each ETA/position refresh
  * (`progress`) until a final stage, when the stream ends.
  */
-export function registerEvents(app: FastifyInstance, service: DeliveryService, idParams: object, find: (req: { params: { id: string } }) => Delivery): void {
+export function registerEvents(app: FastifyInstance, service: DeliveryService, idParams: object, find: (req: { params: { id: string } }) => Promise<Delivery>): void {
   app.get<{ Params: { id: string } }>('/api/v1/deliveries/:id/events', {
     schema: { params: idParams }, config: { summary: 'Live tracking as server-sent events (snapshot, stage, progress)' },
-  }, (req, reply) => {
-    const delivery = find(req);
+  }, async (req, reply) => {
+    const delivery = await find(req);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {

@@ -75,7 +75,7 @@ describe('delivery API', () => {
     fleet.pushStatus(droneStatus({ droneId: 'near', ts: now, position: { lat: 47.3985, lon: 8.5465, altMsl: 488, altRel: 0 } }));
     fleet.pushStatus(droneStatus({ droneId: 'flying', ts: now, armed: true, landedState: 'IN_AIR', position: { lat: 47.399, lon: 8.547, altMsl: 518, altRel: 30 } }));
     await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: body });
-    expect(service.schedulePending()).toBe(1);
+    expect(await service.schedulePending()).toBe(1);
     const d = (await app.inject({ method: 'GET', url: '/api/v1/deliveries/d1' })).json<{ stage: string; droneId: string; etaEpochMs: number; stageHistory: unknown[] }>();
     expect(d).toMatchObject({ stage: 'Scheduled', droneId: 'near' });
     const expected = remainingSeconds(coreConfig().profile, 'Scheduled', { lat: 47.3985, lon: 8.5465 }, body.pickup, body.dropoff);
@@ -86,22 +86,24 @@ describe('delivery API', () => {
     expect(service.explanations.get('d1')).toMatchObject({ droneId: 'near', feasible: 2, runnerUp: { droneId: 'far' } });
     // The drone is now busy: a second delivery waits for another.
     await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d2', payload: body });
-    expect(service.schedulePending()).toBe(1);
-    expect(service.get('d2').delivery.droneId).toBe('far');
+    expect(await service.schedulePending()).toBe(1);
+    expect((await service.get('d2')).delivery.droneId).toBe('far');
   });
 
   it('follows tracking events forward only, ignores repeats, and cancels only before pickup', async () => {
     fleet.pushStatus(droneStatus({ droneId: 'drone-001', ts: now }));
     await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: body });
-    service.schedulePending();
+    await service.schedulePending();
     fleet.pushTracking(tracking('d1', 'DeliveryHeadedToPickup', 'HeadedToPickup', 'e1'));
     fleet.pushTracking(tracking('d1', 'PackagePickedUp', 'PickedUp', 'e2'));
     fleet.pushTracking(tracking('d1', 'DeliveryHeadedToPickup', 'HeadedToPickup', 'e3'));
+    await service.settled();
     const res = await app.inject({ method: 'DELETE', url: '/api/v1/deliveries/d1' });
     expect(res.statusCode).toBe(409);
     expect(res.json()).toMatchObject({ code: 'DLV_ERR_TOO_LATE_TO_CANCEL' });
     fleet.pushTracking(tracking('d1', 'DeliveryHeadedToDropoff', 'HeadedToDropoff', 'e4'));
     fleet.pushTracking(tracking('d1', 'DeliveryCompleted', 'Completed', 'e5'));
+    await service.settled();
     const d = (await app.inject({ method: 'GET', url: '/api/v1/deliveries/d1' })).json<{ stage: string; stageHistory: { stage: string }[] }>();
     expect(d.stageHistory.map((h) => h.stage)).toEqual(['Requested', 'Scheduled', 'HeadedToPickup', 'PickedUp', 'HeadedToDropoff', 'Completed']);
     expect(fleet.assignments.get('d1')).toBeNull();
@@ -114,11 +116,12 @@ describe('delivery API', () => {
     const a = await app.inject({ method: 'PATCH', url: '/api/v1/deliveries/d1', payload: { dropoff: moved } });
     expect(a.statusCode).toBe(200);
     expect(a.json()).toMatchObject({ stage: 'Requested', dropoff: moved, pickup: body.pickup });
-    service.schedulePending();
+    await service.schedulePending();
     const moved2 = { lat: 47.403, lon: 8.552 };
     expect((await app.inject({ method: 'PATCH', url: '/api/v1/deliveries/d1', payload: { dropoff: moved2 } })).statusCode).toBe(200);
     expect(fleet.assignments.get('d1')).toMatchObject({ action: 'fly', dropoff: moved2 });
     fleet.pushTracking(tracking('d1', 'DeliveryHeadedToPickup', 'HeadedToPickup', 'e1'));
+    await service.settled();
     const late = await app.inject({ method: 'PATCH', url: '/api/v1/deliveries/d1', payload: { dropoff: body.dropoff } });
     expect(late.statusCode).toBe(409);
     expect(late.json()).toMatchObject({ code: 'DLV_ERR_TOO_LATE_TO_RESCHEDULE' });
@@ -128,7 +131,7 @@ describe('delivery API', () => {
   it('cancel before pickup aborts the mission through the hub', async () => {
     fleet.pushStatus(droneStatus({ droneId: 'drone-001', ts: now }));
     await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: body });
-    service.schedulePending();
+    await service.schedulePending();
     const published: unknown[] = [];
     const orig = fleet.publishAssignment.bind(fleet);
     fleet.publishAssignment = (id, a) => {

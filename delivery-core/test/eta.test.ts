@@ -45,29 +45,31 @@ describe('ETA in flight and its error', () => {
       ({ v: 1, eventId, type, deliveryId: 'd1', droneId: 'drone-001', stage, ts: now, location: null, eta: null });
     fleet.pushStatus(droneStatus({ ts: now, position: { ...pickup, altMsl: 488, altRel: 0 } }));
     await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: { pickup, dropoff } });
-    service.schedulePending();
-    const dispatched = service.get('d1').delivery;
+    await service.schedulePending();
+    const dispatched = (await service.get('d1')).delivery;
     expect(dispatched.etaAtDispatch).toBe(dispatched.eta);
     for (const [stage, type] of [['HeadedToPickup', 'DeliveryHeadedToPickup'], ['PickedUp', 'PackagePickedUp'], ['HeadedToDropoff', 'DeliveryHeadedToDropoff']] as const) {
       fleet.pushTracking(track(stage, type, stage));
     }
+    await service.settled();
     // Cruising north at 6 m/s, half the modelled 12 m/s: two fixes on the first half, one past the middle.
     let seq = 1;
-    const fix = (lat: number) => {
+    const fix = async (lat: number) => {
       now += 2500;
       fleet.pushStatus(droneStatus({ seq: seq++, ts: now, armed: true, landedState: 'IN_AIR', groundSpeed: 6, position: { lat, lon: 8.54, altMsl: 518, altRel: 30 } }));
-      service.refreshEtas();
-      return service.get('d1').delivery;
+      await service.refreshEtas();
+      return (await service.get('d1')).delivery;
     };
-    fix(47.393);
-    const slow = fix(47.395);
+    await fix(47.393);
+    const slow = await fix(47.395);
     const naive = now + remainingSeconds(coreConfig().profile, 'HeadedToDropoff', { lat: 47.395, lon: 8.54, altRel: 30 }, pickup, dropoff) * 1000;
     expect(slow.eta!).toBeGreaterThan(naive + 60_000);
     expect(slow.etaAtHalfway).toBeNull();
-    const past = fix(47.401);
+    const past = await fix(47.401);
     expect(past.etaAtHalfway).toBe(past.eta);
     now += 30_000;
     fleet.pushTracking(track('Completed', 'DeliveryCompleted', 'done'));
+    await service.settled();
     const view = (await app.inject({ method: 'GET', url: '/api/v1/deliveries/d1' })).json<{ etaErrorS: { atDispatch: number; atHalfway: number } }>();
     expect(view.etaErrorS.atHalfway).toBeCloseTo((now - past.eta!) / 1000, 3);
     expect(view.etaErrorS.atDispatch).toBeCloseTo((now - dispatched.eta!) / 1000, 3);

@@ -53,11 +53,12 @@ describe('live tracking over server-sent events', () => {
     const frames: { event: string; id: string | null; data: Record<string, unknown> }[] = [];
     const done = collect(`${base}/api/v1/deliveries/d1/events`, frames);
     await until(() => frames.length === 1, 'snapshot');
-    service.schedulePending();
+    await service.schedulePending();
     fleet.pushTracking(tracking('HeadedToPickup', 'DeliveryHeadedToPickup', 'e1'));
+    await service.settled();
     now += 5000;
     fleet.pushStatus(droneStatus({ droneId: 'drone-001', seq: 1, ts: now, armed: true, landedState: 'IN_AIR', position: { lat: 47.3995, lon: 8.5472, altMsl: 518, altRel: 30 } }));
-    service.refreshEtas();
+    await service.refreshEtas();
     fleet.pushTracking(tracking('Completed', 'DeliveryCompleted', 'e2'));
     await done;
     expect(frames.map((f) => f.event)).toEqual(['snapshot', 'stage', 'stage', 'progress', 'stage']);

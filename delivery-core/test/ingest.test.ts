@@ -22,24 +22,24 @@ beforeEach(() => {
 });
 afterEach(async () => {
   await app.close();
-  repo.close();
+  await repo.close();
 });
 
 describe('durable ingestion', () => {
   it('group-commits concurrent requests: many 202s per transaction, each on disk when answered', async () => {
     const answers = await Promise.all(Array.from({ length: 200 }, (_, k) =>
-      app.inject({ method: 'PUT', url: `/api/v1/deliveries/g${k}`, payload: body }).then((res) => {
+      app.inject({ method: 'PUT', url: `/api/v1/deliveries/g${k}`, payload: body }).then(async (res) => {
         // Answered means committed: a second connection to the file already sees the row.
         const other = new SqliteDeliveryRepository(join(dir, `i${n}.sqlite`));
-        const seen = other.get(`g${k}`) !== null;
-        other.close();
+        const seen = await other.get(`g${k}`) !== null;
+        await other.close();
         return { status: res.statusCode, seen };
       })));
     expect(answers.every((a) => a.status === 202 && a.seen)).toBe(true);
     expect(service.ingest.stats.items).toBe(200);
     expect(service.ingest.stats.batches).toBeLessThan(200);
     expect(service.ingest.stats.largestBatch).toBeGreaterThan(1);
-    expect(service.backlog()).toBe(200);
+    expect(await service.backlog()).toBe(200);
   });
 
   it('POST with an Idempotency-Key: a retry gets the same delivery, another body is a 422, no key is a 400', async () => {
@@ -54,7 +54,7 @@ describe('durable ingestion', () => {
     expect(c.statusCode).toBe(422);
     expect(c.json()).toMatchObject({ code: 'DLV_ERR_IDEMPOTENCY_KEY_REUSED' });
     expect((await post(undefined, body)).json()).toMatchObject({ status: 400, code: 'DLV_ERR_IDEMPOTENCY_KEY_MISSING' });
-    expect(service.backlog()).toBe(1);
+    expect(await service.backlog()).toBe(1);
   });
 
   it('lists with filters and an opaque cursor until the last page', async () => {

@@ -9,99 +9,99 @@ export function newDelivery(id: string, createdAt = 1000): Delivery {
 }
 
 /** One behaviour suite for every DeliveryRepository (the MQTT.js abstract_store pattern). */
-export function repositoryContract(name: string, make: () => DeliveryRepository): void {
+export function repositoryContract(name: string, make: () => DeliveryRepository | Promise<DeliveryRepository>): void {
   describe(`DeliveryRepository contract: ${name}`, () => {
-    it('inserts once; a second insert of the id is refused', () => {
-      const r = make();
-      expect(r.insert(newDelivery('d1'), { stage: 'Requested', at: 1000, eventId: 'd1:r' })).toBe(true);
-      expect(r.insert(newDelivery('d1'), { stage: 'Requested', at: 1001, eventId: 'd1:r2' })).toBe(false);
-      expect(r.get('d1')).toEqual(newDelivery('d1'));
-      expect(r.get('nope')).toBeNull();
-      r.close();
+    it('inserts once; a second insert of the id is refused', async () => {
+      const r = await make();
+      expect(await r.insert(newDelivery('d1'), { stage: 'Requested', at: 1000, eventId: 'd1:r' })).toBe(true);
+      expect(await r.insert(newDelivery('d1'), { stage: 'Requested', at: 1001, eventId: 'd1:r2' })).toBe(false);
+      expect(await r.get('d1')).toEqual(newDelivery('d1'));
+      expect(await r.get('nope')).toBeNull();
+      await r.close();
     });
 
-    it('advances with history, dedupes by event id, keeps fields on null patches', () => {
-      const r = make();
-      r.insert(newDelivery('d1'), { stage: 'Requested', at: 1000, eventId: 'd1:r' });
-      expect(r.advance('d1', { stage: 'Scheduled', at: 2000, eventId: 'e1' }, { droneId: 'drone-001', eta: 90_000 })).toBe(true);
-      expect(r.advance('d1', { stage: 'Scheduled', at: 2000, eventId: 'e1' }, { droneId: 'drone-009' })).toBe(false);
-      expect(r.advance('d1', { stage: 'HeadedToPickup', at: 3000, eventId: 'e2' }, { lastPosition: { lat: 1, lon: 2, altRel: 3 } })).toBe(true);
-      const d = r.get('d1');
+    it('advances with history, dedupes by event id, keeps fields on null patches', async () => {
+      const r = await make();
+      await r.insert(newDelivery('d1'), { stage: 'Requested', at: 1000, eventId: 'd1:r' });
+      expect(await r.advance('d1', { stage: 'Scheduled', at: 2000, eventId: 'e1' }, { droneId: 'drone-001', eta: 90_000 })).toBe(true);
+      expect(await r.advance('d1', { stage: 'Scheduled', at: 2000, eventId: 'e1' }, { droneId: 'drone-009' })).toBe(false);
+      expect(await r.advance('d1', { stage: 'HeadedToPickup', at: 3000, eventId: 'e2' }, { lastPosition: { lat: 1, lon: 2, altRel: 3 } })).toBe(true);
+      const d = await r.get('d1');
       expect(d).toMatchObject({ stage: 'HeadedToPickup', droneId: 'drone-001', eta: 90_000, lastPosition: { lat: 1, lon: 2, altRel: 3 }, updatedAt: 3000 });
-      expect(r.history('d1').map((h) => h.stage)).toEqual(['Requested', 'Scheduled', 'HeadedToPickup']);
-      r.update('d1', { etaAtHalfway: 95_000 }, 3500);
-      expect(r.advance('d1', { stage: 'Failed', at: 3600, eventId: 'e2b' }, { etaAtDispatch: 80_000 })).toBe(true);
-      expect(r.get('d1')).toMatchObject({ etaAtDispatch: 80_000, etaAtHalfway: 95_000 });
-      r.advance('d1', { stage: 'Cancelled', at: 4000, eventId: 'e3' }, { eta: null });
-      expect(r.get('d1')?.eta).toBeNull();
-      r.close();
+      expect((await r.history('d1')).map((h) => h.stage)).toEqual(['Requested', 'Scheduled', 'HeadedToPickup']);
+      await r.update('d1', { etaAtHalfway: 95_000 }, 3500);
+      expect(await r.advance('d1', { stage: 'Failed', at: 3600, eventId: 'e2b' }, { etaAtDispatch: 80_000 })).toBe(true);
+      expect(await r.get('d1')).toMatchObject({ etaAtDispatch: 80_000, etaAtHalfway: 95_000 });
+      await r.advance('d1', { stage: 'Cancelled', at: 4000, eventId: 'e3' }, { eta: null });
+      expect((await r.get('d1'))?.eta).toBeNull();
+      await r.close();
     });
 
-    it('lists by stage, oldest first, with a limit', () => {
-      const r = make();
-      r.insert(newDelivery('b', 2000), { stage: 'Requested', at: 2000, eventId: 'b:r' });
-      r.insert(newDelivery('a', 1000), { stage: 'Requested', at: 1000, eventId: 'a:r' });
-      r.insert(newDelivery('c', 3000), { stage: 'Requested', at: 3000, eventId: 'c:r' });
-      r.advance('c', { stage: 'Scheduled', at: 3500, eventId: 'c:s' }, { droneId: 'x' });
-      expect(r.listByStage(['Requested'], 10).map((d) => d.id)).toEqual(['a', 'b']);
-      expect(r.listByStage(['Requested', 'Scheduled'], 2).map((d) => d.id)).toEqual(['a', 'b']);
-      expect(r.listByStage(['Scheduled'], 10).map((d) => d.id)).toEqual(['c']);
-      r.close();
+    it('lists by stage, oldest first, with a limit', async () => {
+      const r = await make();
+      await r.insert(newDelivery('b', 2000), { stage: 'Requested', at: 2000, eventId: 'b:r' });
+      await r.insert(newDelivery('a', 1000), { stage: 'Requested', at: 1000, eventId: 'a:r' });
+      await r.insert(newDelivery('c', 3000), { stage: 'Requested', at: 3000, eventId: 'c:r' });
+      await r.advance('c', { stage: 'Scheduled', at: 3500, eventId: 'c:s' }, { droneId: 'x' });
+      expect((await r.listByStage(['Requested'], 10)).map((d) => d.id)).toEqual(['a', 'b']);
+      expect((await r.listByStage(['Requested', 'Scheduled'], 2)).map((d) => d.id)).toEqual(['a', 'b']);
+      expect((await r.listByStage(['Scheduled'], 10)).map((d) => d.id)).toEqual(['c']);
+      await r.close();
     });
 
-    it('group-commits a batch: each item says whether it was new, duplicates inside the batch included', () => {
-      const r = make();
-      r.insert(newDelivery('old'), { stage: 'Requested', at: 1000, eventId: 'old:r' });
-      const res = r.insertMany(['x', 'old', 'y', 'x'].map((id, k) => ({ delivery: newDelivery(id), first: { stage: 'Requested', at: 1000, eventId: `${id}:r:${k}` } })));
+    it('group-commits a batch: each item says whether it was new, duplicates inside the batch included', async () => {
+      const r = await make();
+      await r.insert(newDelivery('old'), { stage: 'Requested', at: 1000, eventId: 'old:r' });
+      const res = await r.insertMany(['x', 'old', 'y', 'x'].map((id, k) => ({ delivery: newDelivery(id), first: { stage: 'Requested', at: 1000, eventId: `${id}:r:${k}` } })));
       expect(res).toEqual([true, false, true, false]);
-      expect(r.history('x')).toHaveLength(1);
-      r.close();
+      expect(await r.history('x')).toHaveLength(1);
+      await r.close();
     });
 
-    it('reschedules only in the stages allowed, atomically', () => {
-      const r = make();
-      r.insert(newDelivery('d1'), { stage: 'Requested', at: 1000, eventId: 'd1:r' });
-      expect(r.reschedule('d1', { dropoff: { lat: 1, lon: 2 } }, ['Requested'], 1500)).toBe(true);
-      expect(r.get('d1')).toMatchObject({ dropoff: { lat: 1, lon: 2 }, pickup: newDelivery('d1').pickup, updatedAt: 1500 });
-      r.advance('d1', { stage: 'HeadedToPickup', at: 2000, eventId: 'd1:h' }, {});
-      expect(r.reschedule('d1', { dropoff: { lat: 3, lon: 4 } }, ['Requested', 'Scheduled'], 2500)).toBe(false);
-      expect(r.get('d1')?.dropoff).toEqual({ lat: 1, lon: 2 });
-      expect(r.reschedule('nope', { dropoff: { lat: 3, lon: 4 } }, ['Requested'], 2500)).toBe(false);
-      r.close();
+    it('reschedules only in the stages allowed, atomically', async () => {
+      const r = await make();
+      await r.insert(newDelivery('d1'), { stage: 'Requested', at: 1000, eventId: 'd1:r' });
+      expect(await r.reschedule('d1', { dropoff: { lat: 1, lon: 2 } }, ['Requested'], 1500)).toBe(true);
+      expect(await r.get('d1')).toMatchObject({ dropoff: { lat: 1, lon: 2 }, pickup: newDelivery('d1').pickup, updatedAt: 1500 });
+      await r.advance('d1', { stage: 'HeadedToPickup', at: 2000, eventId: 'd1:h' }, {});
+      expect(await r.reschedule('d1', { dropoff: { lat: 3, lon: 4 } }, ['Requested', 'Scheduled'], 2500)).toBe(false);
+      expect((await r.get('d1'))?.dropoff).toEqual({ lat: 1, lon: 2 });
+      expect(await r.reschedule('nope', { dropoff: { lat: 3, lon: 4 } }, ['Requested'], 2500)).toBe(false);
+      await r.close();
     });
 
-    it('never gives one drone two active deliveries', () => {
-      const r = make();
-      for (const id of ['a', 'b']) r.insert(newDelivery(id), { stage: 'Requested', at: 1000, eventId: `${id}:r` });
-      expect(r.advance('a', { stage: 'Scheduled', at: 2000, eventId: 'a:s' }, { droneId: 'drone-1' })).toBe(true);
-      expect(r.advance('b', { stage: 'Scheduled', at: 2000, eventId: 'b:s' }, { droneId: 'drone-1' })).toBe(false);
-      expect(r.get('b')).toMatchObject({ stage: 'Requested', droneId: null });
-      expect(r.history('b')).toHaveLength(1);
-      expect(r.advance('a', { stage: 'Completed', at: 3000, eventId: 'a:c' }, {})).toBe(true);
-      expect(r.advance('b', { stage: 'Scheduled', at: 3000, eventId: 'b:s' }, { droneId: 'drone-1' })).toBe(true);
-      r.close();
+    it('never gives one drone two active deliveries', async () => {
+      const r = await make();
+      for (const id of ['a', 'b']) await r.insert(newDelivery(id), { stage: 'Requested', at: 1000, eventId: `${id}:r` });
+      expect(await r.advance('a', { stage: 'Scheduled', at: 2000, eventId: 'a:s' }, { droneId: 'drone-1' })).toBe(true);
+      expect(await r.advance('b', { stage: 'Scheduled', at: 2000, eventId: 'b:s' }, { droneId: 'drone-1' })).toBe(false);
+      expect(await r.get('b')).toMatchObject({ stage: 'Requested', droneId: null });
+      expect(await r.history('b')).toHaveLength(1);
+      expect(await r.advance('a', { stage: 'Completed', at: 3000, eventId: 'a:c' }, {})).toBe(true);
+      expect(await r.advance('b', { stage: 'Scheduled', at: 3000, eventId: 'b:s' }, { droneId: 'drone-1' })).toBe(true);
+      await r.close();
     });
 
-    it('lists with filters and keyset pagination on (createdAt, id)', () => {
-      const r = make();
+    it('lists with filters and keyset pagination on (createdAt, id)', async () => {
+      const r = await make();
       for (let k = 0; k < 7; k++) {
         const d = { ...newDelivery(`p${k}`, 1000 + Math.floor(k / 2)), owner: k % 3 === 0 ? 'shop-2' : 'shop-1' };
-        r.insert(d, { stage: 'Requested', at: d.createdAt, eventId: `p${k}:r` });
+        await r.insert(d, { stage: 'Requested', at: d.createdAt, eventId: `p${k}:r` });
       }
       const pages: string[][] = [];
       let after: { createdAt: number; id: string } | undefined;
       for (;;) {
-        const page = r.list(after ? { after } : {}, 3);
+        const page = await r.list(after ? { after } : {}, 3);
         if (page.length === 0) break;
         pages.push(page.map((d) => d.id));
         const last = page.at(-1)!;
         after = { createdAt: last.createdAt, id: last.id };
       }
       expect(pages).toEqual([['p0', 'p1', 'p2'], ['p3', 'p4', 'p5'], ['p6']]);
-      expect(r.list({ owner: 'shop-2' }, 10).map((d) => d.id)).toEqual(['p0', 'p3', 'p6']);
-      expect(r.list({ from: 1001, to: 1003 }, 10).map((d) => d.id)).toEqual(['p2', 'p3', 'p4', 'p5']);
-      expect(r.list({ stages: ['Scheduled'] }, 10)).toEqual([]);
-      r.close();
+      expect((await r.list({ owner: 'shop-2' }, 10)).map((d) => d.id)).toEqual(['p0', 'p3', 'p6']);
+      expect((await r.list({ from: 1001, to: 1003 }, 10)).map((d) => d.id)).toEqual(['p2', 'p3', 'p4', 'p5']);
+      expect(await r.list({ stages: ['Scheduled'] }, 10)).toEqual([]);
+      await r.close();
     });
   });
 }

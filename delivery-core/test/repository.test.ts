@@ -13,15 +13,15 @@ repositoryContract('memory', () => new MemoryDeliveryRepository());
 repositoryContract('sqlite', () => new SqliteDeliveryRepository(join(dir, `c${++n}.sqlite`)));
 
 describe('SqliteDeliveryRepository', () => {
-  it('survives close and reopen: state is durable', () => {
+  it('survives close and reopen: state is durable', async () => {
     const path = join(dir, 'durable.sqlite');
     const a = new SqliteDeliveryRepository(path);
-    a.insert(newDelivery('d1'), { stage: 'Requested', at: 1000, eventId: 'd1:r' });
-    a.advance('d1', { stage: 'Scheduled', at: 2000, eventId: 'd1:s' }, { droneId: 'drone-003', eta: 5000 });
-    a.close();
+    await a.insert(newDelivery('d1'), { stage: 'Requested', at: 1000, eventId: 'd1:r' });
+    await a.advance('d1', { stage: 'Scheduled', at: 2000, eventId: 'd1:s' }, { droneId: 'drone-003', eta: 5000 });
+    await a.close();
     const b = new SqliteDeliveryRepository(path);
-    expect(b.get('d1')).toMatchObject({ stage: 'Scheduled', droneId: 'drone-003', eta: 5000 });
-    expect(b.history('d1')).toHaveLength(2);
-    b.close();
+    expect(await b.get('d1')).toMatchObject({ stage: 'Scheduled', droneId: 'drone-003', eta: 5000 });
+    expect(await b.history('d1')).toHaveLength(2);
+    await b.close();
   });
 });

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   console.log(`  MQTT        ${stack.mqttUrl}`);
   console.log(`  deliveries  ${stack.core.url}/api/v1/deliveries/{id}`);
   console.log(`  telemetry   ${stack.telemetryUrl}/api/v1/drones/{droneId}/track`);
-  const waiting = stack.core.service.backlog();
+  const waiting = await stack.core.service.backlog();
   // Deliveries are durable: a restarted demo resumes the flights and the queue of the last run.
   if (waiting > 0 && values['data-dir']) console.log(`  resuming    ${waiting} waiting requests and the flights under way in ${values['data-dir']} (delete it to start afresh)`);
   console.log('Ctrl-C stops everything.\n');
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   let count = 0;
   const requestOne = async () => {
     // Keep the queue as long as the fleet, not growing without bound: a demo, not a load test.
-    if (stack.core.service.backlog() >= stack.droneIds.length) return;
+    if (await stack.core.service.backlog() >= stack.droneIds.length) return;
     const id = `dlv-${String(++count).padStart(4, '0')}`;
     const res = await fetch(`${stack.core.url}/api/v1/deliveries/${id}`, {
       method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(randomRequest(home, rnd)),

@@ -17,6 +17,7 @@ interface Waiting {
 export class GroupCommitQueue {
   private waiting: Waiting[] = [];
   private scheduled = false;
+  private inFlight: Promise<void> | null = null;
   readonly stats = { batches: 0, items: 0, largestBatch: 0 };
 
   constructor(private readonly repo: DeliveryRepository, private readonly maxBatch = 2000) {}
@@ -24,23 +25,37 @@ export class GroupCommitQueue {
   insert(delivery: Delivery, first: StageChange): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       this.waiting.push({ delivery, first, resolve, reject });
-      if (this.waiting.length >= this.maxBatch) this.flush();
+      if (this.waiting.length >= this.maxBatch && !this.inFlight) void this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
         // setImmediate runs after the poll phase: every request parsed in this turn joins the batch.
-        setImmediate(() => this.flush());
+        setImmediate(() => void this.flush());
       }
     });
   }
 
-  flush(): void {
+  /**
+   * Commits what is waiting. One commit in flight at a time: requests arriving meanwhile wait
+   * for the next one, so the slower the commit, the larger the group (the classic behaviour).
+   */
+  async flush(): Promise<void> {
     this.scheduled = false;
-    const batch = this.waiting;
-    this.waiting = [];
+    if (this.inFlight) return this.inFlight;
+    const batch = this.waiting.splice(0, this.maxBatch);
     if (batch.length === 0) return;
+    this.inFlight = this.commit(batch);
+    try {
+      await this.inFlight;
+    } finally {
+      this.inFlight = null;
+    }
+    if (this.waiting.length > 0) await this.flush();
+  }
+
+  private async commit(batch: Waiting[]): Promise<void> {
     let created: boolean[];
     try {
-      created = this.repo.insertMany(batch.map((w) => ({ delivery: w.delivery, first: w.first })));
+      created = await this.repo.insertMany(batch.map((w) => ({ delivery: w.delivery, first: w.first })));
     } catch (err) {
       for (const w of batch) w.reject(err);
       return;

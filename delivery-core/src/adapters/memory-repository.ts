@@ -1,15 +1,23 @@
 import type { DeliveryStage } from '@aerie/contracts';
 import type { Delivery, StageChange } from '../domain/delivery.js';
 import { ACTIVE_STAGES } from '../domain/delivery.js';
-import type { DeliveryRepository, ListFilter } from '../ports.js';
+import type { ListFilter } from '../ports.js';
+import { SerialRepository, type SyncDeliveryStore } from './serial-repository.js';
 
-/** In-memory twin of the SQLite repository, held to the same contract suite. */
-export class MemoryDeliveryRepository implements DeliveryRepository {
-  private readonly rows = new Map<string, Delivery>();
-  private readonly changes = new Map<string, StageChange[]>();
-  private readonly eventIds = new Set<string>();
+/** In-memory twin of the SQL repositories, held to the same contract suite. */
+export class MemoryDeliveryRepository extends SerialRepository {
+  constructor() {
+    super(new MemoryStore());
+  }
+}
 
-  insert(d: Delivery, first: StageChange): boolean {
+class MemoryStore implements SyncDeliveryStore {
+  private rows = new Map<string, Delivery>();
+  private changes = new Map<string, StageChange[]>();
+  private eventIds = new Set<string>();
+  private saved: { rows: Map<string, Delivery>; changes: Map<string, StageChange[]>; eventIds: Set<string> } | null = null;
+
+  private insert(d: Delivery, first: StageChange): boolean {
     if (this.rows.has(d.id)) return false;
     this.rows.set(d.id, { ...d });
     this.changes.set(d.id, [first]);
@@ -72,8 +80,23 @@ export class MemoryDeliveryRepository implements DeliveryRepository {
       .map((d) => ({ ...d }));
   }
 
-  batch<T>(fn: () => T): T {
-    return fn();
+  /** A transaction is a snapshot to go back to. */
+  begin(): void {
+    this.saved = {
+      rows: new Map([...this.rows].map(([k, d]) => [k, { ...d }])),
+      changes: new Map([...this.changes].map(([k, c]) => [k, [...c]])),
+      eventIds: new Set(this.eventIds),
+    };
+  }
+
+  commit(): void {
+    this.saved = null;
+  }
+
+  rollback(): void {
+    if (!this.saved) return;
+    ({ rows: this.rows, changes: this.changes, eventIds: this.eventIds } = this.saved);
+    this.saved = null;
   }
 
   close(): void {}

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import type { DeliveryStage } from '@aerie/contracts';
 import type { Delivery, StageChange } from '../domain/delivery.js';
-import type { DeliveryRepository, ListFilter } from '../ports.js';
+import type { ListFilter } from '../ports.js';
+import { SerialRepository, type SyncDeliveryStore } from './serial-repository.js';
 
 interface Row {
   id: string; owner: string | null; pickup_lat: number; pickup_lon: number; dropoff_lat: number; dropoff_lon: number;
@@ -58,7 +59,13 @@ function toDelivery(r: Row): Delivery {
 }
 
 /** SQLite (WAL, synchronous=FULL: a committed write survives power loss). */
-export class SqliteDeliveryRepository implements DeliveryRepository {
+export class SqliteDeliveryRepository extends SerialRepository {
+  constructor(path: string) {
+    super(new SqliteStore(path));
+  }
+}
+
+class SqliteStore implements SyncDeliveryStore {
   private readonly db: Database.Database;
   private readonly stmts;
 
@@ -81,10 +88,6 @@ export class SqliteDeliveryRepository implements DeliveryRepository {
       update: this.db.prepare(`UPDATE deliveries SET updated_at = @at, eta = CASE WHEN @set_eta THEN @eta ELSE eta END,
         last_position = COALESCE(@last_position, last_position), eta_halfway = COALESCE(@eta_halfway, eta_halfway) WHERE id = @id`),
     };
-  }
-
-  insert(d: Delivery, first: StageChange): boolean {
-    return this.insertMany([{ delivery: d, first }])[0]!;
   }
 
   insertMany(items: readonly { delivery: Delivery; first: StageChange }[]): boolean[] {
@@ -172,9 +175,18 @@ export class SqliteDeliveryRepository implements DeliveryRepository {
     return (this.db.prepare(sql).all(...args, limit) as Row[]).map(toDelivery);
   }
 
-  batch<T>(fn: () => T): T {
-    // better-sqlite3 turns a transaction inside a transaction into a savepoint.
-    return this.db.transaction(fn)();
+  // IMMEDIATE: the write lock is taken now, not at the first write. Inside it, better-sqlite3
+  // turns each db.transaction() into a savepoint, so a refused advance undoes only itself.
+  begin(): void {
+    this.db.exec('BEGIN IMMEDIATE');
+  }
+
+  commit(): void {
+    this.db.exec('COMMIT');
+  }
+
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
   }
 
   close(): void {

@@ -22,23 +22,21 @@ const drones = Number(values.drones ?? 200);
 
 /**
  * A fleet that flies instantly: fly assignments come back Completed within 50 ms. A real fleet
- * reports a few events per drone per minute; this one reports thousands per second, so it
- * hands them over in bursts committed together (one fsync per burst, not per event).
+ * reports a few events per drone per minute; this one reports thousands per second, in bursts
+ * (the service commits each burst in one transaction).
  */
 class InstantFleet extends MemoryFleetLink {
   private due: DeliveryAssignment[] = [];
-  constructor(private readonly commit: (fn: () => void) => void) {
+  constructor() {
     super();
     setInterval(() => {
       const due = this.due;
       this.due = [];
-      this.commit(() => {
-        for (const a of due) {
-          this.pushTracking({
-            v: 1, eventId: `${a.deliveryId}:bench-done`, type: 'DeliveryCompleted', deliveryId: a.deliveryId, droneId: a.droneId, stage: 'Completed', ts: Date.now(), location: null, eta: null,
-          });
-        }
-      });
+      for (const a of due) {
+        this.pushTracking({
+          v: 1, eventId: `${a.deliveryId}:bench-done`, type: 'DeliveryCompleted', deliveryId: a.deliveryId, droneId: a.droneId, stage: 'Completed', ts: Date.now(), location: null, eta: null,
+        });
+      }
     }, 50);
   }
   override publishAssignment(deliveryId: string, a: DeliveryAssignment | null): void {
@@ -58,7 +56,7 @@ function status(i: number, seq: number): DroneStatus {
 }
 
 const repo = new SqliteDeliveryRepository(join(values['data-dir'], 'deliveries.sqlite'));
-const fleet = new InstantFleet((fn) => repo.batch(fn));
+const fleet = new InstantFleet();
 const service = new DeliveryService(repo, fleet, coreConfig({ dbPath: ':memory:', ...(values['schedule-every-ms'] ? { scheduleEveryMs: Number(values['schedule-every-ms']) } : {}) }));
 let seq = 0;
 const beat = () => {
@@ -70,14 +68,15 @@ setInterval(beat, 1000);
 const app = buildHttp(service);
 app.put('/noop/:id', (_req, reply) => reply.code(202).send());
 await app.listen({ host: '127.0.0.1', port: 0 });
-service.start();
+await service.start();
 const addr = app.server.address();
 console.log(JSON.stringify({ port: typeof addr === 'object' && addr ? addr.port : 0 }));
 // A graceful stop for the throughput phase (kill -9 is the crash phase's business).
 process.once('SIGTERM', () => {
   service.stop();
-  void app.close().then(() => {
-    repo.close();
+  void app.close().then(async () => {
+    await service.settled();
+    await repo.close();
     process.exit(0);
   });
 });
