@@ -16,6 +16,7 @@ import { TrackingPublisher } from './tracking-publisher.js';
 import { CommandDispatch } from './dispatch.js';
 import { HubPipeline } from './pipeline.js';
 import { connectHub } from './hub-connect.js';
+import { IotHubAttachment } from './adapters/iothub-attach.js';
 
 export { missionCommandId } from './dispatch.js';
 export type { HubCounters, HubLogger } from './hub-counters.js';
@@ -45,6 +46,8 @@ export class FleetHub {
   private readonly dispatch: CommandDispatch;
   private readonly ticker: unknown;
   private metrics: MetricsServer | null = null;
+  /** The IoT Hub-compatible device endpoint (config.iothubPort), null when off. */
+  iothub: IotHubAttachment | null = null;
 
   private constructor(
     private readonly config: Readonly<HubConfig>,
@@ -58,7 +61,8 @@ export class FleetHub {
   ) {
     this.tracker = new DeliveryTracker({ fenceRadiusM: config.fenceRadiusM, noFlyZones: config.noFlyZones });
     this.queue = new IngestQueue({ maxStatuses: config.maxPendingStatuses, maxDrones: config.maxPendingDrones, maxEvents: config.maxPendingEvents });
-    const out: Outbound = { publish: (topic, payload) => void client.publish(topic, payload, { qos: 1 }) };
+    // Commands for IoT Hub devices leave as cloud-to-device messages; everything else over MQTT.
+    const out: Outbound = { publish: (topic, payload) => void (this.iothub?.takeCommand(topic, payload) || client.publish(topic, payload, { qos: 1 })) };
     const reject = rejector(this.counters, log);
     const tracking = new TrackingPublisher(out, eventStream, this.counters, log);
     this.dispatch = new CommandDispatch(this.tracker, this.fleet, tracking, out, clock, this.counters, reject, config.maxPayloadBytes);
@@ -83,6 +87,15 @@ export class FleetHub {
     const { broker, client } = await connectHub(config, registry, onRefusal, log);
     hub = new FleetHub(config, registry, broker, client, clock, log, opts.writer ?? new MemoryTelemetryWriter(), opts.eventStream ?? null);
     for (const r of refusals) hub.refused(r);
+    if (config.iothubPort !== null) {
+      const sink = { ingest: hub.ingest.bind(hub), refused: (r: Refusal) => hub.refused(r) };
+      try {
+        hub.iothub = await IotHubAttachment.start(config, registry, sink, log, () => clock.now());
+      } catch (err) {
+        await hub.close();
+        throw err;
+      }
+    }
     await hub.subscribe();
     if (config.metricsPort !== null) {
       hub.metrics = await MetricsServer.start(config.mqttHost, config.metricsPort, hubMetricsSource(hub.counters, () => broker?.connections ?? 0, () => hub.ingestStats()));
@@ -110,6 +123,10 @@ export class FleetHub {
   }
 
   /** Base URL of the metrics server (GET /metrics), '' when off. */
+  get iothubUrl(): string {
+    return this.iothub ? `mqtts://${this.config.mqttHost}:${this.iothub.endpoint.port}` : '';
+  }
+
   get metricsUrl(): string {
     return this.metrics ? `http://${this.config.mqttHost}:${this.metrics.port}` : '';
   }
@@ -118,6 +135,7 @@ export class FleetHub {
   async revoke(id: string): Promise<void> {
     await this.registry.revoke(id);
     this.broker?.disconnect(id);
+    this.iothub?.disconnect(id);
   }
 
   /** Queue depths and shed totals of the intake. */
@@ -141,6 +159,7 @@ export class FleetHub {
     this.pump.close();
     this.clock.clearInterval(this.ticker);
     await this.metrics?.close();
+    await this.iothub?.close();
     await this.client.endAsync();
     await this.broker?.close();
   }

@@ -5,7 +5,7 @@ import { HubError } from './errors.js';
 
 export type HubCommand =
   | { kind: 'run'; config: Readonly<HubConfig> }
-  | { kind: 'device-add'; dataDir: string; id: string; role: 'drone' | 'service' }
+  | { kind: 'device-add'; dataDir: string; id: string; role: 'drone' | 'service'; auth: 'password' | 'sas' }
   | { kind: 'device-list'; dataDir: string }
   | { kind: 'device-revoke'; dataDir: string; id: string };
 
@@ -15,7 +15,9 @@ export const USAGE = `usage:
   (either form) [--metrics-port P]   Prometheus text at http://HOST:P/metrics
   (embedded) [--ws-port P]   MQTT over WebSocket
   (embedded) [--tls-port P --tls-cert F --tls-key F --tls-ca F]   mqtts; drones may use X.509 client certificates (subject CN = drone id)
-  aerie-hub device add ID [--role drone|service] --data-dir DIR   (prints the new secret once)
+  (embedded) [--iothub-port P [--iothub-hostname H] [--iothub-http-port P]] --tls-cert F --tls-key F --tls-ca F
+                 IoT Hub-compatible device endpoint (mqtts; SAS tokens or X.509) and its service API (twins, direct methods)
+  aerie-hub device add ID [--role drone|service] [--auth password|sas] --data-dir DIR   (prints the new secret or symmetric key once)
   aerie-hub device list --data-dir DIR
   aerie-hub device revoke ID --data-dir DIR
 environment: AERIE_HUB_MQTT_PORT, AERIE_HUB_DATA_DIR, AERIE_HUB_EXTERNAL_URL, AERIE_HUB_EXTERNAL_USERNAME, AERIE_HUB_EXTERNAL_PASSWORD,
@@ -41,7 +43,11 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'tls-ca': { type: 'string' },
+      'iothub-port': { type: 'string' },
+      'iothub-hostname': { type: 'string' },
+      'iothub-http-port': { type: 'string' },
       role: { type: 'string' },
+      auth: { type: 'string' },
     },
   });
   const dataDir = values['data-dir'] ?? env.AERIE_HUB_DATA_DIR ?? join('.aerie-data', 'hub');
@@ -52,7 +58,9 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
     if (verb === 'add') {
       const role = values.role ?? 'drone';
       if (role !== 'drone' && role !== 'service') throw new HubError('HUB_ERR_CONFIG', '--role must be drone or service');
-      return { kind: 'device-add', dataDir, id, role };
+      const auth = values.auth ?? 'password';
+      if (auth !== 'password' && auth !== 'sas') throw new HubError('HUB_ERR_CONFIG', '--auth must be password or sas');
+      return { kind: 'device-add', dataDir, id, role, auth };
     }
     if (verb === 'revoke') return { kind: 'device-revoke', dataDir, id };
     throw new HubError('HUB_ERR_CONFIG', `unknown device command "${verb ?? ''}"\n${USAGE}`);
@@ -78,8 +86,14 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
   const wsPort = num(values['ws-port'], '--ws-port');
   if (wsPort !== undefined) overrides.wsPort = wsPort;
   const tlsPort = num(values['tls-port'], '--tls-port');
-  if (tlsPort !== undefined) {
-    Object.assign(overrides, { tlsPort, tlsCertFile: values['tls-cert'] ?? '', tlsKeyFile: values['tls-key'] ?? '', tlsCaFile: values['tls-ca'] ?? '' });
+  if (tlsPort !== undefined) overrides.tlsPort = tlsPort;
+  const iothubPort = num(values['iothub-port'], '--iothub-port');
+  if (iothubPort !== undefined) overrides.iothubPort = iothubPort;
+  const iothubHttpPort = num(values['iothub-http-port'], '--iothub-http-port');
+  if (iothubHttpPort !== undefined) overrides.iothubHttpPort = iothubHttpPort;
+  if (values['iothub-hostname']) overrides.iothubHostName = values['iothub-hostname'];
+  if (tlsPort !== undefined || iothubPort !== undefined) {
+    Object.assign(overrides, { tlsCertFile: values['tls-cert'] ?? '', tlsKeyFile: values['tls-key'] ?? '', tlsCaFile: values['tls-ca'] ?? '' });
   }
   const port = num(values['mqtt-port'] ?? env.AERIE_HUB_MQTT_PORT, '--mqtt-port');
   if (port !== undefined) overrides.mqttPort = port;

@@ -41,6 +41,12 @@ export interface HubConfig {
   tlsCaFile: string;
   /** Embedded broker's MQTT-over-WebSocket listener (0 = ephemeral, null = off). */
   wsPort: number | null;
+  /** IoT Hub-compatible device endpoint, mqtts (adapters/iothub-endpoint.ts): 0 = ephemeral, null = off. Uses tlsCertFile, tlsKeyFile, tlsCaFile. */
+  iothubPort: number | null;
+  /** Host name the devices' SAS tokens must name (their connection string's HostName); '' accepts the one each device names. */
+  iothubHostName: string;
+  /** The endpoint's service API (twins, direct methods; HTTP Basic as a service principal): 0 = ephemeral, null = off. */
+  iothubHttpPort: number | null;
   /** Prometheus /metrics listen port (0 = ephemeral); null = no metrics server. */
   metricsPort: number | null;
 }
@@ -72,6 +78,9 @@ export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
   tlsKeyFile: '',
   tlsCaFile: '',
   wsPort: null,
+  iothubPort: null,
+  iothubHostName: '',
+  iothubHttpPort: null,
 });
 
 export function hubConfig(overrides: Partial<HubConfig> = {}): Readonly<HubConfig> {
@@ -85,6 +94,10 @@ export function hubConfig(overrides: Partial<HubConfig> = {}): Readonly<HubConfi
   if (cfg.tlsPort !== null && !(cfg.tlsCertFile && cfg.tlsKeyFile && cfg.tlsCaFile)) {
     throw new HubError('HUB_ERR_CONFIG', 'tlsPort needs tlsCertFile, tlsKeyFile and tlsCaFile');
   }
+  if (cfg.iothubPort !== null && !(cfg.tlsCertFile && cfg.tlsKeyFile && cfg.tlsCaFile)) {
+    throw new HubError('HUB_ERR_CONFIG', 'iothubPort needs tlsCertFile, tlsKeyFile and tlsCaFile (IoT Hub devices speak mqtts only)');
+  }
+  if (cfg.iothubHttpPort !== null && cfg.iothubPort === null) throw new HubError('HUB_ERR_CONFIG', 'iothubHttpPort needs iothubPort');
   for (const k of ['maxPayloadBytes', 'droneMsgPerSec', 'droneBurst', 'maxInflightInbound', 'maxPendingStatuses', 'maxPendingEvents', 'maxPendingDrones', 'ingestSliceMs'] as const) {
     if (!(cfg[k] > 0)) throw new HubError('HUB_ERR_CONFIG', `${k} must be > 0`);
   }

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     const logger = pino({ base: { service: 'aerie-hub', pid: process.pid } });
     const eventStream = await FileEventLog.open(join(cmd.config.dataDir, 'events'));
     const hub = await FleetHub.start(cmd.config, { log: (msg, fields) => logger.info(fields ?? {}, msg), eventStream });
-    logger.info({ mqttUrl: hub.mqttUrl, broker: cmd.config.broker, dataDir: cmd.config.dataDir, metricsUrl: hub.metricsUrl, sharedGroup: cmd.config.sharedGroup }, 'aerie-hub started');
+    logger.info({ mqttUrl: hub.mqttUrl, broker: cmd.config.broker, dataDir: cmd.config.dataDir, metricsUrl: hub.metricsUrl, iothubUrl: hub.iothubUrl, iothubApiUrl: hub.iothub?.apiUrl ?? '', sharedGroup: cmd.config.sharedGroup }, 'aerie-hub started');
     const stop = () => void hub.close().then(() => eventStream.close()).then(() => process.exit(0));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
@@ -22,10 +22,12 @@ async function main(): Promise<void> {
   }
   const registry = await FileDeviceRegistry.open(join(cmd.dataDir, 'devices.json'));
   if (cmd.kind === 'device-add') {
-    const { secret } = await registry.add(cmd.id, cmd.role);
-    console.log(`added ${cmd.role} ${cmd.id}; secret (shown once): ${secret}`);
+    const { secret } = await registry.add(cmd.id, cmd.role, cmd.auth);
+    console.log(cmd.auth === 'sas'
+      ? `added ${cmd.role} ${cmd.id}; IoT Hub symmetric key (shown once; the agent's SharedAccessKey): ${secret}`
+      : `added ${cmd.role} ${cmd.id}; secret (shown once): ${secret}`);
   } else if (cmd.kind === 'device-list') {
-    for (const d of registry.list()) console.log(`${d.id}\t${d.role}\t${d.revokedAt ? `revoked ${d.revokedAt}` : 'active'}\tcreated ${d.createdAt}`);
+    for (const d of registry.list()) console.log(`${d.id}\t${d.role}${d.symmetricKey ? ' sas' : ''}\t${d.revokedAt ? `revoked ${d.revokedAt}` : 'active'}\tcreated ${d.createdAt}`);
   } else {
     await registry.revoke(cmd.id);
     console.log(`revoked ${cmd.id}`);

@@ -15,13 +15,18 @@ export interface DeviceRecord {
   secretHash: string;
   createdAt: string;
   revokedAt: string | null;
+  /** IoT Hub SAS devices: the base64 symmetric key tokens are signed with (kept, as IoT Hub keeps it: HMAC needs the key). */
+  symmetricKey?: string;
 }
+
+/** 'password': MQTT user name and a hashed secret; 'sas': an IoT Hub symmetric key (iothub-endpoint.ts). */
+export type DeviceAuth = 'password' | 'sas';
 
 export type AuthOutcome = { ok: true; principal: Principal } | { ok: false; code: 'HUB_ERR_BAD_CREDENTIALS' | 'HUB_ERR_REVOKED' };
 
 /** Port: who may connect, with what secret and role. */
 export interface DeviceRegistry {
-  add(id: string, role: Role): Promise<{ record: DeviceRecord; secret: string }>;
+  add(id: string, role: Role, auth?: DeviceAuth): Promise<{ record: DeviceRecord; secret: string }>;
   list(): DeviceRecord[];
   revoke(id: string): Promise<DeviceRecord>;
   verify(id: string, secret: string): Promise<AuthOutcome>;
@@ -45,11 +50,15 @@ async function secretMatches(secret: string, stored: string): Promise<boolean> {
 export class MemoryDeviceRegistry implements DeviceRegistry {
   protected readonly records = new Map<string, DeviceRecord>();
 
-  async add(id: string, role: Role): Promise<{ record: DeviceRecord; secret: string }> {
+  async add(id: string, role: Role, auth: DeviceAuth = 'password'): Promise<{ record: DeviceRecord; secret: string }> {
     if (!ID.test(id)) throw new HubError('HUB_ERR_BAD_ID', `"${id}" is not a valid device id`);
     if (this.records.has(id)) throw new HubError('HUB_ERR_DEVICE_EXISTS', `device ${id} already exists`);
-    const secret = randomBytes(24).toString('base64url');
-    const record: DeviceRecord = { id, role, secretHash: await hashSecret(secret), createdAt: new Date().toISOString(), revokedAt: null };
+    // A SAS device gets a 256-bit key, as IoT Hub generates them; it has no MQTT password.
+    const secret = auth === 'sas' ? randomBytes(32).toString('base64') : randomBytes(24).toString('base64url');
+    const record: DeviceRecord = {
+      id, role, secretHash: auth === 'sas' ? 'none' : await hashSecret(secret), createdAt: new Date().toISOString(), revokedAt: null,
+      ...(auth === 'sas' ? { symmetricKey: secret } : {}),
+    };
     this.records.set(id, record);
     await this.persist();
     return { record, secret };

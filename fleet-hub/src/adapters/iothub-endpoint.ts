@@ -1,0 +1,317 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createTlsServer, type Server } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
+import { parseIotUsername, verifySas } from '../domain/iothub-auth.js';
+import {
+  c2dTopic, desiredPatchTopic, mayDeviceSubscribe, methodRequestTopic, parseDeviceTopic, twinResponseTopic,
+} from '../domain/iothub-topics.js';
+import { TwinStore, type TwinDoc } from '../domain/iothub-twin.js';
+import { IotSession, type SessionHandler } from './iothub-session.js';
+import type { DeviceRegistry } from './device-registry.js';
+import type { HubErrorCode } from '../errors.js';
+
+/** The hub's channels a telemetry message's `type` property maps onto (the MQTT-native topics' last segment). */
+export type IotChannel = 'status' | 'events' | 'cmd/result';
+const CHANNEL_BY_TYPE: Record<string, IotChannel> = { status: 'status', event: 'events', result: 'cmd/result' };
+
+export interface IotRefusal {
+  code: HubErrorCode;
+  /** Finer than the code: the SAS check's verdict, the ACL rule, the limit. */
+  reason: string;
+  clientId: string;
+  principal: string | null;
+  topic: string | null;
+}
+
+export interface IotHubEndpointOptions {
+  host: string;
+  port: number;
+  certFile: string;
+  keyFile: string;
+  /** Signs device certificates: an X.509 device is the subject CN of a certificate that chains here. */
+  caFile: string;
+  /** The host name SAS tokens must name; '' accepts the one in the device's user name. */
+  hostName: string;
+  registry: DeviceRegistry;
+  limits: { maxPayloadBytes: number; msgPerSec: number; burst: number };
+  /** Cloud-to-device messages kept per device while it is away (IoT Hub: 50); the excess is refused. */
+  maxQueuedC2D: number;
+  now: () => number;
+  onTelemetry: (deviceId: string, channel: IotChannel, payload: Buffer) => void;
+  onOnline: (deviceId: string, online: boolean) => void;
+  onRefusal: (r: IotRefusal) => void;
+}
+
+export interface MethodResult {
+  /** The device's status, or 404 (not connected / not listening) and 504 (no answer in time), as IoT Hub answers. */
+  status: number;
+  payload: unknown;
+}
+
+// [MQTT-3.2.2-3] CONNACK return codes.
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+interface Queued {
+  payload: Buffer;
+  properties: Record<string, string>;
+}
+
+/**
+ * An IoT Hub-compatible device endpoint (mqtts): IoT Hub's user name, SAS token and X.509 identity,
+ * telemetry, cloud-to-device messages, direct methods and twins, so an agent built on
+ * azure-iot-device talks to a self-hosted hub unchanged. Telemetry goes into the hub's own
+ * ingest path through `onTelemetry`.
+ */
+export class IotHubEndpoint implements SessionHandler {
+  readonly twins = new TwinStore();
+  /** Refusals by fine reason (the hub counts them by code). */
+  readonly refusedByReason: Record<string, number> = {};
+  private readonly sessions = new Map<string, IotSession>();
+  private readonly c2d = new Map<string, Queued[]>();
+  private readonly methods = new Map<string, { deviceId: string; resolve: (r: MethodResult) => void; timer: NodeJS.Timeout }>();
+  private readonly buckets = new WeakMap<IotSession, { tokens: number; at: number }>();
+  private nextRid = 1;
+  private server: Server | null = null;
+
+  private constructor(private readonly opts: IotHubEndpointOptions) {}
+
+  static async start(opts: IotHubEndpointOptions): Promise<IotHubEndpoint> {
+    const ep = new IotHubEndpoint(opts);
+    const server = createTlsServer({
+      cert: readFileSync(opts.certFile), key: readFileSync(opts.keyFile), ca: readFileSync(opts.caFile),
+      // Ask for a certificate but let SAS devices in too; onConnect looks at `authorized`.
+      requestCert: true, rejectUnauthorized: false,
+    }, (socket) => new IotSession(socket, ep));
+    // A failed handshake concerns that socket only.
+    server.on('tlsClientError', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => resolve());
+    });
+    ep.server = server;
+    return ep;
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  isConnected(deviceId: string): boolean {
+    return this.sessions.has(deviceId);
+  }
+
+  /** Queues a cloud-to-device message (QoS 1; removed when the device acknowledges it). False when the queue is full. */
+  sendC2D(deviceId: string, payload: Buffer, properties: Record<string, string> = {}): boolean {
+    const q = this.c2d.get(deviceId) ?? [];
+    if (q.length >= this.opts.maxQueuedC2D) {
+      this.refuse({ code: 'HUB_ERR_RATE', reason: 'IOTHUB_C2D_QUEUE_FULL', clientId: deviceId, principal: deviceId, topic: null });
+      return false;
+    }
+    q.push({ payload, properties });
+    this.c2d.set(deviceId, q);
+    this.flushC2D(deviceId);
+    return true;
+  }
+
+  /** Messages waiting for a device (sent, not yet acknowledged, or not sent). */
+  queuedC2D(deviceId: string): number {
+    return this.c2d.get(deviceId)?.length ?? 0;
+  }
+
+  /** A direct method: request on `$iothub/methods/POST/{method}/?$rid=`, answer on `$iothub/methods/res/{status}/?$rid=`. */
+  invokeMethod(deviceId: string, method: string, payload: unknown, timeoutMs: number): Promise<MethodResult> {
+    const session = this.sessions.get(deviceId);
+    const rid = String(this.nextRid++);
+    const topic = methodRequestTopic(method, rid);
+    if (!session?.subscribedTo(topic)) return Promise.resolve({ status: 404, payload: { message: `device ${deviceId} is not online for methods` } });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.methods.delete(rid);
+        resolve({ status: 504, payload: { message: `device ${deviceId} did not answer ${method} within ${timeoutMs} ms` } });
+      }, timeoutMs);
+      this.methods.set(rid, { deviceId, resolve, timer });
+      session.deliver(topic, Buffer.from(JSON.stringify(payload ?? null)), 0);
+    });
+  }
+
+  twin(deviceId: string): TwinDoc {
+    return this.twins.get(deviceId);
+  }
+
+  /** Desired-property patch: stored, and sent to the device if it listens. */
+  updateDesired(deviceId: string, patch: Record<string, unknown>): number {
+    const r = this.twins.patchDesired(deviceId, patch);
+    if (!r.ok) throw new Error(r.reason);
+    this.sessions.get(deviceId)?.deliver(desiredPatchTopic(r.version), Buffer.from(JSON.stringify({ ...patch, $version: r.version })), 0);
+    return r.version;
+  }
+
+  /** Drops the device's connection now (revocation). */
+  disconnect(deviceId: string): void {
+    this.sessions.get(deviceId)?.close();
+  }
+
+  async close(): Promise<void> {
+    for (const s of [...this.sessions.values()]) s.close();
+    for (const m of this.methods.values()) clearTimeout(m.timer);
+    const server = this.server;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  onConnect(session: IotSession, p: IConnectPacket): void {
+    const clientId = p.clientId;
+    const refuse = (code: HubErrorCode, reason: string, rc: number, principal: string | null) => {
+      this.refuse({ code, reason, clientId, principal, topic: null });
+      session.refuse(rc);
+    };
+    if (p.protocolVersion !== 4) return refuse('HUB_ERR_BAD_CREDENTIALS', 'IOTHUB_PROTOCOL_VERSION', BAD_USERNAME_OR_PASSWORD, null);
+    const user = parseIotUsername(p.username ?? '');
+    if (!user) return refuse('HUB_ERR_BAD_CREDENTIALS', 'IOTHUB_BAD_USERNAME', BAD_USERNAME_OR_PASSWORD, null);
+    const id = user.deviceId;
+    // IoT Hub: the client id is the device id, and the user name names the same device.
+    if (clientId !== id) return refuse('HUB_ERR_CLIENT_ID', 'IOTHUB_CLIENT_ID', NOT_AUTHORIZED, id);
+    const rec = this.opts.registry.list().find((d) => d.id === id && d.role === 'drone');
+    if (!rec) return refuse('HUB_ERR_BAD_CREDENTIALS', 'IOTHUB_UNKNOWN_DEVICE', BAD_USERNAME_OR_PASSWORD, id);
+    if (rec.revokedAt) return refuse('HUB_ERR_REVOKED', 'IOTHUB_REVOKED', NOT_AUTHORIZED, id);
+    if (p.password && p.password.length > 0) {
+      if (!rec.symmetricKey) return refuse('HUB_ERR_BAD_CREDENTIALS', 'IOTHUB_NO_SYMMETRIC_KEY', BAD_USERNAME_OR_PASSWORD, id);
+      const failure = verifySas({ username: user, token: p.password.toString('utf8'), keyBase64: rec.symmetricKey, nowMs: this.opts.now(), hostName: this.opts.hostName });
+      if (failure) return refuse('HUB_ERR_BAD_CREDENTIALS', failure, BAD_USERNAME_OR_PASSWORD, id);
+    } else if (session.certificateName !== id) {
+      return refuse('HUB_ERR_BAD_CREDENTIALS', session.certificateName ? 'IOTHUB_CERT_OTHER_DEVICE' : 'IOTHUB_NO_CREDENTIALS', BAD_USERNAME_OR_PASSWORD, id);
+    }
+    // One connection per device: the newer one wins, as on IoT Hub.
+    this.sessions.get(id)?.close();
+    this.sessions.set(id, session);
+    session.accept(id, p.keepalive ?? 0);
+    this.opts.onOnline(id, true);
+  }
+
+  onPublish(session: IotSession, p: IPublishPacket): void {
+    const id = session.deviceId!;
+    const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
+    const topic = parseDeviceTopic(id, p.topic);
+    if (!topic) {
+      // IoT Hub closes the connection of a device publishing where it may not.
+      this.refuse({ code: 'HUB_ERR_ACL_PUBLISH', reason: 'IOTHUB_TOPIC_NOT_ALLOWED', clientId: id, principal: id, topic: p.topic });
+      return session.close();
+    }
+    const limited = this.overLimit(session, payload.length);
+    if (limited) return this.refuse({ code: limited, reason: limited, clientId: id, principal: id, topic: p.topic });
+    switch (topic.kind) {
+      case 'telemetry': {
+        const channel = CHANNEL_BY_TYPE[topic.properties.type ?? ''];
+        if (!channel) return this.refuse({ code: 'HUB_ERR_UNKNOWN_TOPIC', reason: `IOTHUB_TYPE_${topic.properties.type === undefined ? 'MISSING' : 'UNKNOWN'}`, clientId: id, principal: id, topic: p.topic });
+        return this.opts.onTelemetry(id, channel, payload);
+      }
+      case 'twin-get':
+        session.deliver(twinResponseTopic(200, topic.rid, null), Buffer.from(JSON.stringify(this.twins.get(id))), 0);
+        return;
+      case 'twin-reported': {
+        let patch: unknown;
+        try {
+          patch = JSON.parse(payload.toString('utf8'));
+        } catch {
+          patch = undefined;
+        }
+        const r = this.twins.patchReported(id, patch);
+        if (!r.ok) {
+          this.refuse({ code: 'HUB_ERR_PAYLOAD', reason: 'IOTHUB_BAD_TWIN_PATCH', clientId: id, principal: id, topic: p.topic });
+          session.deliver(twinResponseTopic(400, topic.rid, null), Buffer.from(JSON.stringify({ errorCode: 400004, message: r.reason })), 0);
+          return;
+        }
+        session.deliver(twinResponseTopic(204, topic.rid, r.version), Buffer.alloc(0), 0);
+        return;
+      }
+      case 'method-response': {
+        const pending = this.methods.get(topic.rid);
+        // Only the device that was asked may answer.
+        if (!pending || pending.deviceId !== id) return this.refuse({ code: 'HUB_ERR_UNKNOWN_TOPIC', reason: 'IOTHUB_UNKNOWN_METHOD_RID', clientId: id, principal: id, topic: p.topic });
+        this.methods.delete(topic.rid);
+        clearTimeout(pending.timer);
+        pending.resolve({ status: topic.status, payload: parseBody(payload) });
+      }
+    }
+  }
+
+  onSubscribe(session: IotSession, filter: string): boolean {
+    const id = session.deviceId!;
+    if (mayDeviceSubscribe(id, filter)) return true;
+    this.refuse({ code: 'HUB_ERR_ACL_SUBSCRIBE', reason: 'IOTHUB_FILTER_NOT_ALLOWED', clientId: id, principal: id, topic: filter });
+    return false;
+  }
+
+  afterSubscribe(session: IotSession): void {
+    if (session.deviceId) this.flushC2D(session.deviceId);
+  }
+
+  onDelivered(session: IotSession, token: unknown): void {
+    // IoT Hub completes a C2D message when the device PUBACKs it.
+    const q = session.deviceId ? this.c2d.get(session.deviceId) : undefined;
+    const i = q ? q.indexOf(token as Queued) : -1;
+    if (q && i !== -1) q.splice(i, 1);
+  }
+
+  onClose(session: IotSession): void {
+    const id = session.deviceId;
+    if (!id || this.sessions.get(id) !== session) return;
+    this.sessions.delete(id);
+    for (const [rid, m] of this.methods) {
+      if (m.deviceId !== id) continue;
+      this.methods.delete(rid);
+      clearTimeout(m.timer);
+      m.resolve({ status: 404, payload: { message: `device ${id} disconnected` } });
+    }
+    this.opts.onOnline(id, false);
+  }
+
+  /** Sends what is queued and not yet in flight on this connection; unacknowledged ones go again on the next. */
+  private readonly inFlight = new WeakMap<IotSession, Set<Queued>>();
+
+  private flushC2D(deviceId: string): void {
+    const session = this.sessions.get(deviceId);
+    const q = this.c2d.get(deviceId);
+    if (!session || !q) return;
+    let sent = this.inFlight.get(session);
+    if (!sent) this.inFlight.set(session, (sent = new Set()));
+    for (const m of q) {
+      if (sent.has(m)) continue;
+      if (!session.deliver(c2dTopic(deviceId, m.properties), m.payload, 1, m)) return;
+      sent.add(m);
+    }
+  }
+
+  private overLimit(session: IotSession, size: number): HubErrorCode | null {
+    const { maxPayloadBytes, msgPerSec, burst } = this.opts.limits;
+    if (size > maxPayloadBytes) return 'HUB_ERR_TOO_LARGE';
+    const now = performance.now();
+    const b = this.buckets.get(session) ?? { tokens: burst, at: now };
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * msgPerSec);
+    b.at = now;
+    this.buckets.set(session, b);
+    if (b.tokens < 1) return 'HUB_ERR_RATE';
+    b.tokens -= 1;
+    return null;
+  }
+
+  private refuse(r: IotRefusal): void {
+    this.refusedByReason[r.reason] = (this.refusedByReason[r.reason] ?? 0) + 1;
+    this.opts.onRefusal(r);
+  }
+}
+
+function parseBody(payload: Buffer): unknown {
+  if (payload.length === 0) return null;
+  try {
+    return JSON.parse(payload.toString('utf8'));
+  } catch {
+    return payload.toString('utf8');
+  }
+}
