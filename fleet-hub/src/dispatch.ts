@@ -18,6 +18,9 @@ export function missionCommandId(deliveryId: string): string {
  * tracking and sends the mission down; an abort sends RTL; a refused mission fails the delivery.
  */
 export class CommandDispatch {
+  /** droneId → the delivery whose mission that drone has acknowledged (CommandResult accepted). */
+  private readonly acknowledged = new Map<string, string>();
+
   constructor(
     private readonly tracker: DeliveryTracker,
     private readonly fleet: FleetState,
@@ -47,15 +50,39 @@ export class CommandDispatch {
     }
     if (this.tracker.activeFor(a.droneId)?.deliveryId === a.deliveryId) return;
     for (const draft of this.tracker.assign(a, this.clock.now())) this.tracking.publish(draft);
+    this.acknowledged.delete(a.droneId);
+    this.sendMission(a);
+  }
+
+  private sendMission(a: DeliveryAssignment): void {
     this.send(a, missionCommandId(a.deliveryId), { kind: 'mission', steps: deliveryMission(a) });
   }
 
-  /** A mission the drone refused fails its delivery (other results are the agent's business). */
+  /**
+   * A drone came online: if it has an active delivery whose mission it has not acknowledged,
+   * send the mission again. A command published while the drone was offline is lost (its new
+   * session holds nothing queued: the agent connects clean), so without this a mission
+   * dispatched to an offline drone never flies. Same commandId, so the agent runs it at most
+   * once (edge-agent CommandLog). A mission the drone already accepted is not re-sent: an agent
+   * that restarted mid-flight has forgotten its command log and would start the mission over.
+   */
+  onOnline(droneId: string): void {
+    const a = this.tracker.activeFor(droneId);
+    if (!a || this.acknowledged.get(droneId) === a.deliveryId) return;
+    this.counters.missionsResent += 1;
+    this.sendMission(a);
+  }
+
+  /** A mission the drone refused fails its delivery; an accepted one is not re-sent on reconnect. */
   onCommandResult(droneId: string, payload: Buffer): void {
     const d = decodeMessage('CommandResult', payload, this.maxPayloadBytes);
     if (!d.ok) {
       this.reject('HUB_ERR_PAYLOAD', d.message, droneId);
       return;
+    }
+    const active = this.tracker.activeFor(droneId);
+    if (active && d.value.outcome === 'accepted' && d.value.commandId === missionCommandId(active.deliveryId)) {
+      this.acknowledged.set(droneId, active.deliveryId);
     }
     this.failIfMissionRefused(droneId, d.value);
   }

@@ -16,6 +16,8 @@ export interface HubCounters {
   /** Taken in from the fleet, by channel. */
   messagesIn: Record<string, number>;
   commandsPublished: number;
+  /** Active missions sent again because their drone came online without having acknowledged them. */
+  missionsResent: number;
   /** Tracking events published, by stage. */
   transitions: Record<string, number>;
 }
@@ -23,7 +25,7 @@ export interface HubCounters {
 export function newHubCounters(): HubCounters {
   return {
     statuses: 0, events: 0, trackingPublished: 0, rejected: {}, refused: {}, shed: { statuses: 0, events: 0 },
-    messagesIn: {}, commandsPublished: 0, transitions: {},
+    messagesIn: {}, commandsPublished: 0, missionsResent: 0, transitions: {},
   };
 }
 

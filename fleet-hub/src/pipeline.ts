@@ -46,9 +46,12 @@ export class HubPipeline {
         if (r.value.severity <= 4) d.log(`drone ${droneId} ${r.value.kind}: ${r.value.text}`);
         return null;
       }
-      case 'online':
-        d.fleet.setOnline(droneId, payload.toString('utf8') === 'true', now);
+      case 'online': {
+        const online = payload.toString('utf8') === 'true';
+        d.fleet.setOnline(droneId, online, now);
+        if (online) d.dispatch.onOnline(droneId);
         return null;
+      }
       case 'cmd/result':
         d.dispatch.onCommandResult(droneId, payload);
         return null;
