@@ -16,6 +16,7 @@ import { TrackingPublisher } from './tracking-publisher.js';
 import { CommandDispatch } from './dispatch.js';
 import { HubPipeline } from './pipeline.js';
 import { connectHub } from './hub-connect.js';
+import { EventHubsSource } from './adapters/eventhubs-source.js';
 import { IotHubAttachment } from './adapters/iothub-attach.js';
 
 export { missionCommandId } from './dispatch.js';
@@ -46,6 +47,8 @@ export class FleetHub {
   private readonly dispatch: CommandDispatch;
   private readonly ticker: unknown;
   private metrics: MetricsServer | null = null;
+  /** Cloud mode's reader of IoT Hub's Event Hubs-compatible endpoint (config.source 'eventhubs'), null otherwise. */
+  private cloud: EventHubsSource | null = null;
   /** The IoT Hub-compatible device endpoint (config.iothubPort), null when off. */
   iothub: IotHubAttachment | null = null;
 
@@ -97,6 +100,16 @@ export class FleetHub {
       }
     }
     await hub.subscribe();
+    if (config.source === 'eventhubs') {
+      const q = () => hub.ingestStats();
+      const sink = { ingest: hub.ingest.bind(hub), idle: () => q().pendingStatuses + q().pendingEvents === 0, reject: rejector(hub.counters, log) };
+      try {
+        hub.cloud = await EventHubsSource.start(config.eventHubs, sink, log);
+      } catch (err) {
+        await hub.close();
+        throw err;
+      }
+    }
     if (config.metricsPort !== null) {
       hub.metrics = await MetricsServer.start(config.mqttHost, config.metricsPort, hubMetricsSource(hub.counters, () => broker?.connections ?? 0, () => hub.ingestStats()));
     }
@@ -156,6 +169,7 @@ export class FleetHub {
   }
 
   async close(): Promise<void> {
+    await this.cloud?.close();
     this.pump.close();
     this.clock.clearInterval(this.ticker);
     await this.metrics?.close();

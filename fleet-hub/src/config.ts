@@ -49,6 +49,31 @@ export interface HubConfig {
   iothubHttpPort: number | null;
   /** Prometheus /metrics listen port (0 = ephemeral); null = no metrics server. */
   metricsPort: number | null;
+  /**
+   * Where the fleet's messages come from besides the broker: 'mqtt' only, or also 'eventhubs' —
+   * IoT Hub's built-in Event Hubs-compatible endpoint (cloud mode, adapters/eventhubs-source.ts).
+   */
+  source: 'mqtt' | 'eventhubs';
+  eventHubs: Readonly<EventHubsConfig>;
+}
+
+/** Cloud mode: the Event Hubs-compatible endpoint and the blob container holding checkpoints and partition ownership. */
+export interface EventHubsConfig {
+  /** Event Hubs-compatible connection string (IoT Hub → Built-in endpoints); UseDevelopmentEmulator=true means plain AMQP on loopback. */
+  connectionString: string;
+  /** Event Hubs-compatible name (the hub's entity path). */
+  hubName: string;
+  /** Hubs sharing one consumer group and one checkpoint container share the partitions. */
+  consumerGroup: string;
+  /** Azure Storage connection string and container for checkpoints (BlobCheckpointStore). */
+  storageConnectionString: string;
+  container: string;
+  /** Events per processEvents call, and the longest wait for a batch to fill (s). */
+  maxBatchSize: number;
+  maxWaitTimeS: number;
+  /** Load-balancing loop period and how long an unrenewed partition claim lasts (ms; SDK defaults 10 s and 60 s). */
+  loadBalancingIntervalMs: number;
+  ownershipExpiryMs: number;
 }
 
 export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
@@ -58,6 +83,11 @@ export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
   externalUrl: '',
   externalUsername: '',
   externalPassword: '',
+  source: 'mqtt',
+  eventHubs: Object.freeze({
+    connectionString: '', hubName: '', consumerGroup: '$default', storageConnectionString: '', container: 'aerie-hub-checkpoints',
+    maxBatchSize: 100, maxWaitTimeS: 1, loadBalancingIntervalMs: 10_000, ownershipExpiryMs: 60_000,
+  }),
   dataDir: '.aerie-data/hub',
   fenceRadiusM: 15,
   noFlyZones: [],
@@ -83,8 +113,8 @@ export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
   iothubHttpPort: null,
 });
 
-export function hubConfig(overrides: Partial<HubConfig> = {}): Readonly<HubConfig> {
-  const cfg: HubConfig = { ...defaultHubConfig, ...overrides };
+export function hubConfig(overrides: Partial<Omit<HubConfig, 'eventHubs'>> & { eventHubs?: Partial<EventHubsConfig> } = {}): Readonly<HubConfig> {
+  const cfg: HubConfig = { ...defaultHubConfig, ...overrides, eventHubs: Object.freeze({ ...defaultHubConfig.eventHubs, ...overrides.eventHubs }) };
   if (cfg.broker === 'external' && !cfg.externalUrl) throw new HubError('HUB_ERR_CONFIG', 'external broker needs externalUrl');
   if (!(cfg.fenceRadiusM > 0)) throw new HubError('HUB_ERR_CONFIG', 'fenceRadiusM must be > 0');
   if (!Number.isInteger(cfg.mqttPort) || cfg.mqttPort < 0 || cfg.mqttPort > 65535) throw new HubError('HUB_ERR_CONFIG', 'mqttPort must be 0–65535');
@@ -98,6 +128,15 @@ export function hubConfig(overrides: Partial<HubConfig> = {}): Readonly<HubConfi
     throw new HubError('HUB_ERR_CONFIG', 'iothubPort needs tlsCertFile, tlsKeyFile and tlsCaFile (IoT Hub devices speak mqtts only)');
   }
   if (cfg.iothubHttpPort !== null && cfg.iothubPort === null) throw new HubError('HUB_ERR_CONFIG', 'iothubHttpPort needs iothubPort');
+  if (cfg.source === 'eventhubs') {
+    const e = cfg.eventHubs;
+    if (!(e.connectionString && e.hubName && e.consumerGroup && e.storageConnectionString && e.container)) {
+      throw new HubError('HUB_ERR_CONFIG', 'source eventhubs needs eventHubs.connectionString, hubName, consumerGroup, storageConnectionString and container');
+    }
+    if (!(e.maxBatchSize > 0 && e.maxWaitTimeS > 0 && e.loadBalancingIntervalMs > 0 && e.ownershipExpiryMs > e.loadBalancingIntervalMs)) {
+      throw new HubError('HUB_ERR_CONFIG', 'eventHubs batch, wait and load-balancing settings must be > 0, ownership expiry above the interval');
+    }
+  }
   for (const k of ['maxPayloadBytes', 'droneMsgPerSec', 'droneBurst', 'maxInflightInbound', 'maxPendingStatuses', 'maxPendingEvents', 'maxPendingDrones', 'ingestSliceMs'] as const) {
     if (!(cfg[k] > 0)) throw new HubError('HUB_ERR_CONFIG', `${k} must be > 0`);
   }
