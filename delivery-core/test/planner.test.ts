@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { solveHungarian, solveSparse, type SparseProblem } from '../src/domain/lap.js';
+import { solveSparse, type SparseProblem } from '../src/domain/lap.js';
+import { solveHungarian } from '../src/domain/hungarian.js';
 import { costGraph, denseOf, planBatch, planGreedy, trip, type EnergyModel, type PlanDrone, type PlanJob } from '../src/domain/planner.js';
 import { groundSpeedMs } from '../src/domain/wind.js';
 import { rng } from '../src/bench/instances.js';
@@ -121,5 +122,52 @@ describe('bench:assign smoke', () => {
     expect(Object.keys(last).slice(0, 6)).toEqual(['bench', 'n', 'ms', 'gap', 'greedy_unserved_pct', 'greedy_extra_distance_pct']);
     expect(last.gap).toBe(0);
     expect(last.greedy_unserved_pct as number).toBeGreaterThanOrEqual(last.optimal_unserved_pct as number);
+  });
+});
+
+describe('re-optimisation hysteresis and explanations', () => {
+  const now = 0;
+  // Two drones almost equally far from one job: b is 50 m nearer, a few seconds cheaper.
+  const drones = [drone('a', 0.0105), drone('b', 0.01)];
+  const jobs = [job('x', 0.0)];
+
+  it('keeps the incumbent drone unless another saves more than the switch penalty', () => {
+    const fresh = planBatch(profile, energy, drones, jobs, now);
+    expect(fresh.assignments.get('x')).toBe('b');
+    const kept = planBatch(profile, energy, drones, jobs, now, { incumbent: new Map([['x', 'a']]), switchPenaltyS: 30 });
+    expect(kept.assignments.get('x')).toBe('a');
+    expect(kept.explanations[0]).toMatchObject({ droneId: 'a', kept: true });
+    // The reported cost is the trip's own, not the bonus-adjusted one.
+    expect(kept.explanations[0]!.costS).toBeGreaterThan(fresh.explanations[0]!.costS!);
+    const far = [drone('a', 0.05), drone('b', 0.01)];
+    expect(planBatch(profile, energy, far, jobs, now, { incumbent: new Map([['x', 'a']]), switchPenaltyS: 30 }).assignments.get('x')).toBe('b');
+  });
+
+  it('explains the chosen cost in parts and why each alternative lost: taken, dearer, or a broken constraint', () => {
+    const ds = [drone('near', 0), drone('mid', 0.004), drone('weak', 0.001, { maxPayloadKg: 0.5 }), drone('far', 0.03)];
+    const js = [job('j1', 0), job('j2', 0.002)];
+    const plan = planBatch(profile, energy, ds, js, now);
+    const e = plan.explanations.find((x) => x.jobId === 'j1')!;
+    const b = e.breakdown!;
+    expect(b.approachS + b.waitS + b.groundS + b.loadedS).toBeCloseTo(e.costS!, 6);
+    expect(b.energyWh).toBeGreaterThan(0);
+    const other = plan.assignments.get('j2');
+    const why = Object.fromEntries(e.alternatives.map((a) => [a.droneId, a]));
+    expect(why[other!]).toMatchObject({ why: 'taken', takenBy: 'j2' });
+    expect(why.weak).toMatchObject({ why: 'payload', costS: null });
+    const free = ds.map((d) => d.id).find((id) => id !== e.droneId && id !== other && id !== 'weak')!;
+    expect(why[free]).toMatchObject({ why: 'higher-cost' });
+    expect(why[free]!.costS!).toBeGreaterThan(e.costS!);
+  });
+});
+
+describe('decomposed exact solver', () => {
+  it('agrees with brute force when many rows cannot all be served (unmatched rows, shared columns)', () => {
+    const r = rng(9);
+    for (let t = 0; t < 200; t++) {
+      // Few columns, many rows, sparse: the Dulmage–Mendelsohn split has both parts non-empty.
+      const pr = randomProblem(r, 3 + Math.floor(r() * 4), 1 + Math.floor(r() * 3), 0.2 + r() * 0.5);
+      expect(solveSparse(pr).total).toBe(bruteForce(pr));
+    }
   });
 });

@@ -16,6 +16,11 @@ export {
   type Px4Mode, type Px4MainModeValue, type Px4AutoSubModeValue,
 } from './domain/px4-mode.js';
 export { DEFAULT_PHYSICS, DEFAULT_BATTERY, type PhysicsParams, type BatteryParams } from './domain/physics.js';
+// The flight model itself, for tools that fly it without a MAVLink link (delivery-core's bench:eta).
+export { step, restingAt, groundSpeedMs, type Kinematics, type FlightTarget } from './domain/physics.js';
+export { WindField, NO_WIND } from './domain/wind.js';
+export { Rng, seedFor } from './domain/random.js';
+export { guide, takeoff, goTo, land, type Maneuver, type Guidance } from './domain/maneuver.js';
 export type {
   HomePosition, MissionItem, Sender, VehicleFaults, VehicleInput, VehicleOutput, VehicleSnapshot,
 } from './domain/types.js';

@@ -11,7 +11,8 @@
 import { parseArgs } from 'node:util';
 import { haversineM } from '@aerie/contracts';
 import { costGraph, denseOf, planBatch, planGreedy, type Plan, type PlanDrone, type PlanJob } from '../domain/planner.js';
-import { solveHungarian, solveSparse } from '../domain/lap.js';
+import { solveSparse } from '../domain/lap.js';
+import { solveHungarian } from '../domain/hungarian.js';
 import { benchEnergy, benchProfile, instance } from './instances.js';
 
 const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: false }, n: { type: 'string' }, seed: { type: 'string' } } });

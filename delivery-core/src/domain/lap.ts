@@ -1,13 +1,24 @@
 /**
  * Linear assignment, exact, on a sparse bipartite graph: rows (jobs) × columns (drones) with
- * only the feasible pairs as edges, and each row free to stay unassigned at `unservedCost`.
- * Shortest augmenting paths with dual potentials, one row at a time (Jonker & Volgenant,
- * "A shortest augmenting path algorithm for dense and sparse linear assignment problems",
- * Computing 38, 1987): Dijkstra over reduced costs, stopped as soon as it reaches a free column,
- * so each augmentation touches only the edges it needs. Every row's private "unserved" column
- * makes "serve as many as possible, then as cheaply as possible" one objective when
- * `unservedCost` exceeds any sum of real costs.
+ * only the feasible pairs as edges. The objective is lexicographic — serve as many rows as any
+ * plan can, then among those plans the least total cost — which is what one "unserved" cost per
+ * row means when that cost exceeds every sum of real costs (the dense check pads with it).
+ *
+ * How, so that unservable rows cost nothing to discover:
+ * 1. A maximum-cardinality matching (Hopcroft & Karp, SIAM J. Comput. 2(4), 1973).
+ * 2. The Dulmage–Mendelsohn / Gallai–Edmonds split: rows reachable by alternating paths from an
+ *    unmatched row (R_U) and the columns they reach (C_U). Every maximum matching matches all of
+ *    C_U inside R_U and every other row outside C_U; edges from other rows into C_U are never in
+ *    one. So the problem falls apart into two independent problems in which one side must be
+ *    saturated: C_U into R_U, and the other rows into the other columns.
+ * 3. Each is solved by `saturate`: row reduction with a greedy start, then shortest augmenting
+ *    paths with dual potentials (Jonker & Volgenant, Computing 38, 1987, sparse form): Dijkstra
+ *    over reduced costs, stopped at the first free column. Every search succeeds (step 2), so no
+ *    search ever has to exhaust the graph to prove a row unservable — that is what made the
+ *    big-M formulation slow.
  */
+import { hopcroftKarp } from './matching.js';
+
 export interface SparseProblem {
   rows: number;
   cols: number;
@@ -15,6 +26,7 @@ export interface SparseProblem {
   rowStart: Int32Array;
   col: Int32Array;
   cost: Float64Array;
+  /** What a row left unserved counts in `total`; must exceed any sum of real costs. */
   unservedCost: number;
 }
 
@@ -25,73 +37,219 @@ export interface LapResult {
 }
 
 export function solveSparse(pr: SparseProblem): LapResult {
-  const { rows, cols, rowStart, col, cost, unservedCost } = pr;
-  // Columns 0..cols-1 are real; cols + i is row i's private unserved column.
-  const total = cols + rows;
-  const colToRow = new Int32Array(total).fill(-1);
-  const rowToCol = new Int32Array(rows).fill(-1);
-  const u = new Float64Array(rows);
-  const v = new Float64Array(total);
-  const dist = new Float64Array(total).fill(Infinity);
-  const pred = new Int32Array(total);
-  const done = new Uint8Array(total);
-  const touched: number[] = [];
-  const heap = new MinHeap(total);
-  for (let f = 0; f < rows; f++) {
-    const relax = (i: number, base: number) => {
-      const relaxOne = (j: number, c: number) => {
-        if (done[j]) return;
-        const nd = base + c - u[i]! - v[j]!;
-        if (nd < dist[j]!) {
-          if (dist[j] === Infinity) touched.push(j);
-          dist[j] = nd;
-          pred[j] = i;
-          heap.push(j, nd);
-        }
-      };
-      for (let e = rowStart[i]!; e < rowStart[i + 1]!; e++) relaxOne(col[e]!, cost[e]!);
-      relaxOne(cols + i, unservedCost);
-    };
-    relax(f, 0);
-    const scanned: number[] = [];
-    let endj = -1;
-    let D = 0;
-    while (heap.size > 0) {
-      const j = heap.pop();
-      if (done[j]) continue;
-      done[j] = 1;
-      if (colToRow[j] === -1) { endj = j; D = dist[j]!; break; }
-      scanned.push(j);
-      relax(colToRow[j]!, dist[j]!);
+  const { rows, cols, rowStart, col, cost } = pr;
+  const { rowToCol: mRow, colToRow: mCol } = hopcroftKarp(rows, cols, rowStart, col);
+  // Alternating BFS from the unmatched rows: row → any edge → column → its matched row.
+  const rowIn = new Uint8Array(rows);
+  const colIn = new Uint8Array(cols);
+  const queue = new Int32Array(rows);
+  let qh = 0;
+  let qt = 0;
+  for (let i = 0; i < rows; i++) if (mRow[i] === -1) { rowIn[i] = 1; queue[qt++] = i; }
+  while (qh < qt) {
+    const i = queue[qh++]!;
+    for (let e = rowStart[i]!; e < rowStart[i + 1]!; e++) {
+      const j = col[e]!;
+      if (colIn[j]) continue;
+      colIn[j] = 1;
+      const r = mCol[j]!;
+      if (r >= 0 && !rowIn[r]) { rowIn[r] = 1; queue[qt++] = r; }
     }
-    // Dual update (keeps every reduced cost ≥ 0 and the path's at 0), then flip the path.
-    for (const j of scanned) {
-      const delta = D - dist[j]!;
-      v[j] = v[j]! - delta;
-      const i = colToRow[j]!;
-      u[i] = u[i]! + delta;
-    }
-    u[f] = u[f]! + D;
-    let j = endj;
-    for (;;) {
-      const i = pred[j]!;
-      const prev = rowToCol[i]!;
-      colToRow[j] = i;
-      rowToCol[i] = j;
-      if (i === f) break;
-      j = prev;
-    }
-    for (const t of touched) { dist[t] = Infinity; done[t] = 0; }
-    touched.length = 0;
-    heap.clear();
   }
-  let sum = 0;
+  const rowToCol = new Int32Array(rows).fill(-1);
+  // Part B: rows outside R_U saturate into columns outside C_U (edges into C_U dropped).
+  solvePart(rows, cols, (i) => !rowIn[i], (j) => !colIn[j], rowStart, col, cost, false, rowToCol);
+  // Part A: columns of C_U saturate into rows of R_U; solved on the transposed edges.
+  const t = transpose(rows, cols, rowStart, col, cost);
+  solvePart(cols, rows, (j) => colIn[j] === 1, (i) => rowIn[i] === 1, t.start, t.idx, t.cost, true, rowToCol);
+  let total = 0;
   for (let i = 0; i < rows; i++) {
     const j = rowToCol[i]!;
-    if (j >= cols) { rowToCol[i] = -1; sum += unservedCost; continue; }
-    for (let e = rowStart[i]!; e < rowStart[i + 1]!; e++) if (col[e] === j) { sum += cost[e]!; break; }
+    if (j < 0) { total += pr.unservedCost; continue; }
+    for (let e = rowStart[i]!; e < rowStart[i + 1]!; e++) if (col[e] === j) { total += cost[e]!; break; }
   }
-  return { rowToCol, total: sum };
+  return { rowToCol, total };
+}
+
+function transpose(rows: number, cols: number, rowStart: Int32Array, col: Int32Array, cost: Float64Array) {
+  const start = new Int32Array(cols + 1);
+  for (let e = 0; e < col.length; e++) start[col[e]! + 1]! += 1;
+  for (let j = 0; j < cols; j++) start[j + 1]! += start[j]!;
+  const fill = start.slice(0, cols);
+  const idx = new Int32Array(col.length);
+  const c = new Float64Array(col.length);
+  for (let i = 0; i < rows; i++) {
+    for (let e = rowStart[i]!; e < rowStart[i + 1]!; e++) {
+      const at = fill[col[e]!]!++;
+      idx[at] = i;
+      c[at] = cost[e]!;
+    }
+  }
+  return { start, idx, cost: c };
+}
+
+/** Re-indexes one part as a compact CSR problem, saturates it and writes the pairs back. */
+function solvePart(
+  nSrc: number, nTgtAll: number, isSrc: (s: number) => boolean, isTgt: (t: number) => boolean,
+  start: Int32Array, idx: Int32Array, cost: Float64Array, transposed: boolean, rowToCol: Int32Array,
+): void {
+  const srcIds: number[] = [];
+  for (let s = 0; s < nSrc; s++) if (isSrc(s)) srcIds.push(s);
+  if (srcIds.length === 0) return;
+  const tgtLocal = new Int32Array(nTgtAll).fill(-1);
+  const tgtIds: number[] = [];
+  const pStart = new Int32Array(srcIds.length + 1);
+  let m = 0;
+  for (const s of srcIds) for (let e = start[s]!; e < start[s + 1]!; e++) if (isTgt(idx[e]!)) m++;
+  const pIdx = new Int32Array(m);
+  const pCost = new Float64Array(m);
+  m = 0;
+  srcIds.forEach((s, k) => {
+    for (let e = start[s]!; e < start[s + 1]!; e++) {
+      const t = idx[e]!;
+      if (!isTgt(t)) continue;
+      let local = tgtLocal[t]!;
+      if (local < 0) { local = tgtIds.length; tgtLocal[t] = local; tgtIds.push(t); }
+      pIdx[m] = local;
+      pCost[m++] = cost[e]!;
+    }
+    pStart[k + 1] = m;
+  });
+  const srcToTgt = saturate(srcIds.length, tgtIds.length, pStart, pIdx, pCost);
+  for (let k = 0; k < srcIds.length; k++) {
+    const s = srcIds[k]!;
+    const t = tgtIds[srcToTgt[k]!]!;
+    if (transposed) rowToCol[t] = s;
+    else rowToCol[s] = t;
+  }
+}
+
+/**
+ * Min-cost matching that matches every source, on a graph where one exists (the caller
+ * guarantees it). Made square with nTgt − nSrc dummy sources that reach every target at cost 0
+ * (kept implicit: they are identical), so every target ends matched and the duals u (sources)
+ * and v (targets) are free in sign; every reduced cost c − u − v stays ≥ 0 and is 0 on matched
+ * edges, which is optimality (the dummies take exactly the targets left unmatched).
+ */
+export function saturate(nSrc: number, nTgt: number, start: Int32Array, idx: Int32Array, cost: Float64Array): Int32Array {
+  const nDummy = Math.max(0, nTgt - nSrc);
+  const nAll = nSrc + nDummy;
+  const srcToTgt = new Int32Array(nAll).fill(-1);
+  const tgtToSrc = new Int32Array(nTgt).fill(-1);
+  const u = new Float64Array(nAll);
+  const v = new Float64Array(nTgt);
+  if (nDummy > 0) {
+    // Price the targets (JV's column reduction, shifted): with costs dominated by each target's
+    // own part (a job's loaded leg), the nDummy dearest targets are the ones left over. Each
+    // target's dual starts at how much cheaper its best edge is than the nSrc-th cheapest
+    // target's; the dummies (u = 0, reduced cost −v ≥ 0) take the targets priced at 0.
+    const best = new Float64Array(nTgt).fill(Infinity);
+    for (let e = 0; e < idx.length; e++) if (cost[e]! < best[idx[e]!]!) best[idx[e]!] = cost[e]!;
+    const pivot = Float64Array.from(best).sort()[nSrc - 1]!;
+    let d = nSrc;
+    for (let t = 0; t < nTgt; t++) {
+      v[t] = Math.min(0, best[t]! - pivot);
+      if (v[t] === 0 && d < nAll) { tgtToSrc[t] = d; srcToTgt[d++] = t; }
+    }
+    for (; d < nAll; d++) u[d] = 0;
+  }
+  // Row reduction: u = the cheapest reduced edge, taken when its target is still free.
+  // Augmenting row reduction (JV §3) was tried here and dropped: with near-ties everywhere its
+  // ε = 0 auction stalled and left ~80 % of sources free on bench:assign, for more time than it saved.
+  const free: number[] = [];
+  for (let s = 0; s < nSrc; s++) {
+    let bestR = Infinity;
+    let arg = -1;
+    for (let e = start[s]!; e < start[s + 1]!; e++) {
+      const r = cost[e]! - v[idx[e]!]!;
+      if (r < bestR) { bestR = r; arg = idx[e]!; }
+    }
+    u[s] = bestR;
+    if (arg >= 0 && tgtToSrc[arg] === -1) { tgtToSrc[arg] = s; srcToTgt[s] = arg; } else free.push(s);
+  }
+  for (let d = nSrc; d < nAll; d++) if (srcToTgt[d] === -1) free.push(d);
+  const dist = new Float64Array(nTgt).fill(Infinity);
+  const pred = new Int32Array(nTgt);
+  const done = new Uint8Array(nTgt);
+  const touched = new Int32Array(nTgt);
+  const scanned = new Int32Array(nTgt);
+  const heap = new MinHeap(nTgt);
+  // The dummies reach every target at cost 0: from the cheapest dummy reached so far the next
+  // target is simply the one with the largest v. An indexed heap on −v gives it without
+  // relaxing all nTgt targets each time a dummy is reached.
+  const byV = new IndexedHeap(nDummy > 0 ? nTgt : 0);
+  for (let t = 0; t < byV.capacity; t++) byV.insert(t, -v[t]!);
+  const removed: number[] = [];
+  for (const f of free) {
+    let nTouched = 0;
+    let nScanned = 0;
+    let endT: number;
+    let D: number;
+    let s = f;
+    let base = 0;
+    let dummyBase = Infinity;
+    let dummyAt = -1;
+    for (;;) {
+      if (s < nSrc) {
+        const us = u[s]!;
+        for (let e = start[s]!; e < start[s + 1]!; e++) {
+          const t = idx[e]!;
+          if (done[t]) continue;
+          const nd = base + cost[e]! - us - v[t]!;
+          if (nd < dist[t]!) {
+            if (dist[t] === Infinity) touched[nTouched++] = t;
+            dist[t] = nd;
+            pred[t] = s;
+            heap.push(t, nd);
+          }
+        }
+      } else if (base - u[s]! < dummyBase) {
+        dummyBase = base - u[s]!;
+        dummyAt = s;
+      }
+      while (heap.size > 0 && done[heap.peek()]) heap.pop();
+      while (byV.size > 0 && done[byV.peek()]) removed.push(byV.pop());
+      const viaHeap = heap.size > 0 ? heap.peekKey() : Infinity;
+      const viaDummy = byV.size > 0 ? dummyBase + byV.peekKey() : Infinity;
+      let t: number;
+      if (viaDummy < viaHeap) {
+        t = byV.pop();
+        removed.push(t);
+        if (dist[t] === Infinity) touched[nTouched++] = t;
+        dist[t] = viaDummy;
+        pred[t] = dummyAt;
+      } else if (viaHeap < Infinity) t = heap.pop();
+      else throw new Error('saturate: no augmenting path (the caller promised a saturating matching)');
+      done[t] = 1;
+      if (tgtToSrc[t] === -1) { endT = t; D = dist[t]!; break; }
+      scanned[nScanned++] = t;
+      s = tgtToSrc[t]!;
+      base = dist[t]!;
+    }
+    for (let k = 0; k < nScanned; k++) {
+      const t = scanned[k]!;
+      const delta = D - dist[t]!;
+      v[t] = v[t]! - delta;
+      const r = tgtToSrc[t]!;
+      u[r] = u[r]! + delta;
+      if (byV.has(t)) byV.update(t, -v[t]);
+    }
+    for (const t of removed) byV.insert(t, -v[t]!);
+    removed.length = 0;
+    u[f] = u[f]! + D;
+    let t = endT;
+    for (;;) {
+      const r = pred[t]!;
+      const prev = srcToTgt[r]!;
+      tgtToSrc[t] = r;
+      srcToTgt[r] = t;
+      if (r === f) break;
+      t = prev;
+    }
+    for (let k = 0; k < nTouched; k++) { const x = touched[k]!; dist[x] = Infinity; done[x] = 0; }
+    heap.clear();
+  }
+  return srcToTgt.subarray(0, nSrc);
 }
 
 /** Binary min-heap of (item, key) with lazy deletion (stale entries are skipped by the caller). */
@@ -104,6 +262,8 @@ class MinHeap {
     this.keys = new Float64Array(Math.max(16, capacity));
   }
   clear(): void { this.size = 0; }
+  peek(): number { return this.items[0]!; }
+  peekKey(): number { return this.keys[0]!; }
   push(item: number, key: number): void {
     if (this.size === this.items.length) {
       const items = new Int32Array(this.size * 2); items.set(this.items); this.items = items;
@@ -136,50 +296,62 @@ class MinHeap {
   }
 }
 
-/**
- * A second exact solver, independent of the first: the Hungarian method with potentials in
- * O(n³) (Kuhn 1955; Munkres 1957; the row-by-row form of Tomizawa 1971). The benchmark and the
- * tests check that both reach the same optimum on the same instances.
- */
-export function solveHungarian(n: number, cost: Float64Array): { rowToCol: Int32Array; total: number } {
-  const u = new Float64Array(n + 1);
-  const v = new Float64Array(n + 1);
-  const p = new Int32Array(n + 1); // p[j] = row (1-based) matched to column j
-  const way = new Int32Array(n + 1);
-  const minv = new Float64Array(n + 1);
-  const used = new Uint8Array(n + 1);
-  for (let i = 1; i <= n; i++) {
-    p[0] = i;
-    let j0 = 0;
-    minv.fill(Infinity);
-    used.fill(0);
-    do {
-      used[j0] = 1;
-      const i0 = p[j0]!;
-      let delta = Infinity;
-      let j1 = 0;
-      const base = (i0 - 1) * n - 1;
-      for (let j = 1; j <= n; j++) {
-        if (used[j]) continue;
-        const cur = cost[base + j]! - u[i0]! - v[j]!;
-        if (cur < minv[j]!) { minv[j] = cur; way[j] = j0; }
-        if (minv[j]! < delta) { delta = minv[j]!; j1 = j; }
-      }
-      for (let j = 0; j <= n; j++) {
-        if (used[j]) { u[p[j]!] = u[p[j]!]! + delta; v[j] = v[j]! - delta; }
-        else minv[j] = minv[j]! - delta;
-      }
-      j0 = j1;
-    } while (p[j0] !== 0);
-    do {
-      const j1 = way[j0]!;
-      p[j0] = p[j1]!;
-      j0 = j1;
-    } while (j0);
+/** Min-heap over items 0..capacity-1 with their positions kept, for key updates. */
+class IndexedHeap {
+  private readonly items: Int32Array;
+  private readonly keys: Float64Array;
+  private readonly pos: Int32Array;
+  size = 0;
+  constructor(readonly capacity: number) {
+    this.items = new Int32Array(capacity);
+    this.keys = new Float64Array(capacity);
+    this.pos = new Int32Array(capacity).fill(-1);
   }
-  const rowToCol = new Int32Array(n);
-  for (let j = 1; j <= n; j++) rowToCol[p[j]! - 1] = j - 1;
-  let total = 0;
-  for (let i = 0; i < n; i++) total += cost[i * n + rowToCol[i]!]!;
-  return { rowToCol, total };
+  has(item: number): boolean { return this.pos[item]! >= 0; }
+  peek(): number { return this.items[0]!; }
+  peekKey(): number { return this.keys[this.items[0]!]!; }
+  insert(item: number, key: number): void {
+    this.keys[item] = key;
+    this.items[this.size] = item;
+    this.pos[item] = this.size++;
+    this.up(this.size - 1);
+  }
+  update(item: number, key: number): void {
+    const old = this.keys[item]!;
+    this.keys[item] = key;
+    if (key < old) this.up(this.pos[item]!); else this.down(this.pos[item]!);
+  }
+  pop(): number {
+    const top = this.items[0]!;
+    this.pos[top] = -1;
+    const last = this.items[--this.size]!;
+    if (this.size > 0) { this.items[0] = last; this.pos[last] = 0; this.down(0); }
+    return top;
+  }
+  private up(k: number): void {
+    const item = this.items[k]!;
+    const key = this.keys[item]!;
+    while (k > 0) {
+      const parent = (k - 1) >> 1;
+      const pi = this.items[parent]!;
+      if (this.keys[pi]! <= key) break;
+      this.items[k] = pi; this.pos[pi] = k;
+      k = parent;
+    }
+    this.items[k] = item; this.pos[item] = k;
+  }
+  private down(k: number): void {
+    const item = this.items[k]!;
+    const key = this.keys[item]!;
+    for (;;) {
+      let c = 2 * k + 1;
+      if (c >= this.size) break;
+      if (c + 1 < this.size && this.keys[this.items[c + 1]!]! < this.keys[this.items[c]!]!) c++;
+      const ci = this.items[c]!;
+      if (this.keys[ci]! >= key) break;
+      this.items[k] = ci; this.pos[ci] = k;
+      k = c;
+    }
+    this.items[k] = item; this.pos[item] = k;
+  }
 }

@@ -1,7 +1,11 @@
-import { haversineM, type LatLon } from '@aerie/contracts';
+import type { LatLon } from '@aerie/contracts';
 import { descentS, type FlightProfile } from './eta.js';
 import { groundSpeedFromComponents } from './wind.js';
 import { solveSparse, type SparseProblem } from './lap.js';
+import type { NoFlyRouter, PreparedPoint } from './routing.js';
+import { explain, type Explanation } from './explain.js';
+
+export type { Explanation } from './explain.js';
 
 /** A drone the planner may use: idle, on the ground, where it is and what it can carry. */
 export interface PlanDrone {
@@ -37,116 +41,210 @@ export interface EnergyModel {
   capacityWh: number;
 }
 
-export type RejectReason = 'payload' | 'energy' | 'range' | 'deadline' | 'wind';
-
-export interface Explanation {
-  jobId: string;
-  droneId: string | null;
-  /** Seconds of flight until the package is at the dropoff; the cost minimised. */
-  costS: number | null;
-  /** How many drones were feasible, and why the others were not. */
-  feasible: number;
-  rejected: Partial<Record<RejectReason, number>>;
-  /** The cheapest drone not chosen and its cost, when there was one: what the global optimum gave up for this job. */
-  runnerUp: { droneId: string; costS: number } | null;
-}
+export type RejectReason = 'payload' | 'no-fly' | 'wind' | 'range' | 'deadline' | 'energy';
+export const REASONS: readonly RejectReason[] = ['payload', 'no-fly', 'wind', 'range', 'deadline', 'energy'];
 
 export interface Trip {
+  /** Seconds until the package is at the dropoff: the cost minimised (before any hysteresis bonus). */
   costS: number;
+  approachS: number; waitS: number; groundS: number; loadedS: number; returnS: number;
   energyWh: number;
+  /** Flown distance (routed round no-fly zones) and what the straight legs would be. */
   distanceM: number;
+  straightM: number;
   reason: RejectReason | null;
 }
 
-const EARTH_M = 6_371_008.8;
-const RAD = Math.PI / 180;
+export interface PlanOptions {
+  /** No-fly zones, already grown by their margin; legs go round them. */
+  router?: NoFlyRouter;
+  /** Re-optimisation: the current jobId → droneId, kept unless a change saves more than switchPenaltyS. */
+  incumbent?: ReadonlyMap<string, string>;
+  switchPenaltyS?: number;
+}
 
 /**
- * The planner scores a million pairs per batch, so it flies on a local tangent plane
- * (equirectangular at the job's latitude: under 0.1 % off the great circle within 50 km) and
- * does the wind triangle with vectors instead of trigonometry.
+ * The geometry of one batch on a local tangent plane (equirectangular at the first pickup:
+ * under 0.1 % off within 50 km) and the wind triangle done with vectors: the planner scores a
+ * million pairs per batch, so nothing here allocates per pair.
  */
-function legTimeS(p: FlightProfile, a: LatLon, b: LatLon, cosLat: number, wx: number, wy: number, f: number): { s: number; m: number } {
-  const dx = (b.lon - a.lon) * RAD * EARTH_M * cosLat;
-  const dy = (b.lat - a.lat) * RAD * EARTH_M;
-  const m = Math.sqrt(dx * dx + dy * dy);
-  const fixed = p.cruiseAltM / p.climbRateMs + descentS(p, p.cruiseAltM);
-  if (m < 1) return { s: fixed, m };
-  const gs = groundSpeedFromComponents(p.cruiseSpeedMs, (wx * dx + wy * dy) / m, (wx * dy - wy * dx) / m, p.maxAirspeedMs);
-  return { s: gs === null ? Infinity : fixed + m / (gs * f), m };
+export class Batch {
+  readonly router: NoFlyRouter | null;
+  private readonly kx: number;
+  private readonly ky = (Math.PI / 180) * 6_371_008.8;
+  private readonly lat0: number;
+  private readonly lon0: number;
+  private readonly wx: number;
+  private readonly wy: number;
+  readonly fixedS: number;
+  private readonly preps = new Map<string, PreparedPoint>();
+
+  constructor(readonly p: FlightProfile, readonly e: EnergyModel, origin: LatLon, router?: NoFlyRouter) {
+    this.router = router && !router.empty ? router : null;
+    this.lat0 = this.router?.lat0 ?? origin.lat;
+    this.lon0 = this.router?.lon0 ?? origin.lon;
+    this.kx = this.ky * Math.cos((this.lat0 * Math.PI) / 180);
+    const toward = p.wind ? ((p.wind.fromDeg + 180) * Math.PI) / 180 : 0;
+    this.wx = p.wind ? p.wind.speedMs * Math.sin(toward) : 0;
+    this.wy = p.wind ? p.wind.speedMs * Math.cos(toward) : 0;
+    this.fixedS = p.cruiseAltM / p.climbRateMs + descentS(p, p.cruiseAltM);
+  }
+
+  /** Cruise seconds over a straight (dx, dy) in metres at the model's ground speed; Infinity when the wind forbids it. */
+  readonly segmentS = (dx: number, dy: number): number => {
+    const m = Math.sqrt(dx * dx + dy * dy);
+    if (m < 1) return 0;
+    const gs = groundSpeedFromComponents(this.p.cruiseSpeedMs, (this.wx * dx + this.wy * dy) / m, (this.wx * dy - this.wy * dx) / m, this.p.maxAirspeedMs);
+    return gs === null ? Infinity : m / gs;
+  };
+
+  x(p: LatLon): number { return (p.lon - this.lon0) * this.kx; }
+  y(p: LatLon): number { return (p.lat - this.lat0) * this.ky; }
+
+  prepared(p: LatLon): PreparedPoint {
+    const key = `${p.lat},${p.lon}`;
+    let got = this.preps.get(key);
+    if (!got) this.preps.set(key, (got = this.router!.prepare(p)));
+    return got;
+  }
+
+  /** Cruise seconds and metres of the fastest leg a → b, written into out[0], out[1]. */
+  leg(a: LatLon, b: LatLon, out: Float64Array): void {
+    if (this.router) {
+      this.router.legInto(this.prepared(a), this.prepared(b), out, 0);
+      return;
+    }
+    const dx = this.x(b) - this.x(a);
+    const dy = this.y(b) - this.y(a);
+    out[0] = this.segmentS(dx, dy);
+    out[1] = Math.sqrt(dx * dx + dy * dy);
+  }
 }
 
-/** The wind as the vector the air moves along (east, north), m/s. */
-function windVector(p: FlightProfile): [number, number] {
-  if (!p.wind) return [0, 0];
-  const toward = (p.wind.fromDeg + 180) * RAD;
-  return [p.wind.speedMs * Math.sin(toward), p.wind.speedMs * Math.cos(toward)];
-}
+const scratch = new Float64Array(2);
+const parts = new Float64Array(8);
+const legs = new Float64Array(6);
+const NONE = -1;
+/** Indices into `parts` written by score(). */
+const APPROACH = 0, WAIT = 1, GROUND = 2, LOADED = 3, RETURN = 4, ENERGY = 5, DIST = 6, COST = 7;
 
-/** What of a job's trip does not depend on the drone: computed once per job, not per pair. */
-export interface JobPrep {
-  cosLat: number;
-  wx: number;
-  wy: number;
-  loaded: { m: number; gs: number | null; fixed: number };
-}
-
-export function prepareJob(p: FlightProfile, j: PlanJob): JobPrep {
-  const [wx, wy] = windVector(p);
-  const cosLat = Math.cos(j.pickup.lat * RAD);
-  const dx = (j.dropoff.lon - j.pickup.lon) * RAD * EARTH_M * cosLat;
-  const dy = (j.dropoff.lat - j.pickup.lat) * RAD * EARTH_M;
-  const m = Math.sqrt(dx * dx + dy * dy);
-  const gs = m < 1 ? p.cruiseSpeedMs : groundSpeedFromComponents(p.cruiseSpeedMs, (wx * dx + wy * dy) / m, (wx * dy - wy * dx) / m, p.maxAirspeedMs);
-  return { cosLat, wx, wy, loaded: { m, gs, fixed: p.cruiseAltM / p.climbRateMs + descentS(p, p.cruiseAltM) } };
+/**
+ * The one scoring rule, allocation-free for the million pairs of a batch: writes the trip's
+ * parts into `parts` and answers the index in REASONS of the first hard constraint broken, or
+ * NONE. `legs` holds the cruise seconds and metres of approach, loaded and return legs (the
+ * payload check comes first, before the caller routes anything).
+ */
+function score(batch: Batch, e: EnergyModel, d: PlanDrone, j: PlanJob, now: number, legs: Float64Array): number {
+  parts[COST] = Infinity;
+  const f = d.speedFactor ?? 1;
+  const aS = legs[0]!, aM = legs[1]!, loadedS = legs[2]!, loadedM = legs[3]!, cS = legs[4]!, cM = legs[5]!;
+  const distanceM = aM + loadedM + cM;
+  parts[DIST] = distanceM;
+  if (distanceM === Infinity) return 1;
+  const approachS = batch.fixedS + aS / f;
+  const loaded = batch.fixedS + loadedS / f;
+  const returnS = batch.fixedS + cS / f;
+  if (!Number.isFinite(approachS + loaded + returnS)) return 2;
+  if (distanceM > d.maxRangeM) return 3;
+  const waitS = j.notBefore !== undefined ? Math.max(0, (j.notBefore - now) / 1000 - approachS) : 0;
+  const costS = approachS + waitS + batch.p.groundDelayS + loaded;
+  parts[APPROACH] = approachS; parts[WAIT] = waitS; parts[GROUND] = batch.p.groundDelayS; parts[LOADED] = loaded; parts[RETURN] = returnS; parts[COST] = costS;
+  if (j.deadline !== undefined && now + costS * 1000 > j.deadline) return 4;
+  // Waiting happens on the ground (motors off); loaded only between pickup and dropoff.
+  const energyWh = (e.basePowerW * (approachS + returnS) + (e.basePowerW + e.perKgPowerW * j.weightKg) * loaded) / 3600;
+  parts[ENERGY] = energyWh;
+  if (energyWh > d.energyWh - e.reserveFraction * e.capacityWh) return 5;
+  return NONE;
 }
 
 /** Flight time, energy and distance of one drone doing one job and flying home; the first hard constraint it breaks. */
-export function trip(p: FlightProfile, e: EnergyModel, d: PlanDrone, j: PlanJob, now: number, prep: JobPrep = prepareJob(p, j)): Trip {
-  if (j.weightKg > d.maxPayloadKg) return { costS: Infinity, energyWh: Infinity, distanceM: Infinity, reason: 'payload' };
-  const { cosLat, wx, wy, loaded } = prep;
-  const f = d.speedFactor ?? 1;
-  const a = legTimeS(p, d.position, j.pickup, cosLat, wx, wy, f);
-  const b = { s: loaded.m < 1 ? loaded.fixed : loaded.gs === null ? Infinity : loaded.fixed + loaded.m / (loaded.gs * f), m: loaded.m };
-  const c = legTimeS(p, j.dropoff, d.home, cosLat, wx, wy, f);
-  const distanceM = a.m + b.m + c.m;
-  if (distanceM > d.maxRangeM) return { costS: Infinity, energyWh: Infinity, distanceM, reason: 'range' };
-  if (!Number.isFinite(a.s + b.s + c.s)) return { costS: Infinity, energyWh: Infinity, distanceM, reason: 'wind' };
-  const wait = j.notBefore !== undefined ? Math.max(0, (j.notBefore - now) / 1000 - a.s) : 0;
-  const costS = a.s + wait + p.groundDelayS + b.s;
-  if (j.deadline !== undefined && now + costS * 1000 > j.deadline) return { costS, energyWh: Infinity, distanceM, reason: 'deadline' };
-  // Waiting happens on the ground (motors off); loaded only between pickup and dropoff.
-  const energyWh = (e.basePowerW * (a.s + c.s) + (e.basePowerW + e.perKgPowerW * j.weightKg) * b.s) / 3600;
-  if (energyWh > d.energyWh - e.reserveFraction * e.capacityWh) return { costS, energyWh, distanceM, reason: 'energy' };
-  return { costS, energyWh, distanceM, reason: null };
+export function trip(b: Batch | FlightProfile, e: EnergyModel, d: PlanDrone, j: PlanJob, now: number): Trip {
+  const batch = b instanceof Batch ? b : new Batch(b, e, j.pickup);
+  parts.fill(0);
+  let r = 0;
+  if (j.weightKg <= d.maxPayloadKg) {
+    batch.leg(d.position, j.pickup, scratch); legs[0] = scratch[0]!; legs[1] = scratch[1]!;
+    batch.leg(j.pickup, j.dropoff, scratch); legs[2] = scratch[0]!; legs[3] = scratch[1]!;
+    batch.leg(j.dropoff, d.home, scratch); legs[4] = scratch[0]!; legs[5] = scratch[1]!;
+    r = score(batch, e, d, j, now, legs);
+  } else parts[COST] = Infinity;
+  const straightM = straight(batch, d.position, j.pickup) + straight(batch, j.pickup, j.dropoff) + straight(batch, j.dropoff, d.home);
+  return {
+    costS: parts[COST]!, approachS: parts[APPROACH]!, waitS: parts[WAIT]!, groundS: parts[GROUND]!, loadedS: parts[LOADED]!, returnS: parts[RETURN]!,
+    energyWh: r === NONE || r === 5 ? parts[ENERGY]! : Infinity, distanceM: parts[DIST]!, straightM, reason: r === NONE ? null : REASONS[r]!,
+  };
+}
+
+function straight(b: Batch, p: LatLon, q: LatLon): number {
+  return Math.hypot(b.x(q) - b.x(p), b.y(q) - b.y(p));
 }
 
 /** Bigger than any sum of real costs: one unserved job always costs more than every flight together. */
 const UNSERVED = 1e9;
 
-const REASONS: readonly RejectReason[] = ['payload', 'energy', 'range', 'deadline', 'wind'];
-
 /**
  * The feasible jobs × drones pairs (rows jobs, columns drones) as a sparse problem, and per job
- * how many drones each hard constraint ruled out (only counts are kept: a million trip objects
- * retained would cost more than the solve).
+ * how many drones each hard constraint ruled out (counts only: a million trip objects kept
+ * would cost more than the solve). The incumbent pair of a job, in re-optimisation, gets the
+ * switch penalty as a bonus: another plan wins only when it saves more than that.
  */
-export function costGraph(p: FlightProfile, e: EnergyModel, drones: readonly PlanDrone[], jobs: readonly PlanJob[], now: number) {
+export function costGraph(p: FlightProfile, e: EnergyModel, drones: readonly PlanDrone[], jobs: readonly PlanJob[], now: number, o: PlanOptions = {}) {
+  const batch = new Batch(p, e, jobs[0]?.pickup ?? { lat: 0, lon: 0 }, o.router);
   const rowStart = new Int32Array(jobs.length + 1);
-  const col: number[] = [];
-  const cost: number[] = [];
+  let col = new Int32Array(Math.max(16, jobs.length * 8));
+  let cost = new Float64Array(col.length);
+  let m = 0;
   const rejected = new Uint32Array(jobs.length * REASONS.length);
+  const droneIdx = new Map(drones.map((d, k) => [d.id, k]));
+  // Planar coordinates (or prepared routing points) once per place, not once per pair.
+  const dx = Float64Array.from(drones, (d) => batch.x(d.position)), dy = Float64Array.from(drones, (d) => batch.y(d.position));
+  // Drones share bases: the return leg is computed once per job and base, not per pair.
+  const baseOf = new Map<string, number>();
+  const homeIdx = Int32Array.from(drones, (d) => {
+    const key = `${d.home.lat},${d.home.lon}`;
+    let b = baseOf.get(key);
+    if (b === undefined) baseOf.set(key, (b = baseOf.size));
+    return b;
+  });
+  const bases = [...baseOf.keys()].map((k) => { const [lat, lon] = k.split(',').map(Number); return { lat: lat!, lon: lon! }; });
+  const retS = new Float64Array(bases.length);
+  const retM = new Float64Array(bases.length);
+  const router = batch.router;
+  const dPrep = router ? drones.map((d) => batch.prepared(d.position)) : [];
+
   for (let i = 0; i < jobs.length; i++) {
-    const prep = prepareJob(p, jobs[i]!);
+    const j = jobs[i]!;
+    batch.leg(j.pickup, j.dropoff, scratch);
+    legs[2] = scratch[0]!; legs[3] = scratch[1]!;
+    const px = batch.x(j.pickup), py = batch.y(j.pickup);
+    const pPrep = router ? batch.prepared(j.pickup) : null;
+    for (let b = 0; b < bases.length; b++) { batch.leg(j.dropoff, bases[b]!, scratch); retS[b] = scratch[0]!; retM[b] = scratch[1]!; }
+    const keep = o.incumbent?.get(j.id);
+    const keepK = keep === undefined ? -1 : (droneIdx.get(keep) ?? -1);
     for (let k = 0; k < drones.length; k++) {
-      const t = trip(p, e, drones[k]!, jobs[i]!, now, prep);
-      if (t.reason === null) { col.push(k); cost.push(t.costS); }
-      else rejected[i * REASONS.length + REASONS.indexOf(t.reason)]! += 1;
+      const d = drones[k]!;
+      let r = 0;
+      if (j.weightKg <= d.maxPayloadKg) {
+        if (router) router.legInto(dPrep[k]!, pPrep!, legs, 0);
+        else {
+          const ax = px - dx[k]!, ay = py - dy[k]!;
+          legs[0] = batch.segmentS(ax, ay); legs[1] = Math.sqrt(ax * ax + ay * ay);
+        }
+        legs[4] = retS[homeIdx[k]!]!; legs[5] = retM[homeIdx[k]!]!;
+        r = score(batch, e, d, j, now, legs);
+      }
+      if (r !== NONE) { rejected[i * REASONS.length + r]! += 1; continue; }
+      if (m === col.length) {
+        const c2 = new Int32Array(m * 2); c2.set(col); col = c2;
+        const f2 = new Float64Array(m * 2); f2.set(cost); cost = f2;
+      }
+      col[m] = k;
+      cost[m++] = k === keepK ? parts[COST]! - (o.switchPenaltyS ?? 0) : parts[COST]!;
     }
-    rowStart[i + 1] = col.length;
+    rowStart[i + 1] = m;
   }
-  const problem: SparseProblem = { rows: jobs.length, cols: drones.length, rowStart, col: Int32Array.from(col), cost: Float64Array.from(cost), unservedCost: UNSERVED };
-  return { problem, rejected };
+  const problem: SparseProblem = { rows: jobs.length, cols: drones.length, rowStart, col: col.subarray(0, m), cost: cost.subarray(0, m), unservedCost: UNSERVED };
+  return { problem, rejected, batch };
 }
 
 /** The same problem as a dense square matrix padded with the unserved cost, for the independent dense solver. */
@@ -166,53 +264,44 @@ export interface Plan {
 
 /**
  * One batch, solved optimally: serve as many jobs as the hard constraints allow, and among
- * those plans the one with the least total flight time (a linear assignment over the
- * jobs × drones cost matrix, padded square with the "unserved" cost).
+ * those plans the one with the least total time to the dropoffs (domain/lap.ts).
  */
-export function planBatch(p: FlightProfile, e: EnergyModel, drones: readonly PlanDrone[], jobs: readonly PlanJob[], now: number): Plan {
-  const { problem, rejected: counts } = costGraph(p, e, drones, jobs, now);
+export function planBatch(p: FlightProfile, e: EnergyModel, drones: readonly PlanDrone[], jobs: readonly PlanJob[], now: number, o: PlanOptions = {}): Plan {
+  const { problem, rejected, batch } = costGraph(p, e, drones, jobs, now, o);
   const { rowToCol } = solveSparse(problem);
   const assignments = new Map<string, string>();
-  const explanations: Explanation[] = [];
   let totalCostS = 0;
   for (let i = 0; i < jobs.length; i++) {
-    const chosen = rowToCol[i]!;
-    const rejected: Explanation['rejected'] = {};
-    REASONS.forEach((r, q) => { const c = counts[i * REASONS.length + q]!; if (c > 0) rejected[r] = c; });
-    let costS: number | null = null;
-    let runnerUp: Explanation['runnerUp'] = null;
-    for (let edge = problem.rowStart[i]!; edge < problem.rowStart[i + 1]!; edge++) {
-      const k = problem.col[edge]!;
-      const c = problem.cost[edge]!;
-      if (k === chosen) costS = c;
-      else if (runnerUp === null || c < runnerUp.costS) runnerUp = { droneId: drones[k]!.id, costS: c };
-    }
-    if (chosen >= 0) {
-      assignments.set(jobs[i]!.id, drones[chosen]!.id);
-      totalCostS += costS!;
-    }
-    explanations.push({ jobId: jobs[i]!.id, droneId: chosen >= 0 ? drones[chosen]!.id : null, costS, feasible: problem.rowStart[i + 1]! - problem.rowStart[i]!, rejected, runnerUp });
+    const k = rowToCol[i]!;
+    if (k < 0) continue;
+    assignments.set(jobs[i]!.id, drones[k]!.id);
+    for (let edge = problem.rowStart[i]!; edge < problem.rowStart[i + 1]!; edge++) if (problem.col[edge] === k) totalCostS += problem.cost[edge]!;
   }
+  const explanations = explain({ batch, energy: e, drones, jobs, now, problem, rowToCol, rejected, incumbent: o.incumbent, switchPenaltyS: o.switchPenaltyS ?? 0 });
   return { assignments, explanations, totalCostS };
 }
 
 /** Nearest-first, the seed's rule, for comparison: each job in order takes the nearest free drone that can fly it. */
-export function planGreedy(p: FlightProfile, e: EnergyModel, drones: readonly PlanDrone[], jobs: readonly PlanJob[], now: number): Plan {
+export function planGreedy(p: FlightProfile, e: EnergyModel, drones: readonly PlanDrone[], jobs: readonly PlanJob[], now: number, o: PlanOptions = {}): Plan {
+  const batch = new Batch(p, e, jobs[0]?.pickup ?? { lat: 0, lon: 0 }, o.router);
   const used = new Uint8Array(drones.length);
   const assignments = new Map<string, string>();
   let totalCostS = 0;
   for (const j of jobs) {
     let best = -1;
     let bestD = Infinity;
+    let bestCost = 0;
     for (let k = 0; k < drones.length; k++) {
       if (used[k]) continue;
-      const dist = haversineM(drones[k]!.position, j.pickup);
-      if (dist < bestD && trip(p, e, drones[k]!, j, now).reason === null) { best = k; bestD = dist; }
+      const dist = straight(batch, drones[k]!.position, j.pickup);
+      if (dist >= bestD) continue;
+      const t = trip(batch, e, drones[k]!, j, now);
+      if (t.reason === null) { best = k; bestD = dist; bestCost = t.costS; }
     }
     if (best < 0) continue;
     used[best] = 1;
     assignments.set(j.id, drones[best]!.id);
-    totalCostS += trip(p, e, drones[best]!, j, now).costS;
+    totalCostS += bestCost;
   }
   return { assignments, explanations: [], totalCostS };
 }
