@@ -10,9 +10,11 @@ export const DeliveryErrorCodes = {
   DLV_ERR_IDEMPOTENCY_KEY_MISSING: 'POST needs an Idempotency-Key header',
   DLV_ERR_IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was used with a different request',
   DLV_ERR_TOO_LATE_TO_RESCHEDULE: 'The drone is on its way or the package picked up; the delivery can no longer be changed',
-  DLV_ERR_UNAUTHENTICATED: 'A valid API key is required',
+  DLV_ERR_UNAUTHENTICATED: 'A valid API key or JWT is required',
   DLV_ERR_FORBIDDEN: 'This API key may not act on this delivery',
   DLV_ERR_RATE_LIMITED: 'Too many requests from this client',
+  DLV_ERR_ROLE_FORBIDDEN: 'This role may not use this resource',
+  DLV_ERR_DRONE_NOT_FOUND: 'No drone with this id',
 } as const;
 export type DeliveryErrorCode = keyof typeof DeliveryErrorCodes;
 

@@ -2,11 +2,14 @@ import { createHash } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { DeliveryError, DeliveryErrorCodes, type DeliveryErrorCode } from './errors.js';
 import { newCorrelationId, type DeliveryService } from './service.js';
-import type { Delivery, StageChange } from './domain/delivery.js';
-import type { DeliveryStage } from '@aerie/contracts';
+import { ACTIVE_STAGES, type Delivery, type StageChange } from './domain/delivery.js';
+import { systemClock, type DeliveryStage } from '@aerie/contracts';
 import { collectOpenApi } from './openapi.js';
 import { registerEvents } from './sse.js';
-import { forbidIfNot, type Authenticator, type Principal } from './auth.js';
+import { Authenticator, forbidIfNot, type Principal } from './auth.js';
+import { registerTrackingPage } from './tracking-page/routes.js';
+import { registerDrones } from './routes/drones.js';
+import { trackingPath } from './tracking-page/token.js';
 
 const LatLonSchema = {
   type: 'object', additionalProperties: false, required: ['lat', 'lon'],
@@ -81,7 +84,7 @@ function correlationOf(req: object): string {
 }
 
 /** The public REST API, versioned under /api/v1, errors as RFC 9457 problem+json. */
-export function buildHttp(service: DeliveryService, auth?: Authenticator): FastifyInstance {
+export function buildHttp(service: DeliveryService, auth: Authenticator = Authenticator.open(systemClock)): FastifyInstance {
   // removeAdditional off: an unknown field is a client error, not something to drop silently.
   // forceCloseConnections: a live SSE stream must not hold the server open on shutdown.
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024, forceCloseConnections: true, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
@@ -102,16 +105,12 @@ export function buildHttp(service: DeliveryService, auth?: Authenticator): Fasti
     done();
   });
 
-  app.addHook('onRequest', (req, _reply, done) => {
-    if (!auth?.enabled || !req.url.startsWith('/api/v1/')) return done();
-    try {
-      const p = auth.authenticate(req.headers);
-      auth.charge(p);
-      (req as { principal?: Principal }).principal = p;
-      done();
-    } catch (err) {
-      done(err as Error);
-    }
+  // Every /api/v1 route, whatever it is, is authenticated and rate-limited here, before routing.
+  app.addHook('onRequest', async (req) => {
+    if (!auth.enabled || !req.url.startsWith('/api/v1/')) return;
+    const p = await auth.authenticate(req.headers);
+    auth.charge(p.clientId);
+    (req as { principal?: Principal }).principal = p;
   });
   const principal = (req: object) => (req as { principal?: Principal }).principal ?? null;
   /** A customer or business key creates for its own account only. */
@@ -135,7 +134,7 @@ export function buildHttp(service: DeliveryService, auth?: Authenticator): Fasti
     const { delivery } = await service.requestDurable(id, { pickup: body.pickup, dropoff: body.dropoff, owner: body.owner ?? null }, correlationId);
     // 202 once durable: the group commit holding this row has been fsynced; scheduling happens
     // from the table at the scheduler's own pace (load levelling).
-    return reply.code(202).header('location', `/api/v1/deliveries/${encodeURIComponent(delivery.id)}`).send(view(delivery));
+    return reply.code(202).header('location', `/api/v1/deliveries/${encodeURIComponent(delivery.id)}`).send({ ...view(delivery), trackingUrl: trackingPath(auth.trackingSecret, delivery.id) });
   };
 
   app.put<{ Params: { id: string }; Body: RequestBodyT }>('/api/v1/deliveries/:id', {
@@ -179,10 +178,15 @@ export function buildHttp(service: DeliveryService, auth?: Authenticator): Fasti
 
   app.get<{ Params: { id: string } }>('/api/v1/deliveries/:id', { schema: { params: IdParams }, config: { summary: 'One delivery with its stage history' } }, async (req) => {
     const { delivery, history } = await visible(req);
-    return view(delivery, history);
+    return { ...view(delivery, history), trackingUrl: trackingPath(auth.trackingSecret, delivery.id) };
   });
 
-  registerEvents(app, service, IdParams, async (req) => (await visible(req)).delivery);
+  registerEvents(app, service, IdParams, visible);
+  registerTrackingPage(app, service, auth, IdParams);
+  registerDrones(app, {
+    registry: service.config.drones, airframe: service.config.airframe, policy: service.config.assignment, clock: service.clock,
+    statuses: () => service.droneStatuses(), active: () => service.list({ stages: ACTIVE_STAGES }, 100_000), principal,
+  });
 
   app.patch<{ Params: { id: string }; Body: { pickup?: RequestBodyT['pickup']; dropoff?: RequestBodyT['dropoff'] } }>('/api/v1/deliveries/:id', {
     schema: { params: IdParams, body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { pickup: LatLonSchema, dropoff: LatLonSchema } } },

@@ -39,8 +39,8 @@ export class DeliveryService {
   constructor(
     private readonly repo: DeliveryRepository,
     private readonly fleet: FleetLink,
-    private readonly config: Readonly<CoreConfig>,
-    private readonly clock: Clock = systemClock,
+    readonly config: Readonly<CoreConfig>,
+    readonly clock: Clock = systemClock,
   ) {
     this.ingest = new GroupCommitQueue(repo);
     fleet.onStatus((s) => this.onStatus(s));
@@ -196,12 +196,15 @@ export class DeliveryService {
     const busy = new Set((await this.repo.listByStage(ACTIVE_STAGES, 100_000)).map((d) => d.droneId).filter((x): x is string => x !== null));
     const { airframe, energy } = this.config;
     const drones: PlanDrone[] = [];
+    const registry = new Map(this.config.drones.map((r) => [r.id, r]));
     const statusOf = new Map<string, DroneStatus & { position: NonNullable<DroneStatus['position']> }>();
     for (const s of this.drones.values()) {
       if (busy.has(s.droneId) || !isAvailable(s, now, this.config.assignment)) continue;
       statusOf.set(s.droneId, s);
       drones.push({
-        id: s.droneId, position: s.position, home: s.position, maxPayloadKg: airframe.maxPayloadKg, maxRangeM: airframe.maxRangeM,
+        // A registered drone flies with its own limits and returns to its base; others as the default airframe.
+        id: s.droneId, position: s.position, home: registry.get(s.droneId)?.home ?? s.position,
+        maxPayloadKg: registry.get(s.droneId)?.maxPayloadKg ?? airframe.maxPayloadKg, maxRangeM: registry.get(s.droneId)?.maxRangeM ?? airframe.maxRangeM,
         energyWh: ((s.battery.pct ?? 0) / 100) * energy.capacityWh,
       });
     }
@@ -234,6 +237,11 @@ export class DeliveryService {
       this.notify({ ...d, stage: 'Scheduled', droneId, eta }, change);
     }
     return done.length;
+  }
+
+  /** The latest status of each drone heard from: the live half of GET /api/v1/drones. */
+  droneStatuses(): ReadonlyMap<string, DroneStatus> {
+    return this.drones;
   }
 
   private onStatus(s: DroneStatus): void {
