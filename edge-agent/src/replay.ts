@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { common, type MavLinkData } from 'node-mavlink';
-import { TlogReader, crcExtraOf, decodeFrame, type MavFrame, type TlogStats } from '@aerie/mavlink';
+import { GLOBAL_POSITION_INT, TlogReader, crcExtraOf, decodeMessage, type MavFrame, type TlogStats } from '@aerie/mavlink/core';
 import type { DroneEvent, DroneStatus } from '@aerie/contracts';
 import { StatusAssembler, eventFrom } from './domain/status-assembler.js';
 import { FcTelemetryMapper } from './adapters/mavlink-telemetry.js';
@@ -48,11 +47,11 @@ export async function replayTlog(path: string, opts: ReplayOptions = {}): Promis
   let lastMode: string | null = null;
 
   const onRecord = (timestampUs: number, frame: MavFrame): void => {
-    const msg: MavLinkData | null = decodeFrame(frame);
-    if (!msg) return;
+    if (frame.msgid === GLOBAL_POSITION_INT.id) positions += 1;
+    // Every record advances the log's clock (link supervision, publishing); only the codec's messages carry telemetry.
+    const msg = decodeMessage(frame);
     const now = Math.floor(timestampUs / 1000);
-    if (msg instanceof common.GlobalPositionInt) positions += 1;
-    const telemetry = mapper.map(msg, frame);
+    const telemetry = msg && mapper.map(msg, frame);
     if (telemetry) {
       for (const d of assembler.apply(telemetry, now)) opts.onEvent?.(eventFrom(d, { droneId, bootId, seq: eventSeq++, now }));
       if (telemetry.kind === 'heartbeat' || opts.onApplied) {

@@ -2,26 +2,18 @@ import {
   ardupilotmega, common, minimal, MavLinkProtocolV1, MavLinkProtocolV2,
   type MavLinkData, type MavLinkPacketRegistry,
 } from 'node-mavlink';
-import { MSG_ID_MAGIC_NUMBER } from 'mavlink-mappings';
 import type { MavFrame } from './frame.js';
+import type { EncoderOptions } from './packet.js';
 import { appendSignature, signingTimestampFromMs } from './signing.js';
 import { IFLAG_SIGNED } from './frame.js';
 
-/** Every message Aerie understands: the minimal, common and ardupilotmega dialects. */
+/** Every message node-mavlink decodes for Aerie's simulator and tests: the minimal, common and ardupilotmega dialects. */
 export const REGISTRY: MavLinkPacketRegistry = {
   ...minimal.REGISTRY,
   ...common.REGISTRY,
   ...ardupilotmega.REGISTRY,
 };
 
-/**
- * CRC_EXTRA of a message id: from the registry, else from mavlink-mappings' table of every
- * dialect it knows (AUTOPILOT_VERSION and a few others have a CRC_EXTRA but no decoder class in
- * node-mavlink), so such packets are still validated and counted as packets, not skipped as unknown.
- */
-export function crcExtraOf(msgid: number): number | undefined {
-  return REGISTRY[msgid]?.MAGIC_NUMBER ?? (MSG_ID_MAGIC_NUMBER as Record<number, number | undefined>)[msgid];
-}
 
 const decoderV2 = new MavLinkProtocolV2();
 const decoderV1 = new MavLinkProtocolV1();
@@ -34,20 +26,6 @@ export function decodeFrame(frame: MavFrame): MavLinkData | null {
   const full = Buffer.alloc(Math.max(255, frame.payload.length));
   frame.payload.copy(full);
   return (frame.version === 2 ? decoderV2 : decoderV1).data(full, clazz);
-}
-
-export interface SigningConfig {
-  key: Buffer;
-  linkId: number;
-}
-
-export interface EncoderOptions {
-  sysid: number;
-  compid: number;
-  version?: 1 | 2;
-  signing?: SigningConfig | null;
-  /** Wall clock for signing timestamps (ms). */
-  now?: () => number;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { x25crc } from 'mavlink-mappings';
+import { x25crc } from './crc.js';
 
 export const STX_V1 = 0xfe;
 export const STX_V2 = 0xfd;
@@ -123,7 +123,7 @@ export function parseFrameAt(buf: Buffer, i: number, crcExtra: CrcExtraLookup): 
   const extra = crcExtra(msgid);
   if (extra === undefined) return { kind: 'unknown', msgid, length: total };
   const crcEnd = i + headerLen + payloadLen;
-  const expected = x25crc(buf.subarray(i, crcEnd + CRC_LEN), 1, CRC_LEN, extra);
+  const expected = x25crc(buf, i + 1, crcEnd, extra);
   if (expected !== buf.readUInt16LE(crcEnd)) return { kind: 'badCrc', length: total };
   const raw = Buffer.from(buf.subarray(i, i + total));
   return {

@@ -1,86 +1,25 @@
-import { EventEmitter } from 'node:events';
 import type { MavLinkData } from 'node-mavlink';
-import { FrameDecoder, type FrameStats, type MavFrame } from './frame.js';
-import { MavEncoder, crcExtraOf, decodeFrame, type EncoderOptions } from './codec.js';
-import { IncomingSigning, type IncomingSigningOptions, type SigningStats } from './signature-policy.js';
-
-/** What a link needs from its transport: whole datagrams or stream chunks in, bytes out. */
-export interface ByteTransport {
-  readonly framing: 'datagram' | 'stream';
-  send(data: Buffer): boolean;
-  onData(listener: (chunk: Buffer) => void): void;
-  close(): Promise<void>;
-}
-
-export interface LinkEvents {
-  message: [message: MavLinkData, frame: MavFrame];
-}
-
-export interface LinkStats extends FrameStats, SigningStats {
-  sent: number;
-  sendDropped: number;
-}
-
-export interface LinkOptions {
-  /** Incoming signature policy; absent, every CRC-valid packet is accepted. */
-  incomingSigning?: IncomingSigningOptions | null;
-  /** Every CRC-valid packet received (before the signature policy) and every packet sent: for .tlog recording. */
-  onPacket?: (raw: Buffer, direction: 'in' | 'out') => void;
-}
-
-const NO_SIGNING: SigningStats = { signed: 0, unsignedAccepted: 0, unsignedRejected: 0, badSignature: 0, replayRejected: 0 };
+import { LinkBase, type ByteTransport, type LinkOptions } from './link-base.js';
+import { MavEncoder, decodeFrame } from './codec.js';
+import type { EncoderOptions } from './packet.js';
 
 /**
- * One MAVLink link: a transport, its decoder and its encoder. All per-link state (sequence,
- * signing timestamp, counters) lives here, never at module scope.
+ * A link speaking node-mavlink's message classes (every message of the common and ardupilotmega
+ * dialects): what the simulator uses. The edge agent uses MessageLink instead.
  */
-export class MavLink extends EventEmitter<LinkEvents> {
-  private readonly decoder = new FrameDecoder(crcExtraOf);
+export class MavLink extends LinkBase<MavLinkData> {
   private readonly encoder: MavEncoder;
-  private sent = 0;
-  private sendDropped = 0;
 
-  private readonly signing: IncomingSigning | null;
-  private readonly onPacket: LinkOptions['onPacket'] | null;
-
-  constructor(private readonly transport: ByteTransport, encoder: EncoderOptions, opts: LinkOptions = {}) {
-    super();
+  constructor(transport: ByteTransport, encoder: EncoderOptions, opts: LinkOptions = {}) {
+    super(transport, decodeFrame, opts);
     this.encoder = new MavEncoder(encoder);
-    this.onPacket = opts.onPacket ?? null;
-    this.signing = opts.incomingSigning ? new IncomingSigning(opts.incomingSigning) : null;
-    transport.onData((chunk) => {
-      const frames = transport.framing === 'datagram' ? this.decoder.pushDatagram(chunk) : this.decoder.push(chunk);
-      for (const frame of frames) {
-        opts.onPacket?.(frame.raw, 'in');
-        // Rejected packets are counted in stats, never decoded: a forged or replayed command must not act.
-        if (this.signing && !IncomingSigning.accepts(this.signing.check(frame))) continue;
-        const message = decodeFrame(frame);
-        if (message) this.emit('message', message, frame);
-      }
-    });
   }
 
   get sysid(): number {
     return this.encoder.sysid;
   }
 
-  get stats(): LinkStats {
-    return { ...this.decoder.stats, ...(this.signing?.stats ?? NO_SIGNING), sent: this.sent, sendDropped: this.sendDropped };
-  }
-
   send(message: MavLinkData): boolean {
-    const raw = this.encoder.encode(message);
-    const ok = this.transport.send(raw);
-    if (ok) {
-      this.sent += 1;
-      this.onPacket?.(raw, 'out');
-    }
-    else this.sendDropped += 1;
-    return ok;
-  }
-
-  close(): Promise<void> {
-    this.removeAllListeners();
-    return this.transport.close();
+    return this.sendRaw(this.encoder.encode(message));
   }
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { SerialPort } from 'serialport';
-import type { ByteTransport } from './link.js';
+import type { ByteTransport } from './link-base.js';
 
 export interface SerialOptions {
   /** Device path, e.g. /dev/ttyAMA0 (Raspberry Pi UART), /dev/ttyACM0 (USB), /dev/serial/by-id/… */

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
-import type { ByteTransport } from './link.js';
+import type { ByteTransport } from './link-base.js';
 
 export interface TcpClientOptions {
   host: string;

@@ -1,4 +1,4 @@
-import type { ByteTransport } from './link.js';
+import type { ByteTransport } from './link-base.js';
 import type { UdpEndpoint } from './udp.js';
 
 /** Adapts a UDP endpoint to the link's transport port; each datagram is framed on its own. */

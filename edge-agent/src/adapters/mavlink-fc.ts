@@ -1,7 +1,9 @@
-import { common, minimal, type MavLinkData } from 'node-mavlink';
 import {
-  MavLink, SerialTransport, TcpClientTransport, UdpEndpoint, udpTransport, type ByteTransport, type MavFrame,
-} from '@aerie/mavlink';
+  COMMAND_LONG, HEARTBEAT, MAV_AUTOPILOT_INVALID, MAV_MISSION_ACCEPTED, MAV_MISSION_RESULT_NAMES, MAV_MISSION_TYPE_MISSION,
+  MAV_RESULT_ACCEPTED, MAV_RESULT_NAMES, MAV_STATE_ACTIVE, MAV_TYPE_ONBOARD_CONTROLLER, MISSION_COUNT, MISSION_ITEM_INT,
+  MessageLink, REQUEST_DATA_STREAM, SerialTransport, TcpClientTransport, UdpEndpoint, enumName, udpTransport,
+  type ByteTransport, type MavFrame, type MavMessage,
+} from '@aerie/mavlink/core';
 import { TlogRecorder } from './tlog-recorder.js';
 import { requestStreamRates, type StreamRateResult } from './stream-rates.js';
 import type { Clock } from '@aerie/contracts';
@@ -28,7 +30,7 @@ async function openTransport(fc: AgentConfig['fc']): Promise<ByteTransport & { r
 /** MAVLink to the flight controller over UDP, TCP or serial, with optional signing and recording. */
 export class MavlinkFcLink implements FlightControllerLink {
   private readonly listeners: ((msg: FcTelemetry) => void)[] = [];
-  private readonly waiters = new Set<(msg: MavLinkData) => boolean>();
+  private readonly waiters = new Set<(msg: MavMessage) => boolean>();
   private readonly mapper = new FcTelemetryMapper();
   readonly missionStats = { retransmits: 0 };
   private get target(): { sysid: number; compid: number } {
@@ -43,7 +45,7 @@ export class MavlinkFcLink implements FlightControllerLink {
   streamHz: number;
 
   private constructor(
-    private readonly link: MavLink,
+    private readonly link: MessageLink,
     private readonly transport: ByteTransport & { readonly localPort?: number },
     private readonly clock: Clock,
     private readonly cfg: AgentConfig['fc'],
@@ -57,7 +59,7 @@ export class MavlinkFcLink implements FlightControllerLink {
     const transport = await openTransport(fc);
     const recorder = fc.record ? new TlogRecorder(fc.record) : null;
     const key = fc.signing ? Buffer.from(fc.signing.key, 'hex') : null;
-    const link = new MavLink(
+    const link = new MessageLink(
       transport,
       { sysid: fc.sysid, compid: fc.compid, version: fc.mavlinkVersion, signing: key && fc.signing ? { key, linkId: fc.signing.linkId } : null },
       {
@@ -78,28 +80,21 @@ export class MavlinkFcLink implements FlightControllerLink {
   }
 
   sendHeartbeat(): void {
-    const hb = new minimal.Heartbeat();
-    hb.type = minimal.MavType.ONBOARD_CONTROLLER;
-    hb.autopilot = minimal.MavAutopilot.INVALID;
-    hb.systemStatus = minimal.MavState.ACTIVE;
-    hb.mavlinkVersion = 3;
-    this.link.send(hb);
+    this.link.send(HEARTBEAT, { type: MAV_TYPE_ONBOARD_CONTROLLER, autopilot: MAV_AUTOPILOT_INVALID, systemStatus: MAV_STATE_ACTIVE, mavlinkVersion: 3 });
   }
 
   async commandLong(command: number, params: readonly number[]): Promise<AckOutcome> {
     for (let attempt = 0; attempt < MAX_COMMAND_ATTEMPTS; attempt++) {
-      const msg = new common.CommandLong();
-      msg.targetSystem = this.target.sysid;
-      msg.targetComponent = this.target.compid;
-      msg.command = command;
-      // [MAVLink command protocol] confirmation increments on each re-send of the same command.
-      msg.confirmation = attempt;
-      [msg._param1, msg._param2, msg._param3, msg._param4, msg._param5, msg._param6, msg._param7] =
-        [0, 1, 2, 3, 4, 5, 6].map((i) => params[i] ?? 0) as [number, number, number, number, number, number, number];
-      const ack = this.waitFor((m): m is common.CommandAck => m instanceof common.CommandAck && Number(m.command) === command, this.cfg.ackTimeoutMs);
-      this.link.send(msg);
+      const ack = this.waitFor((m) => (m.name === 'COMMAND_ACK' && m.fields.command === command ? m.fields : null), this.cfg.ackTimeoutMs);
+      this.link.send(COMMAND_LONG, {
+        targetSystem: this.target.sysid, targetComponent: this.target.compid, command,
+        // [MAVLink command protocol] confirmation increments on each re-send of the same command.
+        confirmation: attempt,
+        param1: params[0] ?? 0, param2: params[1] ?? 0, param3: params[2] ?? 0, param4: params[3] ?? 0,
+        param5: params[4] ?? 0, param6: params[5] ?? 0, param7: params[6] ?? 0,
+      });
       const got = await ack;
-      if (got) return { result: got.result, name: common.MavResult[got.result] ?? String(got.result), accepted: got.result === common.MavResult.ACCEPTED };
+      if (got) return { result: got.result, name: enumName(MAV_RESULT_NAMES, got.result), accepted: got.result === MAV_RESULT_ACCEPTED };
     }
     return 'timeout';
   }
@@ -109,7 +104,11 @@ export class MavlinkFcLink implements FlightControllerLink {
   }
 
   async requestStreams(hz: number): Promise<StreamRateResult> {
-    this.streamRates = await requestStreamRates({ commandLong: (c, p) => this.commandLong(c, p), send: (m) => this.link.send(m), target: () => this.target }, hz);
+    this.streamRates = await requestStreamRates({
+      commandLong: (c, p) => this.commandLong(c, p),
+      requestDataStream: (values) => void this.link.send(REQUEST_DATA_STREAM, values),
+      target: () => this.target,
+    }, hz);
     return this.streamRates;
   }
 
@@ -128,7 +127,7 @@ export class MavlinkFcLink implements FlightControllerLink {
    */
   private runUpload(items: readonly MissionItem[]): Promise<AckOutcome> {
     return new Promise((resolve) => {
-      let last: MavLinkData = this.missionCount(items.length);
+      let last: () => void = () => this.sendMissionCount(items.length);
       let retries = 0;
       let timer: unknown = null;
       const arm = (): void => {
@@ -143,55 +142,43 @@ export class MavlinkFcLink implements FlightControllerLink {
       const onTimeout = (): void => {
         if (++retries > MISSION_RETRIES) return finish('timeout');
         this.missionStats.retransmits += 1;
-        this.link.send(last);
+        last();
         arm();
       };
-      const onMessage = (m: MavLinkData): boolean => {
-        if ((m instanceof common.MissionRequestInt || m instanceof common.MissionRequest) && m.missionType === common.MavMissionType.MISSION) {
-          const item = items[m.seq];
+      const onMessage = (m: MavMessage): boolean => {
+        if ((m.name === 'MISSION_REQUEST_INT' || m.name === 'MISSION_REQUEST') && m.fields.missionType === MAV_MISSION_TYPE_MISSION) {
+          const item = items[m.fields.seq];
           if (!item) return false;
           retries = 0;
-          last = this.toItem(item);
-          this.link.send(last);
+          last = () => this.sendItem(item);
+          last();
           arm();
           return false;
         }
-        if (m instanceof common.MissionAck && m.missionType === common.MavMissionType.MISSION) {
-          finish({ result: m.type, name: common.MavMissionResult[m.type] ?? String(m.type), accepted: m.type === common.MavMissionResult.ACCEPTED });
+        if (m.name === 'MISSION_ACK' && m.fields.missionType === MAV_MISSION_TYPE_MISSION) {
+          const type = m.fields.type;
+          finish({ result: type, name: enumName(MAV_MISSION_RESULT_NAMES, type), accepted: type === MAV_MISSION_ACCEPTED });
           return true;
         }
         return false;
       };
       this.waiters.add(onMessage);
-      this.link.send(last);
+      last();
       arm();
     });
   }
 
-  private missionCount(n: number): common.MissionCount {
-    const count = new common.MissionCount();
-    count.targetSystem = this.target.sysid;
-    count.targetComponent = this.target.compid;
-    count.count = n;
-    count.missionType = common.MavMissionType.MISSION;
-    return count;
+  private sendMissionCount(n: number): void {
+    this.link.send(MISSION_COUNT, { targetSystem: this.target.sysid, targetComponent: this.target.compid, count: n, missionType: MAV_MISSION_TYPE_MISSION });
   }
 
-  private toItem(item: MissionItem): common.MissionItemInt {
-    const m = new common.MissionItemInt();
-    m.targetSystem = this.target.sysid;
-    m.targetComponent = this.target.compid;
-    m.seq = item.seq;
-    m.frame = item.frame;
-    m.command = item.command;
-    m.current = item.current;
-    m.autocontinue = item.autocontinue;
-    [m.param1, m.param2, m.param3, m.param4] = item.params;
-    m.x = item.x;
-    m.y = item.y;
-    m.z = item.z;
-    m.missionType = common.MavMissionType.MISSION;
-    return m;
+  private sendItem(item: MissionItem): void {
+    const [param1, param2, param3, param4] = item.params;
+    this.link.send(MISSION_ITEM_INT, {
+      targetSystem: this.target.sysid, targetComponent: this.target.compid, seq: item.seq, frame: item.frame, command: item.command,
+      current: item.current, autocontinue: item.autocontinue, param1, param2, param3, param4, x: item.x, y: item.y, z: item.z,
+      missionType: MAV_MISSION_TYPE_MISSION,
+    });
   }
 
   stats(): Record<string, number> {
@@ -204,7 +191,7 @@ export class MavlinkFcLink implements FlightControllerLink {
     this.recorder?.close();
   }
 
-  private dispatch(msg: MavLinkData, frame: MavFrame): void {
+  private dispatch(msg: MavMessage, frame: MavFrame): void {
     for (const waiter of [...this.waiters]) if (waiter(msg)) this.waiters.delete(waiter);
     const telemetry = this.mapper.map(msg, frame);
     if (telemetry?.kind === 'heartbeat') {
@@ -218,15 +205,15 @@ export class MavlinkFcLink implements FlightControllerLink {
     if (telemetry) for (const l of this.listeners) l(telemetry);
   }
 
-  private waitFor<T extends MavLinkData>(match: (m: MavLinkData) => m is T, timeoutMs: number): Promise<T | null>;
-  private waitFor(match: (m: MavLinkData) => boolean, timeoutMs: number): Promise<MavLinkData | null>;
-  private waitFor(match: (m: MavLinkData) => boolean, timeoutMs: number): Promise<MavLinkData | null> {
+  /** Resolves with what `match` picks from the first message it accepts, or null after `timeoutMs`. */
+  private waitFor<T>(match: (m: MavMessage) => T | null, timeoutMs: number): Promise<T | null> {
     return new Promise((resolve) => {
       let timer: unknown = null;
-      const waiter = (m: MavLinkData): boolean => {
-        if (!match(m)) return false;
+      const waiter = (m: MavMessage): boolean => {
+        const picked = match(m);
+        if (picked === null) return false;
         if (timer !== null) this.clock.clearTimeout(timer);
-        resolve(m);
+        resolve(picked);
         return true;
       };
       this.waiters.add(waiter);

@@ -1,5 +1,4 @@
-import { common, minimal, type MavLinkData } from 'node-mavlink';
-import type { MavFrame } from '@aerie/mavlink';
+import { MAV_AUTOPILOT_INVALID, type MavFrame, type MavMessage } from '@aerie/mavlink/core';
 import type { FcTelemetry } from '../domain/telemetry.js';
 
 const U16_UNKNOWN = 0xffff;
@@ -19,53 +18,66 @@ const NOT_AN_AUTOPILOT = new Set([6, 18, 26, 27, 30, 31, 32, 33, 34, 35, 36, 37,
 export class FcTelemetryMapper {
   target: { sysid: number; compid: number } | null = null;
 
-  map(msg: MavLinkData, frame: MavFrame): FcTelemetry | null {
-    if (msg instanceof minimal.Heartbeat) {
-      if (msg.autopilot === minimal.MavAutopilot.INVALID || NOT_AN_AUTOPILOT.has(msg.type)) return null;
+  map(msg: MavMessage, frame: MavFrame): FcTelemetry | null {
+    if (msg.name === 'HEARTBEAT') {
+      const hb = msg.fields;
+      if (hb.autopilot === MAV_AUTOPILOT_INVALID || NOT_AN_AUTOPILOT.has(hb.type)) return null;
       if (this.target && (this.target.sysid !== frame.sysid || this.target.compid !== frame.compid)) return null;
       this.target = { sysid: frame.sysid, compid: frame.compid };
-      return { kind: 'heartbeat', autopilot: msg.autopilot, vehicleType: msg.type, baseMode: msg.baseMode, customMode: msg.customMode, systemStatus: msg.systemStatus };
+      return { kind: 'heartbeat', autopilot: hb.autopilot, vehicleType: hb.type, baseMode: hb.baseMode, customMode: hb.customMode, systemStatus: hb.systemStatus };
     }
     if (!this.target || frame.sysid !== this.target.sysid) return null;
     return mapTelemetry(msg);
   }
 }
 
-function mapTelemetry(msg: MavLinkData): FcTelemetry | null {
-  if (msg instanceof common.GlobalPositionInt) {
-    return {
-      kind: 'position', lat: msg.lat / 1e7, lon: msg.lon / 1e7, altMsl: msg.alt / 1000, altRel: msg.relativeAlt / 1000,
-      vx: msg.vx / 100, vy: msg.vy / 100, vz: msg.vz / 100, heading: msg.hdg === U16_UNKNOWN ? null : msg.hdg / 100,
-    };
+function mapTelemetry(msg: MavMessage): FcTelemetry | null {
+  switch (msg.name) {
+    case 'GLOBAL_POSITION_INT': {
+      const m = msg.fields;
+      return {
+        kind: 'position', lat: m.lat / 1e7, lon: m.lon / 1e7, altMsl: m.alt / 1000, altRel: m.relativeAlt / 1000,
+        vx: m.vx / 100, vy: m.vy / 100, vz: m.vz / 100, heading: m.hdg === U16_UNKNOWN ? null : m.hdg / 100,
+      };
+    }
+    case 'SYS_STATUS': {
+      const m = msg.fields;
+      const present = m.onboardControlSensorsPresent & m.onboardControlSensorsEnabled;
+      return {
+        kind: 'sysStatus',
+        voltage: m.voltageBattery === U16_UNKNOWN ? 0 : m.voltageBattery / 1000,
+        current: m.currentBattery < 0 ? null : m.currentBattery / 100,
+        remainingPct: m.batteryRemaining < 0 ? null : m.batteryRemaining,
+        sensorsHealthy: (present & ~m.onboardControlSensorsHealth) === 0,
+      };
+    }
+    case 'BATTERY_STATUS': {
+      const m = msg.fields;
+      // Only battery 0 is the flight battery DroneStatus reports; cells at UINT16_MAX are absent.
+      if (m.id !== 0) return null;
+      const cells = m.voltages.filter((mv) => mv !== U16_UNKNOWN);
+      return {
+        kind: 'battery',
+        voltage: cells.length > 0 ? cells.reduce((a, b) => a + b, 0) / 1000 : null,
+        current: m.currentBattery < 0 ? null : m.currentBattery / 100,
+        remainingPct: m.batteryRemaining < 0 ? null : m.batteryRemaining,
+      };
+    }
+    case 'GPS_RAW_INT': {
+      const m = msg.fields;
+      return { kind: 'gps', fix: m.fixType, satellites: m.satellitesVisible === 255 ? 0 : m.satellitesVisible, hdop: m.eph === U16_UNKNOWN ? null : m.eph / 100 };
+    }
+    case 'VFR_HUD':
+      return { kind: 'vfrHud', groundSpeed: msg.fields.groundspeed, climb: msg.fields.climb, heading: msg.fields.heading };
+    case 'EXTENDED_SYS_STATE':
+      return { kind: 'extSysState', landedState: msg.fields.landedState };
+    case 'MISSION_CURRENT':
+      return { kind: 'missionCurrent', seq: msg.fields.seq, total: msg.fields.total === U16_UNKNOWN ? 0 : msg.fields.total };
+    case 'MISSION_ITEM_REACHED':
+      return { kind: 'missionItemReached', seq: msg.fields.seq };
+    case 'STATUSTEXT':
+      return { kind: 'statustext', severity: msg.fields.severity, text: msg.fields.text };
+    default:
+      return null;
   }
-  if (msg instanceof common.SysStatus) {
-    const present = msg.onboardControlSensorsPresent & msg.onboardControlSensorsEnabled;
-    return {
-      kind: 'sysStatus',
-      voltage: msg.voltageBattery === U16_UNKNOWN ? 0 : msg.voltageBattery / 1000,
-      current: msg.currentBattery < 0 ? null : msg.currentBattery / 100,
-      remainingPct: msg.batteryRemaining < 0 ? null : msg.batteryRemaining,
-      sensorsHealthy: (present & ~msg.onboardControlSensorsHealth) === 0,
-    };
-  }
-  if (msg instanceof common.BatteryStatus) {
-    // Only battery 0 is the flight battery DroneStatus reports; cells at UINT16_MAX are absent.
-    if (msg.id !== 0) return null;
-    const cells = msg.voltages.filter((mv) => mv !== U16_UNKNOWN);
-    return {
-      kind: 'battery',
-      voltage: cells.length > 0 ? cells.reduce((a, b) => a + b, 0) / 1000 : null,
-      current: msg.currentBattery < 0 ? null : msg.currentBattery / 100,
-      remainingPct: msg.batteryRemaining < 0 ? null : msg.batteryRemaining,
-    };
-  }
-  if (msg instanceof common.GpsRawInt) {
-    return { kind: 'gps', fix: msg.fixType, satellites: msg.satellitesVisible === 255 ? 0 : msg.satellitesVisible, hdop: msg.eph === U16_UNKNOWN ? null : msg.eph / 100 };
-  }
-  if (msg instanceof common.VfrHud) return { kind: 'vfrHud', groundSpeed: msg.groundspeed, climb: msg.climb, heading: msg.heading };
-  if (msg instanceof common.ExtendedSysState) return { kind: 'extSysState', landedState: msg.landedState };
-  if (msg instanceof common.MissionCurrent) return { kind: 'missionCurrent', seq: msg.seq, total: msg.total === U16_UNKNOWN ? 0 : msg.total };
-  if (msg instanceof common.MissionItemReached) return { kind: 'missionItemReached', seq: msg.seq };
-  if (msg instanceof common.StatusText) return { kind: 'statustext', severity: msg.severity, text: msg.text.replace(/\0+$/, '') };
-  return null;
 }

@@ -1,9 +1,8 @@
-import { common, type MavLinkData } from 'node-mavlink';
+import { MAV_DATA_STREAM, MAV_RESULT_UNSUPPORTED } from '@aerie/mavlink/core';
 import type { AckOutcome } from '../ports.js';
 
 /** MAV_CMD_SET_MESSAGE_INTERVAL (common.xml): param1 message id, param2 interval in µs. */
 export const MAV_CMD_SET_MESSAGE_INTERVAL = 511;
-const MAV_RESULT_UNSUPPORTED = 3;
 
 /**
  * What DroneStatus is built from. EXTENDED_SYS_STATE and BATTERY_STATUS are asked for by id:
@@ -16,8 +15,7 @@ export const WANTED_MESSAGES = {
 
 /** REQUEST_DATA_STREAM groups (MAV_DATA_STREAM) that carry the same messages on ArduPilot's SRn_ scheme. */
 const LEGACY_STREAMS = [
-  common.MavDataStream.EXTENDED_STATUS, common.MavDataStream.POSITION, common.MavDataStream.EXTRA1,
-  common.MavDataStream.EXTRA2, common.MavDataStream.EXTRA3,
+  MAV_DATA_STREAM.EXTENDED_STATUS, MAV_DATA_STREAM.POSITION, MAV_DATA_STREAM.EXTRA1, MAV_DATA_STREAM.EXTRA2, MAV_DATA_STREAM.EXTRA3,
 ];
 
 export interface StreamRateResult {
@@ -28,7 +26,8 @@ export interface StreamRateResult {
 
 export interface StreamRateDeps {
   commandLong(command: number, params: readonly number[]): Promise<AckOutcome>;
-  send(message: MavLinkData): void;
+  /** Sends one REQUEST_DATA_STREAM. */
+  requestDataStream(values: { targetSystem: number; targetComponent: number; reqStreamId: number; reqMessageRate: number; startStop: number }): void;
   target(): { sysid: number; compid: number };
 }
 
@@ -50,13 +49,7 @@ export async function requestStreamRates(deps: StreamRateDeps, hz: number): Prom
   if (supported) return { method: 'message-interval', acks };
   const { sysid, compid } = deps.target();
   for (const stream of LEGACY_STREAMS) {
-    const m = new common.RequestDataStream();
-    m.targetSystem = sysid;
-    m.targetComponent = compid;
-    m.reqStreamId = stream;
-    m.reqMessageRate = Math.max(1, Math.round(hz));
-    m.startStop = 1;
-    deps.send(m);
+    deps.requestDataStream({ targetSystem: sysid, targetComponent: compid, reqStreamId: stream, reqMessageRate: Math.max(1, Math.round(hz)), startStop: 1 });
   }
   return { method: 'data-stream', acks };
 }

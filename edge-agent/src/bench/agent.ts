@@ -3,29 +3,50 @@
  * bench:agent — the edge agent as a separate process fed 50 Hz of MAVLink over real UDP by a
  * scripted flight controller (in flight, so DroneStatus goes out at 5 Hz): its steady-state RSS
  * and CPU share of one core. Then, in the same run, MAVLink decode throughput of the agent's own
- * pipeline (FrameDecoder → decodeFrame → FC telemetry mapping, per datagram) against bare
- * node-mavlink parsing (MavLinkPacketSplitter → MavLinkPacketParser → protocol.data) over the
- * same packets from arducopter-flight.tlog.
+ * pipeline (FrameDecoder → hand-written codec → FC telemetry mapping, per datagram: every packet
+ * CRC-checked, the messages the agent uses decoded and mapped, the rest skipped, as live) against
+ * bare node-mavlink parsing (MavLinkPacketSplitter → MavLinkPacketParser → protocol.data) over
+ * the same packets from arducopter-flight.tlog. The agent process itself never loads node-mavlink;
+ * this parent does, to feed it and for the baseline.
  *
- * Usage: node edge-agent/dist/bench/agent.js [--smoke] [--seconds S]
+ * The agent process runs as operators run it: the esbuild single-file bundle (README, "Bundle and
+ * service"), built here from agent-child.js with the same options; --unbundled runs the tsc
+ * output module by module instead (about 20 MB more RSS: every module of mqtt.js, ajv and
+ * TypeBox kept as its own compiled unit).
+ *
+ * Usage: node edge-agent/dist/bench/agent.js [--smoke] [--seconds S] [--unbundled]
  * Last line: {"bench":"agent","rss_mb":..,"cpu_pct":..,"value":..,"baseline":..,"ratio":..}
  * (value and baseline in packets/s). Targets: rss_mb < 60, cpu_pct < 2, ratio ≥ 0.8.
  */
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Readable } from 'node:stream';
 import { common, minimal, MavLinkPacketParser, MavLinkPacketSplitter, type MavLinkData, type MavLinkPacket } from 'node-mavlink';
-import { FrameDecoder, MavLink, REGISTRY, TlogReader, UdpEndpoint, crcExtraOf, decodeFrame, udpTransport } from '@aerie/mavlink';
+import { FrameDecoder, MavLink, REGISTRY, TlogReader, UdpEndpoint, crcExtraOf, decodeMessage, udpTransport } from '@aerie/mavlink';
 import { FcTelemetryMapper } from '../adapters/mavlink-telemetry.js';
 
-const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: false }, seconds: { type: 'string' } } });
+const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: false }, seconds: { type: 'string' }, unbundled: { type: 'boolean', default: false } } });
 const seconds = Number(values.seconds ?? (values.smoke ? 2 : 30));
 const warmup = values.smoke ? 1 : 5;
 
 // ---- 1. the agent process under 50 Hz of MAVLink ----
-const child = fork(fileURLToPath(new URL('./agent-child.js', import.meta.url)), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+const childEntry = fileURLToPath(new URL('./agent-child.js', import.meta.url));
+const bundleDir = mkdtempSync(join(tmpdir(), 'aerie-bench-agent-'));
+let childPath = childEntry;
+if (!values.unbundled) {
+  childPath = join(bundleDir, 'agent-child.mjs');
+  // The options of edge-agent's `npm run bundle`.
+  await build({
+    entryPoints: [childEntry], bundle: true, platform: 'node', target: 'node20', format: 'esm', minify: true, external: ['serialport'],
+    banner: { js: 'import{createRequire as __cr}from"module";const require=__cr(import.meta.url);' }, outfile: childPath, logLevel: 'warning',
+  });
+}
+const child = fork(childPath, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
 const next = <T>(): Promise<T> => new Promise((resolve) => child.once('message', (m) => resolve(m as T)));
 const { fcPort } = await next<{ fcPort: number }>();
 const endpoint = await UdpEndpoint.open({ port: 0, peer: { address: '127.0.0.1', port: fcPort } });
@@ -62,9 +83,10 @@ const report = await next<{ rss: number; cpuUs: number; wallUs: number; statuses
 clearInterval(feeder);
 child.send('stop');
 await fc.close();
+rmSync(bundleDir, { recursive: true, force: true });
 const rssMb = report.rss / 1024 / 1024;
 const cpuPct = (report.cpuUs / report.wallUs) * 100;
-console.log(`agent process: ${seconds} s steady state after ${warmup} s warm-up, ${tick} MAVLink packets sent at 50 Hz`);
+console.log(`agent process (${values.unbundled ? 'tsc output, unbundled' : 'esbuild bundle, as shipped'}): ${seconds} s steady state after ${warmup} s warm-up, ${tick} MAVLink packets sent at 50 Hz`);
 console.log(`  RSS ${rssMb.toFixed(1)} MB, CPU ${cpuPct.toFixed(2)} % of one core, ${report.statuses} DroneStatus out (${(report.statuses / (report.wallUs / 1e6)).toFixed(1)} Hz)`);
 
 // ---- 2. decode throughput, agent pipeline vs bare node-mavlink, same packets ----
@@ -81,11 +103,9 @@ function agentOnce(): number {
   let n = 0;
   for (const p of packets) {
     for (const f of decoder.pushDatagram(p)) {
-      const m = decodeFrame(f);
-      if (m) {
-        mapper.map(m, f);
-        n++;
-      }
+      const m = decodeMessage(f);
+      if (m) mapper.map(m, f);
+      n++;
     }
   }
   return n;
