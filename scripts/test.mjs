@@ -2,7 +2,7 @@
 // The one test gate: installs the Debian servers the tests start (when root), then lint,
 // typecheck (build + tests) and every test. Each test starts and stops its own servers on loopback.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 
 const DEBIAN_PACKAGES = [
   { pkg: 'mosquitto', bin: '/usr/sbin/mosquitto' },
@@ -12,10 +12,19 @@ const DEBIAN_PACKAGES = [
   { pkg: 'openssl', bin: '/usr/bin/openssl' },
   // delivery-core's tracking-page test drives it with playwright-core (no browser download).
   { pkg: 'chromium', bin: '/usr/bin/chromium' },
+  // delivery-core's repository suite runs on PostgreSQL too; its binaries live under the major version.
+  { pkg: 'postgresql', bin: '/usr/lib/postgresql/*/bin/postgres' },
 ];
 
+/** `bin` may hold one `*` path segment. */
+function present(bin) {
+  const [head, tail] = bin.split('/*/');
+  if (tail === undefined) return existsSync(bin);
+  return existsSync(head) && readdirSync(head).some((v) => existsSync(`${head}/${v}/${tail}`));
+}
+
 function ensureDebianPackages() {
-  const missing = DEBIAN_PACKAGES.filter((p) => !existsSync(p.bin)).map((p) => p.pkg);
+  const missing = DEBIAN_PACKAGES.filter((p) => !present(p.bin)).map((p) => p.pkg);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     console.error(`test: missing Debian packages ${missing.join(' ')}; run as root or: sudo apt-get install -y ${missing.join(' ')}`);

@@ -5,6 +5,7 @@ import { DeliveryService } from './service.js';
 import { buildHttp } from './http.js';
 import { Authenticator } from './auth.js';
 import { SqliteDeliveryRepository } from './adapters/sqlite-repository.js';
+import { PostgresDeliveryRepository } from './adapters/postgres-repository.js';
 import { MqttFleetLink } from './adapters/mqtt-fleet-link.js';
 import type { CoreConfig } from './config.js';
 
@@ -21,8 +22,15 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? ((line) => console.log(line));
   const auth = new Authenticator(config.auth, clock);
-  if (config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true });
-  const repo = new SqliteDeliveryRepository(config.dbPath);
+  if (!config.databaseUrl && config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true });
+  const repo = config.databaseUrl ? new PostgresDeliveryRepository(config.databaseUrl) : new SqliteDeliveryRepository(config.dbPath);
+  try {
+    // Migrations run at open: a store that cannot be brought up to date stops the start here.
+    await repo.opened();
+  } catch (err) {
+    await repo.close();
+    throw err;
+  }
   const rejected: Record<string, number> = {};
   let fleet: MqttFleetLink;
   try {

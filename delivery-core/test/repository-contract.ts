@@ -103,5 +103,47 @@ export function repositoryContract(name: string, make: () => DeliveryRepository 
       expect(await r.list({ stages: ['Scheduled'] }, 10)).toEqual([]);
       await r.close();
     });
+
+    it('a batch commits on resolve and rolls back whole on reject; a refused change inside undoes only itself', async () => {
+      const r = await make();
+      for (const id of ['a', 'b', 'c']) await r.insert(newDelivery(id), { stage: 'Requested', at: 1000, eventId: `${id}:r` });
+      await expect(r.batch(async (tx) => {
+        await tx.advance('a', { stage: 'Scheduled', at: 2000, eventId: 'a:s' }, { droneId: 'drone-1' });
+        await tx.insert(newDelivery('d'), { stage: 'Requested', at: 2000, eventId: 'd:r' });
+        throw new Error('give up');
+      })).rejects.toThrow('give up');
+      expect(await r.get('a')).toMatchObject({ stage: 'Requested', droneId: null });
+      expect(await r.get('d')).toBeNull();
+      const results = await r.batch(async (tx) => [
+        await tx.advance('a', { stage: 'Scheduled', at: 3000, eventId: 'a:s' }, { droneId: 'drone-1' }),
+        await tx.advance('b', { stage: 'Scheduled', at: 3000, eventId: 'b:s' }, { droneId: 'drone-1' }),
+        await tx.batch(async (inner) => inner.advance('c', { stage: 'Scheduled', at: 3000, eventId: 'c:s' }, { droneId: 'drone-2' })),
+      ]);
+      expect(results).toEqual([true, false, true]);
+      expect((await r.listByStage(['Scheduled'], 10)).map((d) => [d.id, d.droneId])).toEqual([['a', 'drone-1'], ['c', 'drone-2']]);
+      expect(await r.history('b')).toHaveLength(1);
+      await r.close();
+    });
+
+    it('concurrently: one drone, two assignments, one wins; one id inserted at once, once; one event applied once', async () => {
+      const r = await make();
+      for (const id of ['a', 'b']) await r.insert(newDelivery(id), { stage: 'Requested', at: 1000, eventId: `${id}:r` });
+      // Each in its own transaction that reads first, as the scheduler and the saga do.
+      const assign = (id: string) => r.batch(async (tx) => {
+        expect(await tx.get(id)).toMatchObject({ stage: 'Requested' });
+        return tx.advance(id, { stage: 'Scheduled', at: 2000, eventId: `${id}:s` }, { droneId: 'drone-7' });
+      });
+      const won = await Promise.all([assign('a'), assign('b')]);
+      expect(won.filter(Boolean)).toHaveLength(1);
+      expect((await r.listByStage(['Scheduled'], 10)).map((d) => d.droneId)).toEqual(['drone-7']);
+      const inserts = await Promise.all(Array.from({ length: 6 }, (_, k) => r.insert(newDelivery('same'), { stage: 'Requested', at: 1000, eventId: `same:r:${k}` })));
+      expect(inserts.filter(Boolean)).toHaveLength(1);
+      expect(await r.history('same')).toHaveLength(1);
+      const winner = won[0] ? 'a' : 'b';
+      const repeats = await Promise.all(Array.from({ length: 4 }, () => r.advance(winner, { stage: 'HeadedToPickup', at: 3000, eventId: 'dup-event' }, {})));
+      expect(repeats.filter(Boolean)).toHaveLength(1);
+      expect((await r.history(winner)).map((h) => h.stage)).toEqual(['Requested', 'Scheduled', 'HeadedToPickup']);
+      await r.close();
+    });
   });
 }

@@ -1,0 +1,218 @@
+import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
+import type { DeliveryStage } from '@aerie/contracts';
+import type { Delivery, StageChange } from '../../domain/delivery.js';
+import type { DeliveryRepository, ListFilter } from '../../ports.js';
+import type { CoreDatabase, DeliveriesTable, SqlDialectName } from './schema.js';
+import { migrateToLatest } from './migrations.js';
+
+type Db = Kysely<CoreDatabase>;
+type Row = Selectable<DeliveriesTable>;
+type AdvancePatch = Parameters<DeliveryRepository['advance']>[2];
+type UpdatePatch = Parameters<DeliveryRepository['update']>[1];
+
+/** Rows per INSERT: under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters at 16 columns. */
+const ROWS_PER_INSERT = 500;
+
+/** The event id of a stage change was recorded already: the change is a repeat. */
+class RepeatedEvent extends Error {}
+
+/**
+ * The delivery store over kysely, one implementation for SQLite and PostgreSQL. The guarantees
+ * live in the schema, so they hold against concurrent writers too: the primary key makes
+ * inserts idempotent by id, a unique event id dedupes stage changes, and a partial unique index
+ * refuses a second active delivery for a drone (SQLITE_CONSTRAINT_UNIQUE / SQLSTATE 23505,
+ * answered as `false`).
+ */
+export class SqlDeliveryRepository implements DeliveryRepository {
+  private savepoints = 0;
+
+  /** `inTx`: this instance is the `tx` of an open batch, bound to its transaction. */
+  protected constructor(
+    private readonly db: Db,
+    readonly dialect: SqlDialectName,
+    private readonly ready: Promise<unknown>,
+    private readonly inTx = false,
+  ) {}
+
+  /** Runs the migrations now; every call waits for them. */
+  static open(db: Db, dialect: SqlDialectName): SqlDeliveryRepository {
+    return new SqlDeliveryRepository(db, dialect, SqlDeliveryRepository.migrate(db, dialect));
+  }
+
+  protected static migrate(db: Db, dialect: SqlDialectName): Promise<string[]> {
+    const ready = migrateToLatest(db as Kysely<unknown>, dialect);
+    // Reported by the first call that waits on it (or by `opened`), not as an unhandled rejection.
+    ready.catch(() => undefined);
+    return ready;
+  }
+
+  /** Resolves once the schema is at the latest migration (rejects with the migration's error). */
+  async opened(): Promise<void> {
+    await this.ready;
+  }
+
+  async insert(d: Delivery, first: StageChange): Promise<boolean> {
+    return (await this.insertMany([{ delivery: d, first }]))[0]!;
+  }
+
+  async insertMany(items: readonly { delivery: Delivery; first: StageChange }[]): Promise<boolean[]> {
+    await this.ready;
+    if (items.length === 0) return [];
+    // Only the first of several items with one id can be the one created.
+    const firstOf = new Map<string, number>();
+    items.forEach((x, k) => firstOf.has(x.delivery.id) || firstOf.set(x.delivery.id, k));
+    const unique = [...firstOf.values()].map((k) => items[k]!);
+    const created = await this.atomic(async (db) => {
+      const ids = new Set<string>();
+      for (let i = 0; i < unique.length; i += ROWS_PER_INSERT) {
+        const part = unique.slice(i, i + ROWS_PER_INSERT);
+        const rows = await db.insertInto('deliveries').values(part.map((x) => toRow(x.delivery)))
+          .onConflict((oc) => oc.column('id').doNothing()).returning('id').execute();
+        const now = new Set(rows.map((r) => r.id));
+        const history = part.filter((x) => now.has(x.delivery.id))
+          .map(({ delivery, first }) => ({ delivery_id: delivery.id, stage: first.stage, at: first.at, event_id: first.eventId }));
+        if (history.length > 0) await db.insertInto('stage_history').values(history).onConflict((oc) => oc.column('event_id').doNothing()).execute();
+        for (const id of now) ids.add(id);
+      }
+      return ids;
+    });
+    return items.map((x, k) => firstOf.get(x.delivery.id) === k && created.has(x.delivery.id));
+  }
+
+  async get(id: string): Promise<Delivery | null> {
+    await this.ready;
+    let q = this.db.selectFrom('deliveries').selectAll().where('id', '=', id);
+    // Inside a batch the row stays as read until the commit (SQLite: the whole store already does).
+    if (this.inTx && this.dialect === 'postgres') q = q.forUpdate();
+    const row = await q.executeTakeFirst();
+    return row ? toDelivery(row) : null;
+  }
+
+  async history(id: string): Promise<StageChange[]> {
+    await this.ready;
+    const rows = await this.db.selectFrom('stage_history').select(['stage', 'at', 'event_id']).where('delivery_id', '=', id).orderBy('at').orderBy('seq').execute();
+    return rows.map((r) => ({ stage: r.stage, at: r.at, eventId: r.event_id }));
+  }
+
+  async advance(id: string, change: StageChange, patch: AdvancePatch): Promise<boolean> {
+    await this.ready;
+    const set: Updateable<DeliveriesTable> = {
+      stage: change.stage, updated_at: change.at,
+      ...(patch.droneId ? { drone_id: patch.droneId } : {}),
+      ...(patch.eta !== undefined ? { eta: patch.eta } : {}),
+      ...(patch.lastPosition ? { last_position: JSON.stringify(patch.lastPosition) } : {}),
+      ...(patch.failureReason ? { failure_reason: patch.failureReason } : {}),
+      ...(patch.etaAtDispatch != null ? { eta_dispatch: patch.etaAtDispatch } : {}),
+    };
+    try {
+      return await this.atomic(async (db) => {
+        const updated = await db.updateTable('deliveries').set(set).where('id', '=', id).executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 0) return false;
+        const recorded = await db.insertInto('stage_history').values({ delivery_id: id, stage: change.stage, at: change.at, event_id: change.eventId })
+          .onConflict((oc) => oc.column('event_id').doNothing()).executeTakeFirst();
+        if (Number(recorded.numInsertedOrUpdatedRows ?? 0) === 0) throw new RepeatedEvent();
+        return true;
+      }, true);
+    } catch (err) {
+      // one_active_delivery_per_drone: the drone is taken; this change was undone whole.
+      if (err instanceof RepeatedEvent || isUniqueViolation(err)) return false;
+      throw err;
+    }
+  }
+
+  async reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>, stages: readonly DeliveryStage[], now: number): Promise<boolean> {
+    await this.ready;
+    if (stages.length === 0) return false;
+    const res = await this.db.updateTable('deliveries').set({
+      updated_at: now,
+      ...(patch.pickup ? { pickup_lat: patch.pickup.lat, pickup_lon: patch.pickup.lon } : {}),
+      ...(patch.dropoff ? { dropoff_lat: patch.dropoff.lat, dropoff_lon: patch.dropoff.lon } : {}),
+    }).where('id', '=', id).where('stage', 'in', stages).executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async update(id: string, patch: UpdatePatch, now: number): Promise<void> {
+    await this.ready;
+    await this.db.updateTable('deliveries').set({
+      updated_at: now,
+      ...(patch.eta !== undefined ? { eta: patch.eta } : {}),
+      ...(patch.lastPosition ? { last_position: JSON.stringify(patch.lastPosition) } : {}),
+      ...(patch.etaAtHalfway != null ? { eta_halfway: patch.etaAtHalfway } : {}),
+    }).where('id', '=', id).execute();
+  }
+
+  async listByStage(stages: readonly DeliveryStage[], limit: number): Promise<Delivery[]> {
+    await this.ready;
+    if (stages.length === 0) return [];
+    const rows = await this.db.selectFrom('deliveries').selectAll().where('stage', 'in', stages).orderBy('created_at').orderBy('id').limit(limit).execute();
+    return rows.map(toDelivery);
+  }
+
+  async list(f: ListFilter, limit: number): Promise<Delivery[]> {
+    await this.ready;
+    if (f.stages?.length === 0) return [];
+    let q = this.db.selectFrom('deliveries').selectAll();
+    if (f.stages) q = q.where('stage', 'in', f.stages);
+    if (f.owner !== undefined) q = q.where('owner', '=', f.owner);
+    if (f.from !== undefined) q = q.where('created_at', '>=', f.from);
+    if (f.to !== undefined) q = q.where('created_at', '<', f.to);
+    const after = f.after;
+    if (after) q = q.where((eb) => eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]));
+    return (await q.orderBy('created_at').orderBy('id').limit(limit).execute()).map(toDelivery);
+  }
+
+  async batch<T>(fn: (tx: DeliveryRepository) => Promise<T>): Promise<T> {
+    await this.ready;
+    if (this.inTx) return fn(this);
+    return this.db.transaction().execute((trx) => fn(new SqlDeliveryRepository(trx, this.dialect, this.ready, true)));
+  }
+
+  async close(): Promise<void> {
+    if (this.inTx) throw new Error('close() inside a batch');
+    await this.db.destroy();
+  }
+
+  /**
+   * `fn` all or nothing: its own transaction, or inside a batch, the batch's — under a savepoint
+   * when `undoAlone`, so that a refused change undoes itself and not the batch (PostgreSQL
+   * aborts the whole transaction on an error otherwise).
+   */
+  private async atomic<T>(fn: (db: Db) => Promise<T>, undoAlone = false): Promise<T> {
+    if (!this.inTx) return this.db.transaction().execute(fn);
+    if (!undoAlone) return fn(this.db);
+    const name = sql.raw(`sp${++this.savepoints}`);
+    await sql`SAVEPOINT ${name}`.execute(this.db);
+    try {
+      const out = await fn(this.db);
+      await sql`RELEASE SAVEPOINT ${name}`.execute(this.db);
+      return out;
+    } catch (err) {
+      await sql`ROLLBACK TO SAVEPOINT ${name}`.execute(this.db);
+      await sql`RELEASE SAVEPOINT ${name}`.execute(this.db);
+      throw err;
+    }
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+}
+
+function toRow(d: Delivery): Row {
+  return {
+    id: d.id, owner: d.owner, pickup_lat: d.pickup.lat, pickup_lon: d.pickup.lon, dropoff_lat: d.dropoff.lat, dropoff_lon: d.dropoff.lon,
+    stage: d.stage, drone_id: d.droneId, eta: d.eta, last_position: d.lastPosition ? JSON.stringify(d.lastPosition) : null,
+    correlation_id: d.correlationId, created_at: d.createdAt, updated_at: d.updatedAt, failure_reason: d.failureReason,
+    eta_dispatch: d.etaAtDispatch, eta_halfway: d.etaAtHalfway,
+  };
+}
+
+function toDelivery(r: Row): Delivery {
+  return {
+    id: r.id, owner: r.owner, pickup: { lat: r.pickup_lat, lon: r.pickup_lon }, dropoff: { lat: r.dropoff_lat, lon: r.dropoff_lon },
+    stage: r.stage, droneId: r.drone_id, eta: r.eta, lastPosition: r.last_position ? (JSON.parse(r.last_position) as Delivery['lastPosition']) : null,
+    correlationId: r.correlation_id, createdAt: r.created_at, updatedAt: r.updated_at, failureReason: r.failure_reason,
+    etaAtDispatch: r.eta_dispatch, etaAtHalfway: r.eta_halfway,
+  };
+}
