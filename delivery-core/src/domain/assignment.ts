@@ -42,3 +42,49 @@ export function pickDrone(
   }
   return best;
 }
+
+/**
+ * The scheduler's tentative assignments between passes: a drone assigned to a delivery is not
+ * committed (reserved, dispatched) until the pair has stood for `holdMs` of passes. Until then
+ * each pass re-optimises it with the rest of the batch — a better drone freed up, a request
+ * that fits this drone better arrived — and the planner's switch penalty (PlanOptions) keeps it
+ * from flapping between near-equal drones.
+ */
+export class TentativePlan {
+  private readonly held = new Map<string, { droneId: string; since: number }>();
+  /** Assignments changed after a first one (a measure of flapping). */
+  switches = 0;
+
+  incumbent(): ReadonlyMap<string, string> {
+    return new Map([...this.held].map(([job, h]) => [job, h.droneId]));
+  }
+
+  /**
+   * Takes one pass's optimal plan over the `pending` jobs and answers the pairs to commit now:
+   * those the plan has kept for at least `holdMs`. Jobs no longer pending are forgotten.
+   */
+  update(plan: ReadonlyMap<string, string>, pending: Iterable<string>, now: number, holdMs: number): Map<string, string> {
+    const still = new Set(pending);
+    for (const job of this.held.keys()) if (!still.has(job) || !plan.has(job)) this.held.delete(job);
+    const commit = new Map<string, string>();
+    for (const [job, droneId] of plan) {
+      if (!still.has(job)) continue;
+      const h = this.held.get(job);
+      if (!h || h.droneId !== droneId) {
+        if (h) this.switches += 1;
+        this.held.set(job, { droneId, since: now });
+      }
+      if (now - this.held.get(job)!.since >= holdMs) commit.set(job, droneId);
+    }
+    return commit;
+  }
+
+  /** Held since (epoch ms) for this job and drone, or null when it is not held. */
+  heldSince(job: string): { droneId: string; since: number } | null {
+    return this.held.get(job) ?? null;
+  }
+
+  forget(job: string): void {
+    this.held.delete(job);
+  }
+}

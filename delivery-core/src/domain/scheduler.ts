@@ -1,0 +1,99 @@
+import type { LatLon } from '@aerie/contracts';
+import { remainingSeconds, type FlightProfile } from './eta.js';
+import { Batch, planBatch, type EnergyModel, type Explanation, type PlanDrone, type PlanJob } from './planner.js';
+import { NoFlyRouter, type ZoneFeature } from './routing.js';
+import { TentativePlan } from './assignment.js';
+
+export interface SchedulerSettings {
+  profile: FlightProfile;
+  energy: EnergyModel;
+  /** No-fly zones (GeoJSON polygons) and the margin kept from them (m). */
+  noFlyZones: readonly ZoneFeature[];
+  noFlyMarginM: number;
+  /** Re-optimisation: how long an assignment stays tentative (ms), and what a change must save (s). */
+  holdMs: number;
+  switchPenaltyS: number;
+}
+
+/** An explanation as served: the pass's reasoning and whether the pair is still tentative. */
+export interface AssignmentView extends Explanation {
+  at: number;
+  state: 'tentative' | 'committed' | 'unassigned';
+}
+
+const MAX_EXPLANATIONS = 10_000;
+
+/**
+ * The scheduling half of the service, pure: each pass plans the pending deliveries × the
+ * available drones optimally, holds new pairs tentatively and re-optimises them on the next
+ * passes (with hysteresis), and answers which pairs to commit; it keeps the latest explanation
+ * of each delivery (bounded) for GET /api/v1/deliveries/{id}/assignment.
+ */
+export class Scheduler {
+  readonly router: NoFlyRouter | null;
+  readonly tentative = new TentativePlan();
+  private readonly explained = new Map<string, AssignmentView>();
+
+  constructor(private readonly s: SchedulerSettings, origin: LatLon | null = null) {
+    const zones = s.noFlyZones;
+    const first = zones[0]?.geometry;
+    const o = origin ?? (first ? firstPoint(first) : null);
+    this.router = zones.length > 0 && o ? new NoFlyRouter(zones, s.noFlyMarginM, o, new Batch(s.profile, s.energy, o).segmentS) : null;
+  }
+
+  /** One pass: the pairs to commit now (jobId → droneId). */
+  pass(drones: readonly PlanDrone[], jobs: readonly PlanJob[], now: number): Map<string, string> {
+    const plan = planBatch(this.s.profile, this.s.energy, drones, jobs, now, {
+      ...(this.router ? { router: this.router } : {}), incumbent: this.tentative.incumbent(), switchPenaltyS: this.s.switchPenaltyS,
+    });
+    const commit = this.tentative.update(plan.assignments, jobs.map((j) => j.id), now, this.s.holdMs);
+    for (const e of plan.explanations) {
+      this.explained.delete(e.jobId);
+      this.explained.set(e.jobId, { ...e, at: now, state: e.droneId === null ? 'unassigned' : commit.has(e.jobId) ? 'committed' : 'tentative' });
+    }
+    // Bounded: the most recent explanations only (a Map iterates oldest insertion first).
+    for (const k of this.explained.keys()) {
+      if (this.explained.size <= MAX_EXPLANATIONS) break;
+      this.explained.delete(k);
+    }
+    return commit;
+  }
+
+  /** The commit went through (or failed for good): the pair is no longer the scheduler's to move. */
+  committed(jobId: string): void {
+    this.tentative.forget(jobId);
+  }
+
+  explanation(jobId: string): AssignmentView | null {
+    return this.explained.get(jobId) ?? null;
+  }
+
+  get explanations(): ReadonlyMap<string, AssignmentView> {
+    return this.explained;
+  }
+
+  /**
+   * Seconds from now until the package is at the dropoff, for a drone at `from` not yet flying:
+   * the flight model's time (domain/eta.ts) plus what the detours round no-fly zones add.
+   */
+  dispatchEtaS(from: LatLon, pickup: LatLon, dropoff: LatLon): number {
+    const base = remainingSeconds(this.s.profile, 'Scheduled', from, pickup, dropoff);
+    if (!this.router) return base;
+    const straight = new Batch(this.s.profile, this.s.energy, pickup);
+    const routed = new Batch(this.s.profile, this.s.energy, pickup, this.router);
+    const a = new Float64Array(2);
+    const b = new Float64Array(2);
+    let extra = 0;
+    for (const [p, q] of [[from, pickup], [pickup, dropoff]] as const) {
+      straight.leg(p, q, a);
+      routed.leg(p, q, b);
+      if (Number.isFinite(b[0]!)) extra += Math.max(0, b[0]! - a[0]!);
+    }
+    return base + extra;
+  }
+}
+
+function firstPoint(g: ZoneFeature['geometry']): LatLon {
+  const c = g.type === 'Polygon' ? g.coordinates[0]![0]! : g.coordinates[0]![0]![0]!;
+  return { lon: c[0]!, lat: c[1]! };
+}
