@@ -2,6 +2,7 @@ export { FleetHub, missionCommandId, type HubCounters, type HubLogger, type HubS
 export type { TelemetryWriter, EventStream, StoredEvent, Outbound } from './ports.js';
 export { MemoryEventStream } from './adapters/memory-event-stream.js';
 export { FileEventLog } from './adapters/file-event-log.js';
+export { EventHubsEventStream, type EventHubsStreamOptions } from './adapters/eventhubs-event-stream.js';
 export { MemoryTelemetryWriter } from './adapters/memory-telemetry-writer.js';
 export { IngestQueue, type IngestQueueStats } from './domain/ingest-queue.js';
 export { hubConfig, defaultHubConfig, type HubConfig } from './config.js';

@@ -10,20 +10,26 @@ export interface TelemetryWriter {
 }
 
 export interface StoredEvent {
+  /** Increasing within the event's partition (the embedded log has one); unique in the stream. */
   offset: number;
   event: DeliveryTracking;
 }
 
 /**
  * Where delivery events go for consumers that read at their own pace: an append-only stream,
- * ordered, partitioned by deliveryId where the adapter has partitions. A consumer reads from its
- * committed offset and commits what it has handled, so after a restart it resumes, at least once.
+ * ordered per deliveryId (the partition key where the adapter has partitions, as Event Hubs
+ * does). A consumer reads after its committed positions and commits what it has handled, so
+ * after a restart it resumes, at least once. One suite pins this: test/event-stream-contract.ts.
  */
 export interface EventStream {
-  append(event: DeliveryTracking): Promise<number>;
-  /** Up to `max` events after the consumer's committed offset (from the start if none). */
+  /**
+   * Resolves once the event is durable, with its offset where the adapter knows it then (the
+   * embedded log); undefined where it cannot (Event Hubs shows a producer no sequence number).
+   */
+  append(event: DeliveryTracking): Promise<number | undefined>;
+  /** Up to `max` events after the consumer's committed positions (from the start if none). */
   read(consumer: string, max: number): Promise<StoredEvent[]>;
-  /** Marks everything up to and including `offset` handled by `consumer`. */
+  /** Marks `offset` and everything before it in the same partition handled by `consumer`; never moves back. */
   commit(consumer: string, offset: number): Promise<void>;
   close(): Promise<void>;
 }
