@@ -1,6 +1,6 @@
 export { DroneId, EpochMs, CorrelationId, LatLon, Location } from './messages/common.js';
 export {
-  DroneStatus, FlightMode, LandedState, FLIGHT_MODES, LANDED_STATES, AUTOPILOTS,
+  DroneStatus, FlightMode, LandedState, FLIGHT_MODES, LANDED_STATES, AUTOPILOTS, PAYLOAD_STATES,
 } from './messages/drone-status.js';
 export { DroneEvent, DRONE_EVENT_KINDS, type DroneEventKind } from './messages/drone-event.js';
 export {

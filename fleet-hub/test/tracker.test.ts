@@ -33,6 +33,48 @@ describe('DeliveryTracker', () => {
     expect(t.onStatus(at({ lat: pickup.lat + 0.0003, lon: pickup.lon }, 'ON_GROUND', 2))).toEqual([]);
   });
 
+  describe('completion needs the payload released (DroneStatus.payload)', () => {
+    const headedToDropoff = () => {
+      const t = new DeliveryTracker(15);
+      t.assign(assignment);
+      for (const s of [at(pickup, 'IN_AIR', 1), at(pickup, 'ON_GROUND', 2), at(pickup, 'TAKEOFF', 3)]) t.onStatus(s);
+      return t;
+    };
+    const types = (t: DeliveryTracker, ss: DroneStatus[]) => ss.flatMap((s) => t.onStatus(s)).map((e) => e.type).filter((x) => x !== 'EtaUpdated');
+    const withPayload = (s: DroneStatus, payload: DroneStatus['payload']) => ({ ...s, payload });
+
+    it('waits on the ground at the dropoff until the agent reports the release', () => {
+      const t = headedToDropoff();
+      expect(types(t, [withPayload(at(dropoff, 'ON_GROUND', 4), 'onboard'), withPayload(at(dropoff, 'ON_GROUND', 5), 'onboard')])).toEqual([]);
+      expect(types(t, [withPayload(at(dropoff, 'ON_GROUND', 6), 'released')])).toEqual(['DeliveryCompleted']);
+      expect(t.activeCount).toBe(0);
+    });
+
+    it('completes when the release is seen before the landing (either order, inside the fence)', () => {
+      const t = headedToDropoff();
+      expect(types(t, [withPayload(at(dropoff, 'LANDING', 4), 'released')])).toEqual([]);
+      expect(types(t, [withPayload(at(dropoff, 'ON_GROUND', 5), 'released')])).toEqual(['DeliveryCompleted']);
+    });
+
+    it('does not complete a drone that took off again with the payload on board, nor one that dropped it elsewhere', () => {
+      const t = headedToDropoff();
+      const away = { lat: dropoff.lat + 0.003, lon: dropoff.lon };
+      expect(types(t, [
+        withPayload(at(dropoff, 'ON_GROUND', 4), 'onboard'), withPayload(at(dropoff, 'TAKEOFF', 5), 'onboard'),
+        withPayload(at(away, 'IN_AIR', 6), 'released'), withPayload(at(away, 'ON_GROUND', 7), 'released'),
+      ])).toEqual([]);
+      expect(t.activeCount).toBe(1);
+    });
+
+    it('falls back to landed inside the dropoff fence for an agent that cannot tell (payload unknown or absent)', () => {
+      for (const payload of ['unknown', undefined] as const) {
+        const t = headedToDropoff();
+        const s = at(dropoff, 'ON_GROUND', 4);
+        expect(types(t, [payload ? withPayload(s, payload) : s])).toEqual(['DeliveryCompleted']);
+      }
+    });
+  });
+
   it('plans a mission that lands at pickup and dropoff and returns home', () => {
     expect(deliveryMission(assignment).map((s) => s.kind)).toEqual(['takeoff', 'waypoint', 'land', 'delay', 'takeoff', 'waypoint', 'land', 'delay', 'takeoff', 'rtl']);
   });

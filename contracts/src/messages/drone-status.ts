@@ -7,6 +7,8 @@ export const FLIGHT_MODES = [
 ] as const;
 export const LANDED_STATES = ['UNDEFINED', 'ON_GROUND', 'IN_AIR', 'TAKEOFF', 'LANDING'] as const;
 export const AUTOPILOTS = ['px4', 'ardupilot', 'generic', 'unknown'] as const;
+/** Where the delivery's payload is, as the agent knows it from the gripper; 'unknown' when it cannot tell. */
+export const PAYLOAD_STATES = ['onboard', 'released', 'unknown'] as const;
 /** Age of a field group (ms); absent when the FC never sent it. speed = groundSpeed, climbRate, heading; mode = armed, flightMode. */
 const Age = Type.Optional(Type.Integer({ minimum: 0 }));
 
@@ -65,6 +67,10 @@ export const DroneStatus = Type.Object(
       { current: Type.Integer({ minimum: -1 }), total: Type.Integer({ minimum: 0 }) },
       { additionalProperties: false },
     ),
+    // Issue 5: payload release is what completes a delivery. Optional, so agents that cannot
+    // tell (and v1 producers before it) stay valid; the hub's tracker then falls back to
+    // landed inside the dropoff geofence alone.
+    payload: Type.Optional(literals(PAYLOAD_STATES)),
     health: Type.Object(
       {
         sensorsHealthy: Type.Boolean(),

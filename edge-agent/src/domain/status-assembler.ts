@@ -40,6 +40,7 @@ export class StatusAssembler {
   private landedState: LandedState = 'UNDEFINED';
   private landedFromFc = false;
   private mission = { current: -1, total: 0 };
+  private payload: NonNullable<DroneStatus['payload']> = 'unknown';
   private sensorsHealthy = true;
   private failsafe = false;
   private lastHeartbeatAt: number | null = null;
@@ -102,6 +103,7 @@ export class StatusAssembler {
       case 'missionItemReached':
         return [{ kind: 'mission_item_reached', severity: 6, text: `Mission item ${msg.seq} reached`, data: { seq: msg.seq } }];
       case 'statustext':
+        this.payload = gripperState(msg.text) ?? this.payload;
         return msg.severity <= MAV_SEVERITY_WARNING ? [{ kind: 'statustext', severity: msg.severity, text: msg.text }] : [];
     }
   }
@@ -169,6 +171,7 @@ export class StatusAssembler {
       flightModeRaw: this.flightModeRaw,
       landedState: this.landedFromFc ? this.landedState : this.inferLanded(),
       mission: { ...this.mission },
+      payload: this.payload,
       health: { sensorsHealthy: this.sensorsHealthy, failsafe: this.failsafe },
       link: {
         fcConnected: this.linkUp,
@@ -202,6 +205,17 @@ export function eventFrom(draft: EventDraft, meta: { droneId: string; bootId: st
     v: 1, droneId: meta.droneId, bootId: meta.bootId, seq: meta.seq, ts: meta.now, kind,
     severity: draft.severity, text: draft.text.slice(0, 256), ...(draft.data ? { data: draft.data } : {}),
   };
+}
+
+/**
+ * MAVLink has no gripper state message; ArduPilot's AP_Gripper announces each change as
+ * STATUSTEXT (MAV_SEVERITY_INFO) "Gripper load released" / "Gripper load grabbed" (so does
+ * the simulator). Other autopilots say nothing, and the payload stays 'unknown'.
+ */
+function gripperState(text: string): 'onboard' | 'released' | null {
+  if (text.startsWith('Gripper load released')) return 'released';
+  if (text.startsWith('Gripper load grabbed')) return 'onboard';
+  return null;
 }
 
 function round(x: number, digits: number): number {

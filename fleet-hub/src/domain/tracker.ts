@@ -19,6 +19,9 @@ interface Active {
   lastStatus: DroneStatus | null;
   /** Alerts raised and not yet cleared: each is sent once per episode, not per message. */
   raised: Set<AlertKind>;
+  /** Seen while headed to the dropoff: landed inside its fence / the payload released (in either order). */
+  landedAtDropoff: boolean;
+  released: boolean;
 }
 
 export type TrackingDraft = Omit<DeliveryTracking, 'v' | 'eventId'>;
@@ -52,7 +55,7 @@ const TAKEOFF_FROM_PICKUP = PLAN.findIndex((s, i) => i > 0 && s.kind === 'takeof
 /**
  * Turns DroneStatus into delivery stages: airborne or mission progress → HeadedToPickup; landed
  * inside the pickup fence → PickedUp; airborne again or past the pickup's items → HeadedToDropoff;
- * landed inside the dropoff fence → Completed; RTL with the package on board → Failed. Stages
+ * landed inside the dropoff fence with the payload released → Completed; RTL with the package on board → Failed. Stages
  * only move forward, and a status older than the newest applied is ignored. Pure: time comes in.
  */
 export class DeliveryTracker {
@@ -77,6 +80,7 @@ export class DeliveryTracker {
     this.byDrone.set(a.droneId, {
       assignment: a, stage: 'Scheduled', pickupFence: fence(a.pickup), dropoffFence: fence(a.dropoff),
       lastTs: -Infinity, lastSeenAt: now, lastEta: null, lastStatus: null, raised: new Set(),
+      landedAtDropoff: false, released: false,
     });
     return out;
   }
@@ -156,13 +160,23 @@ export class DeliveryTracker {
       case 'PickedUp':
         if (airborne || (planned && s.mission.current >= TAKEOFF_FROM_PICKUP)) advance('HeadedToDropoff', 'DeliveryHeadedToDropoff');
         break;
-      case 'HeadedToDropoff':
-        if (landed && booleanPointInPolygon(here, a.dropoffFence)) {
+      case 'HeadedToDropoff': {
+        // Completed = landed inside the dropoff fence AND the payload released (DroneStatus.payload),
+        // the two seen in either order. Fallback for agents that cannot tell (payload absent or
+        // 'unknown', e.g. PX4, which reports no gripper state): landed inside the fence is enough,
+        // as before. A drone that says the payload is still on board does not complete.
+        const inFence = booleanPointInPolygon(here, a.dropoffFence);
+        // Released elsewhere (dropped on the way) is not a delivery.
+        if (s.payload === 'released' && inFence) a.released = true;
+        if (landed && inFence) a.landedAtDropoff = true;
+        const unreported = s.payload === undefined || s.payload === 'unknown';
+        if (a.landedAtDropoff && (a.released || (unreported && landed && inFence))) {
           this.byDrone.delete(s.droneId);
           emit('DeliveryCompleted', 'Completed', { eta: s.ts });
           return out;
         }
         break;
+      }
     }
     if (out.every((e) => e.type === 'DeliveryAlert')) {
       const eta = this.eta(a, s);
