@@ -22,12 +22,33 @@ export function progress(d: Delivery) {
 
 export type Projection = (d: Delivery) => Record<string, unknown>;
 
+type Found = { delivery: Delivery; history: StageChange[] };
+type Listener = (d: Delivery, change: StageChange | null) => void;
+
+// Final stages rank above every active one: a change is news to a snapshot only if it ranks higher.
+const RANK: readonly string[] = ['Requested', 'Scheduled', 'HeadedToPickup', 'PickedUp', 'HeadedToDropoff', 'Completed', 'Cancelled', 'Failed'];
+const rank = (stage: string) => Math.min(RANK.indexOf(stage), 5);
+
 /**
  * Streams one delivery on a hijacked reply: the delivery now (`snapshot`, with its stage
  * history), then each stage change (`stage`, the change's event id as the SSE id) and each
- * ETA/position refresh (`progress`) until a final stage, when the stream ends.
+ * ETA/position refresh (`progress`) until a final stage, when the stream ends. It listens
+ * before `load` reads the delivery, so a change committed during the read is not lost (a lost
+ * final stage would leave the stream open for ever); of those, only changes past the snapshot
+ * are sent. `load` also authorises: when it throws, nothing has been sent.
  */
-export function streamDelivery(reply: FastifyReply, service: DeliveryService, delivery: Delivery, history: readonly StageChange[], project: Projection = progress): void {
+export async function streamDelivery(reply: FastifyReply, service: DeliveryService, id: string, load: () => Promise<Found>, project: Projection = progress): Promise<void> {
+  const early: [Delivery, StageChange | null][] = [];
+  let send: Listener | null = null;
+  const stop = service.watch(id, (d, change) => (send ? send(d, change) : early.push([d, change])));
+  let found: Found;
+  try {
+    found = await load();
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  const { delivery, history } = found;
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
@@ -36,19 +57,22 @@ export function streamDelivery(reply: FastifyReply, service: DeliveryService, de
   });
   res.write(frame('snapshot', null, { ...project(delivery), history: history.map((h) => ({ stage: h.stage, at: iso(h.at) })) }));
   if (FINAL_STAGES.has(delivery.stage)) {
+    stop();
     res.end();
     return;
   }
   const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
   keepalive.unref();
-  const stop = service.watch(delivery.id, (d: Delivery, change: StageChange | null) => {
-    res.write(change ? frame('stage', change.eventId, { ...project(d), at: iso(change.at) }) : frame('progress', null, project(d)));
-    if (FINAL_STAGES.has(d.stage)) res.end();
-  });
   res.on('close', () => {
     clearInterval(keepalive);
     stop();
   });
+  send = (d, change) => {
+    if (res.writableEnded) return;
+    res.write(change ? frame('stage', change.eventId, { ...project(d), at: iso(change.at) }) : frame('progress', null, project(d)));
+    if (FINAL_STAGES.has(d.stage)) res.end();
+  };
+  for (const [d, change] of early) if (rank(d.stage) > rank(delivery.stage)) send(d, change);
 }
 
 /** `GET /api/v1/deliveries/{id}/events`: live tracking for API clients (auth as every /api/v1 route). */
@@ -58,8 +82,5 @@ export function registerEvents(
 ): void {
   app.get<{ Params: { id: string } }>('/api/v1/deliveries/:id/events', {
     schema: { params: idParams }, config: { summary: 'Live tracking as server-sent events (snapshot, stage, progress: stage, position, ETA)' },
-  }, async (req, reply) => {
-    const { delivery, history } = await find(req);
-    streamDelivery(reply, service, delivery, history);
-  });
+  }, (req, reply) => streamDelivery(reply, service, req.params.id, () => find(req)));
 }

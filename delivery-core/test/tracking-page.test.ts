@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { DeliveryTracking, DroneStatus } from '@aerie/contracts';
-import { Authenticator, DeliveryService, MemoryDeliveryRepository, MemoryFleetLink, buildHttp, coreConfig } from '../src/index.js';
+import { Authenticator, DeliveryService, MemoryDeliveryRepository, MemoryFleetLink, buildHttp, coreConfig, trackingPath, type StageChange } from '../src/index.js';
 import { droneStatus } from '../../test-support/fixtures.js';
 
 /** Debian's chromium (scripts/test.mjs installs it); playwright-core drives it over CDP. */
@@ -148,6 +148,37 @@ describe('public tracking page', () => {
       expect(errors).toEqual([]);
     } finally {
       await context.close();
+    }
+  });
+
+  it('misses no change committed while the stream opens (a final stage read too late left the stream open for ever)', async () => {
+    /** Reads the history, then lets a Completed land before the route gets its (now stale) read. */
+    class RacingRepository extends MemoryDeliveryRepository {
+      armed = false;
+      override async history(id: string): Promise<StageChange[]> {
+        const h = await super.history(id);
+        if (this.armed) {
+          this.armed = false;
+          racingFleet.pushTracking({ v: 1, eventId: 'x1:done', type: 'DeliveryFailed', deliveryId: 'x1', droneId: null, stage: 'Failed', ts: clock.now(), location: null, eta: null, reason: 'test' });
+          await racing.settled();
+        }
+        return h;
+      }
+    }
+    const repo = new RacingRepository();
+    const racingFleet = new MemoryFleetLink();
+    const racing = new DeliveryService(repo, racingFleet, config, clock);
+    const racingApp = buildHttp(racing, new Authenticator(config.auth, clock));
+    try {
+      const url = await racingApp.listen({ host: '127.0.0.1', port: 0 });
+      await racing.request('x1', { pickup, dropoff, owner: 'alice' }, 'corr-x1');
+      repo.armed = true;
+      const res = await fetch(`${url}${trackingPath(config.auth.trackingSecret, 'x1').replace('?', '/events?')}`, { signal: AbortSignal.timeout(10_000) });
+      const text = await res.text();
+      expect(text).toContain('event: snapshot');
+      expect(text).toMatch(/event: stage\nid: x1:done\ndata: \{"id":"x1","stage":"Failed"/);
+    } finally {
+      await racingApp.close();
     }
   });
 });

@@ -17,6 +17,7 @@ const ENV_FIELDS: [string, Kind][] = [
   ['fc.record.dir', 'string'], ['fc.record.maxFileMb', 'number'], ['fc.record.maxFiles', 'int'],
   ['mqtt.url', 'string'], ['mqtt.username', 'string'], ['mqtt.password', 'string'],
   ['mqtt.ca', 'nullable'], ['mqtt.cert', 'nullable'], ['mqtt.key', 'nullable'],
+  ['uplink', 'string'], ['iothub.connectionString', 'string'], ['iothub.ca', 'nullable'], ['iothub.cert', 'nullable'], ['iothub.key', 'nullable'],
   ['publishHz', 'number'], ['publishHzInFlight', 'number'],
   ['spool.dir', 'string'], ['spool.maxMb', 'number'], ['spool.statusMaxAgeS', 'number'], ['spool.eventMaxAgeS', 'number'],
   ['statusFile', 'nullable'], ['commandHmacKey', 'nullable'],

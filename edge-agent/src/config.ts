@@ -1,4 +1,5 @@
 import { AgentError } from './errors.js';
+import { parseIotConnectionString } from './adapters/iothub-connection-string.js';
 
 export interface AgentConfig {
   droneId: string;
@@ -29,6 +30,16 @@ export interface AgentConfig {
     /** Raw-link recording to rotating .tlog files; null records nothing. */
     record: { dir: string; maxFileMb: number; maxFiles: number } | null;
   };
+  /** Which transport carries the agent's traffic: 'mqtt' (the mqtt section) or 'iothub' (Azure IoT Hub, or fleet-hub's IoT Hub-compatible endpoint). */
+  uplink: 'mqtt' | 'iothub';
+  iothub: {
+    /** Device connection string: `HostName=…;DeviceId=…;SharedAccessKey=…`, or `HostName=…;DeviceId=…;x509=true` with cert and key. */
+    connectionString: string;
+    /** PEM file paths: CA to trust (a self-hosted endpoint), device certificate and key (X.509). */
+    ca: string | null;
+    cert: string | null;
+    key: string | null;
+  };
   mqtt: {
     url: string;
     username: string;
@@ -54,6 +65,8 @@ export const defaultAgentConfig = {
     link: 'udp', host: '127.0.0.1', port: 14550, peer: null, device: '/dev/ttyAMA0', baudRate: 57600, sysid: 1, compid: 191,
     mavlinkVersion: 2, linkTimeoutMs: 3000, ackTimeoutMs: 1000, streamHz: 4, signing: null, record: null,
   },
+  uplink: 'mqtt',
+  iothub: { connectionString: '', ca: null, cert: null, key: null },
   mqtt: { url: 'mqtt://127.0.0.1:1883', username: '', password: '', ca: null, cert: null, key: null },
   publishHz: 2,
   publishHzInFlight: 5,
@@ -147,6 +160,8 @@ function validate(c: AgentConfig): void {
   optStr(c.mqtt.cert, 'mqtt.cert');
   optStr(c.mqtt.key, 'mqtt.key');
   if ((c.mqtt.cert === null) !== (c.mqtt.key === null)) fail('mqtt.key', 'mqtt.cert and mqtt.key go together');
+  oneOf(c.uplink, 'uplink', ['mqtt', 'iothub']);
+  if (c.uplink === 'iothub') validateIotHub(c);
   num(c.publishHz, 'publishHz', 0.1, 50);
   num(c.publishHzInFlight, 'publishHzInFlight', 0.1, 50);
   if (c.spool) {
@@ -159,6 +174,19 @@ function validate(c: AgentConfig): void {
   if (c.commandHmacKey !== null && (typeof c.commandHmacKey !== 'string' || !/^[0-9a-fA-F]{32,128}$/.test(c.commandHmacKey))) {
     fail('commandHmacKey', 'must be 32–128 hex digits');
   }
+}
+
+function validateIotHub(c: AgentConfig): void {
+  str(c.iothub.connectionString, 'iothub.connectionString', true);
+  const cs = parseIotConnectionString(c.iothub.connectionString);
+  if (typeof cs === 'string') fail('iothub.connectionString', cs);
+  else {
+    if (cs.deviceId !== c.droneId) fail('iothub.connectionString', `DeviceId=${cs.deviceId} must equal droneId ${c.droneId}`);
+    if (cs.x509 && (c.iothub.cert === null || c.iothub.key === null)) fail('iothub.cert', 'x509=true needs iothub.cert and iothub.key');
+  }
+  optStr(c.iothub.ca, 'iothub.ca');
+  optStr(c.iothub.cert, 'iothub.cert');
+  optStr(c.iothub.key, 'iothub.key');
 }
 
 function deepFreeze<T>(o: T): T {

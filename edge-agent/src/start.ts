@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '@aerie/contracts';
 import { EdgeAgent } from './app.js';
 import { MavlinkFcLink } from './adapters/mavlink-fc.js';
 import { MqttUplink } from './adapters/mqtt-uplink.js';
+import { IotHubUplink, iothubUplinkOptions } from './adapters/iothub-uplink.js';
 import type { AgentConfig } from './config.js';
 import type { Uplink } from './ports.js';
 import { DiskSpool } from './adapters/disk-spool.js';
@@ -16,13 +17,13 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/** Opens the FC link and the uplink (MQTT unless one is given) and starts the agent. */
+/** Opens the FC link and the uplink (config.uplink: MQTT or IoT Hub, unless one is given) and starts the agent. */
 export async function startEdgeAgent(config: Readonly<AgentConfig>, opts: { clock?: Clock; uplink?: Uplink } = {}): Promise<RunningAgent> {
   const clock = opts.clock ?? systemClock;
   const fc = await MavlinkFcLink.open(config.fc, clock);
   let uplink: Uplink;
   try {
-    uplink = opts.uplink ?? (await MqttUplink.connect(config.droneId, config.mqtt));
+    uplink = opts.uplink ?? (config.uplink === 'iothub' ? await IotHubUplink.connect(iothubUplinkOptions(config)) : await MqttUplink.connect(config.droneId, config.mqtt));
   } catch (err) {
     await fc.close();
     throw err;

@@ -62,10 +62,9 @@ export function registerTrackingPage(app: FastifyInstance, service: DeliveryServ
     return reply.headers(SECURITY_HEADERS).type('text/html; charset=utf-8').send(html);
   });
 
-  app.get<TrackReq>('/track/:id/events', { schema: { params: idParams, querystring: query } }, async (req, reply) => {
-    const { delivery, history } = await authorised(req);
+  app.get<TrackReq>('/track/:id/events', { schema: { params: idParams, querystring: query } }, (req, reply) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.raw.setHeader(k, v);
-    streamDelivery(reply, service, delivery, history, publicView);
+    return streamDelivery(reply, service, req.params.id, () => authorised(req), publicView);
   });
 
   // '_' cannot begin a delivery id (idParams), so these never shadow a delivery's page.
