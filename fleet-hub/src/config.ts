@@ -50,6 +50,11 @@ export interface HubConfig {
   /** Prometheus /metrics listen port (0 = ephemeral); null = no metrics server. */
   metricsPort: number | null;
   /**
+   * Embedded broker: file keeping the retained svc/ messages (assignments) across restarts
+   * (adapters/retained-store.ts); '' = memory only, aedes' default. `aerie-hub` uses DATA_DIR/retained.json.
+   */
+  retainedFile: string;
+  /**
    * Where the fleet's messages come from besides the broker: 'mqtt' only, or also 'eventhubs' —
    * IoT Hub's built-in Event Hubs-compatible endpoint (cloud mode, adapters/eventhubs-source.ts).
    */
@@ -111,6 +116,7 @@ export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
   iothubPort: null,
   iothubHostName: '',
   iothubHttpPort: null,
+  retainedFile: '',
 });
 
 export function hubConfig(overrides: Partial<Omit<HubConfig, 'eventHubs'>> & { eventHubs?: Partial<EventHubsConfig> } = {}): Readonly<HubConfig> {

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { EmbeddedBroker, type Refusal } from './adapters/aedes-broker.js';
+import { FileRetainedStore } from './adapters/retained-store.js';
 import type { DeviceRegistry } from './adapters/device-registry.js';
 import type { HubConfig } from './config.js';
 import type { HubLogger } from './hub-counters.js';
@@ -29,6 +30,7 @@ export async function connectHub(config: Readonly<HubConfig>, registry: DeviceRe
       tls: config.tlsPort === null ? null : { port: config.tlsPort, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaFile },
       limits: { maxPayloadBytes: config.maxPayloadBytes, msgPerSec: config.droneMsgPerSec, burst: config.droneBurst, maxInflightInbound: config.maxInflightInbound },
       internal: new Map([[username, { secret: password, principal: { id: username, role: 'service' } }]]),
+      retained: config.retainedFile ? await FileRetainedStore.open(config.retainedFile) : null,
     });
     url = `mqtt://${config.mqttHost}:${broker.port}`;
   }

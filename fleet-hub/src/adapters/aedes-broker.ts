@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { authorizePublish, authorizeSubscribe, type Principal } from '../domain/acl.js';
 import type { DeviceRegistry } from './device-registry.js';
+import type { FileRetainedStore } from './retained-store.js';
 import type { HubErrorCode } from '../errors.js';
 
 export interface Refusal {
@@ -38,6 +39,8 @@ export interface BrokerOptions {
   tls: { port: number; certFile: string; keyFile: string; caFile: string } | null;
   /** MQTT over WebSocket (plain HTTP upgrade on any path); null = off. */
   wsPort: number | null;
+  /** Durable retained messages (svc/…), replayed at start; null = aedes' memory only. */
+  retained?: FileRetainedStore | null;
 }
 
 // [MQTT-4.7.2-1] wildcard filters never match topics starting with '$', so a PUBLISH moved
@@ -143,6 +146,7 @@ export class EmbeddedBroker {
         done(null, sub);
       },
     });
+    if (opts.retained) await keepRetained(aedes, opts.retained);
     const server = createServer(aedes.handle);
     await listen(server, opts.port, opts.host);
     let tlsServer: Server | null = null;
@@ -241,6 +245,31 @@ export class EmbeddedBroker {
       await new Promise<void>((resolve) => srv.close(() => resolve()));
     }
   }
+}
+
+interface RetainedPersistence {
+  storeRetained(packet: { topic: string; payload: Buffer | string; qos: 0 | 1 | 2 }): Promise<void>;
+}
+
+/**
+ * Replays the durable retained messages into aedes' persistence before any listener opens, then
+ * makes every later retained PUBLISH under the kept prefixes durable before aedes acknowledges
+ * it (storeRetained runs ahead of the PUBACK in aedes' publish path).
+ */
+async function keepRetained(aedes: Aedes, store: FileRetainedStore): Promise<void> {
+  // aedes 1.x types leave `persistence` out of the class; it is the instance given to createBroker (memory by default).
+  const persistence = (aedes as unknown as { persistence: RetainedPersistence }).persistence;
+  for (const m of store.list()) {
+    await persistence.storeRetained({ cmd: 'publish', topic: m.topic, payload: m.payload, qos: m.qos, retain: true, dup: false, brokerId: aedes.id, brokerCounter: 0 } as Parameters<RetainedPersistence['storeRetained']>[0]);
+  }
+  const inMemory = persistence.storeRetained.bind(persistence);
+  persistence.storeRetained = async (packet) => {
+    await inMemory(packet);
+    if (store.keeps(packet.topic)) {
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      await store.put({ topic: packet.topic, payload, qos: packet.qos });
+    }
+  };
 }
 
 async function listen(server: Server, port: number, host: string): Promise<void> {
