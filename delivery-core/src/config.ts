@@ -12,6 +12,16 @@ export interface Airframe {
   defaultPackageKg: number;
 }
 
+/** One drone of the registry (GET /api/v1/drones); drones not listed fly with `airframe`'s limits. */
+export interface DroneRegistration {
+  id: string;
+  /** Model name, e.g. "quad-x 2 kg". */
+  airframe: string;
+  maxPayloadKg: number;
+  maxRangeM: number;
+  home: { lat: number; lon: number };
+}
+
 export interface CoreConfig {
   httpHost: string;
   /** 0 = ephemeral. */
@@ -31,6 +41,7 @@ export interface CoreConfig {
   airframe: Airframe;
   energy: EnergyModel;
   auth: AuthConfig;
+  drones: readonly DroneRegistration[];
 }
 
 export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
@@ -47,7 +58,8 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   // A 2 kg-class quadcopter: ~450 W hover/cruise empty, ~90 W per kg carried, 250 Wh pack, 20 % never planned.
   airframe: { maxPayloadKg: 2.5, maxRangeM: 20_000, defaultPackageKg: 1 },
   energy: { basePowerW: 450, perKgPowerW: 90, reserveFraction: 0.2, capacityWh: 250 },
-  auth: { keys: [], ratePerSec: 50, burst: 100 },
+  auth: { keys: [], jwt: null, ratePerSec: 50, burst: 100, trackingSecret: '' },
+  drones: [],
 });
 
 type Overrides = Partial<Omit<CoreConfig, 'mqtt' | 'profile' | 'assignment' | 'airframe' | 'energy' | 'auth'>> & {
@@ -72,6 +84,20 @@ export function coreConfig(o: Overrides = {}): Readonly<CoreConfig> {
   const p = cfg.profile;
   if (!(p.cruiseSpeedMs > 0 && p.climbRateMs > 0 && p.descentRateMs > 0)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'profile speeds must be > 0');
   if (!(p.cruiseAltM >= 5 && p.cruiseAltM <= 120)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'cruiseAltM must be within 5–120 m');
+  validateRegistry(cfg.drones);
   if (!Number.isInteger(cfg.httpPort) || cfg.httpPort < 0 || cfg.httpPort > 65535) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'httpPort must be 0–65535');
   return Object.freeze(cfg);
+}
+
+function validateRegistry(drones: readonly DroneRegistration[]): void {
+  const seen = new Set<string>();
+  for (const d of drones) {
+    const bad = (why: string) => new DeliveryError('DLV_ERR_CONFIG', 500, `drone registry: ${String(d?.id)}: ${why}`);
+    if (typeof d?.id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(d.id)) throw bad('id must match the API id pattern');
+    if (seen.has(d.id)) throw bad('listed twice');
+    seen.add(d.id);
+    if (typeof d.airframe !== 'string' || d.airframe.length === 0) throw bad('airframe name missing');
+    if (!(d.maxPayloadKg > 0 && d.maxRangeM > 0)) throw bad('maxPayloadKg and maxRangeM must be > 0');
+    if (!(Math.abs(d.home?.lat) <= 90 && Math.abs(d.home?.lon) <= 180)) throw bad('home must be { lat, lon }');
+  }
 }

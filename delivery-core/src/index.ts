@@ -1,8 +1,9 @@
 export { startDeliveryCore, type RunningCore } from './app.js';
-export { coreConfig, defaultCoreConfig, type CoreConfig } from './config.js';
+export { coreConfig, defaultCoreConfig, type CoreConfig, type DroneRegistration } from './config.js';
 export { DeliveryService, type StageListener } from './service.js';
 export { buildHttp } from './http.js';
-export { Authenticator, type ApiKey, type AuthConfig, type Principal, type Role } from './auth.js';
+export { Authenticator, type ApiKey, type AuthConfig, type JwtConfig, type Principal, type Role } from './auth.js';
+export { trackingPath } from './tracking-page/token.js';
 export { DeliveryError, DeliveryErrorCodes, type DeliveryErrorCode } from './errors.js';
 export { SqliteDeliveryRepository } from './adapters/sqlite-repository.js';
 export { PostgresDeliveryRepository } from './adapters/postgres-repository.js';

@@ -2,24 +2,41 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import type { ApiKey } from './auth.js';
+import type { ApiKey, JwtConfig } from './auth.js';
+import type { DroneRegistration } from './config.js';
 import { coreConfig } from './config.js';
 import { startDeliveryCore } from './app.js';
 import { DeliveryError } from './errors.js';
 
-const USAGE = `usage: aerie-core [--http-port P] [--http-host H] [--data-dir DIR] [--api-keys FILE] --mqtt-url URL --mqtt-username U --mqtt-password P
-environment: DATABASE_URL (PostgreSQL instead of the SQLite file in the data dir), AERIE_CORE_HTTP_PORT, AERIE_CORE_DATA_DIR, AERIE_CORE_API_KEYS_FILE, AERIE_CORE_MQTT_URL, AERIE_CORE_MQTT_USERNAME, AERIE_CORE_MQTT_PASSWORD`;
+const USAGE = `usage: aerie-core [--http-port P] [--http-host H] [--data-dir DIR] [--api-keys FILE] [--jwt-jwks FILE] [--drones FILE] --mqtt-url URL --mqtt-username U --mqtt-password P
+environment: DATABASE_URL (PostgreSQL instead of the SQLite file in the data dir), AERIE_CORE_HTTP_PORT, AERIE_CORE_DATA_DIR, AERIE_CORE_API_KEYS_FILE, AERIE_CORE_MQTT_URL, AERIE_CORE_MQTT_USERNAME, AERIE_CORE_MQTT_PASSWORD,
+  AERIE_CORE_JWT_HS256_SECRET, AERIE_CORE_JWT_JWKS_FILE, AERIE_CORE_JWT_ISSUER, AERIE_CORE_JWT_AUDIENCE, AERIE_CORE_TRACKING_SECRET, AERIE_CORE_DRONES_FILE`;
+
+/** JWT verification when a secret or a JWKS is given; issuer and audience are checked when set. */
+function jwtFrom(env: NodeJS.ProcessEnv, jwksFile: string | undefined): JwtConfig | null {
+  const secret = env.AERIE_CORE_JWT_HS256_SECRET;
+  if (!secret && !jwksFile) return null;
+  return {
+    ...(secret ? { hs256Secret: secret } : {}),
+    ...(jwksFile ? { jwks: JSON.parse(readFileSync(jwksFile, 'utf8')) as JwtConfig['jwks'] } : {}),
+    ...(env.AERIE_CORE_JWT_ISSUER ? { issuer: env.AERIE_CORE_JWT_ISSUER } : {}),
+    ...(env.AERIE_CORE_JWT_AUDIENCE ? { audience: env.AERIE_CORE_JWT_AUDIENCE } : {}),
+    clockToleranceS: 30,
+  };
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       'http-port': { type: 'string' }, 'http-host': { type: 'string' }, 'data-dir': { type: 'string' },
       'mqtt-url': { type: 'string' }, 'mqtt-username': { type: 'string' }, 'mqtt-password': { type: 'string' }, 'api-keys': { type: 'string' },
+      'jwt-jwks': { type: 'string' }, drones: { type: 'string' },
     },
   });
   const env = process.env;
   const port = Number(values['http-port'] ?? env.AERIE_CORE_HTTP_PORT ?? 8080);
   const apiKeys = values['api-keys'] ?? env.AERIE_CORE_API_KEYS_FILE;
+  const dronesFile = values.drones ?? env.AERIE_CORE_DRONES_FILE;
   const dataDir = values['data-dir'] ?? env.AERIE_CORE_DATA_DIR ?? join('.aerie-data', 'core');
   const config = coreConfig({
     httpPort: port,
@@ -27,7 +44,14 @@ async function main(): Promise<void> {
     dbPath: join(dataDir, 'deliveries.sqlite'),
     databaseUrl: env.DATABASE_URL || null,
     // A JSON array of { key, clientId, role, account? }; without it the API is open (local runs).
-    ...(apiKeys ? { auth: { keys: JSON.parse(readFileSync(apiKeys, 'utf8')) as ApiKey[] } } : {}),
+    auth: {
+      ...(apiKeys ? { keys: JSON.parse(readFileSync(apiKeys, 'utf8')) as ApiKey[] } : {}),
+      jwt: jwtFrom(env, values['jwt-jwks'] ?? env.AERIE_CORE_JWT_JWKS_FILE),
+      // Without it each start makes a new one, and the tracking links given before stop working.
+      trackingSecret: env.AERIE_CORE_TRACKING_SECRET ?? '',
+    },
+    // A JSON array of { id, airframe, maxPayloadKg, maxRangeM, home: { lat, lon } }.
+    ...(dronesFile ? { drones: JSON.parse(readFileSync(dronesFile, 'utf8')) as DroneRegistration[] } : {}),
     mqtt: {
       url: values['mqtt-url'] ?? env.AERIE_CORE_MQTT_URL ?? 'mqtt://127.0.0.1:1883',
       username: values['mqtt-username'] ?? env.AERIE_CORE_MQTT_USERNAME ?? '',
