@@ -2,6 +2,7 @@ import { systemClock } from '@aerie/contracts';
 import type { AgentConfig } from './config.js';
 import { MavlinkFcLink } from './adapters/mavlink-fc.js';
 import { MqttUplink } from './adapters/mqtt-uplink.js';
+import { IotHubUplink, iothubUplinkOptions } from './adapters/iothub-uplink.js';
 
 /**
  * `aerie-agent --check`: the configuration already validated, try both links without flying —
@@ -43,12 +44,13 @@ async function checkMqtt(config: Readonly<AgentConfig>, print: (line: string) =>
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error(`no CONNACK within ${waitMs} ms`)), waitMs)));
-    const uplink = await Promise.race([MqttUplink.connect(config.droneId, config.mqtt), timeout]);
+    const connect = config.uplink === 'iothub' ? IotHubUplink.connect(iothubUplinkOptions(config)) : MqttUplink.connect(config.droneId, config.mqtt);
+    const uplink = await Promise.race([connect, timeout]);
     await uplink.close();
-    print(JSON.stringify({ check: 'mqtt', ok: true }));
+    print(JSON.stringify({ check: config.uplink, ok: true }));
     return true;
   } catch (err) {
-    print(JSON.stringify({ check: 'mqtt', ok: false, error: err instanceof Error ? err.message : String(err) }));
+    print(JSON.stringify({ check: config.uplink, ok: false, error: err instanceof Error ? err.message : String(err) }));
     return false;
   } finally {
     clearTimeout(timer);

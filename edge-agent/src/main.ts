@@ -67,7 +67,7 @@ async function run(config: Readonly<AgentConfig>): Promise<void> {
   const logger = jsonLogger();
   const running = await startEdgeAgent(config);
   const { agent, fc, uplink } = running;
-  logger.log('info', 'started', { droneId: config.droneId, bootId: agent.bootId, fc: `${config.fc.link}:${config.fc.link === 'serial' ? config.fc.device : `${config.fc.host}:${running.fcPort}`}`, mqtt: config.mqtt.url });
+  logger.log('info', 'started', { droneId: config.droneId, bootId: agent.bootId, fc: `${config.fc.link}:${config.fc.link === 'serial' ? config.fc.device : `${config.fc.host}:${running.fcPort}`}`, mqtt: config.mqtt.url, uplink: config.uplink });
   const statusFile = config.statusFile ? new StatusFile(config.statusFile) : null;
   let lastFc: boolean | null = null;
   let lastUp: boolean | null = null;
