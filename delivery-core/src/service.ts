@@ -12,6 +12,11 @@ import { DeliveryError } from './errors.js';
 import type { DeliveryRepository, FleetLink, ListFilter } from './ports.js';
 import { GroupCommitQueue } from './adapters/group-commit.js';
 import type { CoreConfig } from './config.js';
+import { DeliveryWorkflow } from './workflow/delivery-workflow.js';
+import { FleetMissionHub } from './workflow/fleet-mission-hub.js';
+import { MemoryWorkflowStore } from './workflow/memory-store.js';
+import type { WorkflowStore } from './workflow/ports.js';
+import type { WorkflowOptions } from './workflow/options.js';
 
 export type StageListener = (d: Delivery, change: StageChange) => void;
 
@@ -35,14 +40,28 @@ export class DeliveryService {
   private readonly speed = new SpeedLearner();
   private readonly watchers = new Map<string, Set<(d: Delivery, change: StageChange | null) => void>>();
   readonly ingest: GroupCommitQueue;
+  /** The saga per delivery (issue 7): the scheduler proposes a drone, the saga makes it so or compensates. */
+  readonly workflow: DeliveryWorkflow;
 
   constructor(
     private readonly repo: DeliveryRepository,
     private readonly fleet: FleetLink,
     readonly config: Readonly<CoreConfig>,
     readonly clock: Clock = systemClock,
+    /** Accounts, packages, sagas and the outbox; memory by default (tests, benches), SQL in app.ts. */
+    readonly records: WorkflowStore = new MemoryWorkflowStore(),
+    workflowOptions: Partial<WorkflowOptions> = {},
   ) {
     this.ingest = new GroupCommitQueue(repo);
+    this.workflow = new DeliveryWorkflow({
+      deliveries: repo, store: records, hub: new FleetMissionHub(fleet), clock, options: workflowOptions,
+      limits: { maxPayloadKg: config.airframe.maxPayloadKg, maxRangeM: config.airframe.maxRangeM, defaultPackageKg: config.airframe.defaultPackageKg },
+      assignmentOf: (d, droneId, action) => this.assignmentOf(d, droneId, action),
+      onStage: (d, change) => this.notify(d, change),
+      onError: (err) => this.onError(err),
+    });
+    // An ended delivery frees the drone its saga reserved.
+    this.listeners.push((d) => void this.workflow.stageChanged(d).catch((err: unknown) => this.onError(err)));
     fleet.onStatus((s) => this.onStatus(s));
     fleet.onTracking((e) => {
       this.trackingQueue.push(e);
@@ -56,6 +75,8 @@ export class DeliveryService {
   /** Resumes after a restart: active deliveries get their assignment again (idempotent downstream). */
   async start(): Promise<void> {
     for (const d of await this.repo.listByStage(ACTIVE_STAGES, 100_000)) if (d.droneId) this.fleet.publishAssignment(d.id, this.assignmentOf(d, d.droneId, 'fly'));
+    // The Supervisor: unfinished sagas resume (or compensate) before the scheduler plans again.
+    await this.workflow.start();
     this.timer = this.clock.setInterval(() => void this.pass(), this.config.scheduleEveryMs);
   }
 
@@ -76,6 +97,7 @@ export class DeliveryService {
   stop(): void {
     if (this.timer !== null) this.clock.clearInterval(this.timer);
     this.timer = null;
+    void this.workflow.stop().catch((err: unknown) => this.onError(err));
   }
 
   onStageChange(listener: StageListener): void {
@@ -120,6 +142,7 @@ export class DeliveryService {
   /** A refused insert means the id exists: the same request is the same delivery, another is a conflict. */
   private async settleCreate(inserted: boolean, delivery: Delivery, first: StageChange, req: DeliveryRequest): Promise<{ delivery: Delivery; created: boolean }> {
     if (inserted) {
+      this.workflow.accepted(delivery.id);
       this.notify(delivery, first);
       return { delivery, created: true };
     }
@@ -190,10 +213,13 @@ export class DeliveryService {
    * second active delivery for it whatever happens concurrently.
    */
   async schedulePending(): Promise<number> {
-    const pending = await this.repo.listByStage(['Requested'], this.config.scheduleBatchMax);
+    // A delivery whose saga already holds a drone is past planning; that drone is nobody else's.
+    const reserved = await this.workflow.reserved();
+    const pending = (await this.repo.listByStage(['Requested'], this.config.scheduleBatchMax)).filter((d) => !reserved.holders.has(d.id));
     if (pending.length === 0) return 0;
     const now = this.clock.now();
     const busy = new Set((await this.repo.listByStage(ACTIVE_STAGES, 100_000)).map((d) => d.droneId).filter((x): x is string => x !== null));
+    for (const droneId of reserved.drones) busy.add(droneId);
     const { airframe, energy } = this.config;
     const drones: PlanDrone[] = [];
     const registry = new Map(this.config.drones.map((r) => [r.id, r]));
@@ -220,23 +246,17 @@ export class DeliveryService {
       if (this.explanations.size <= MAX_EXPLANATIONS) break;
       this.explanations.delete(k);
     }
-    const done: { d: Delivery; droneId: string; eta: number; change: StageChange }[] = [];
-    await this.repo.batch(async (tx) => {
-      for (const d of pending) {
-        const droneId = plan.assignments.get(d.id);
-        const position = droneId ? statusOf.get(droneId)?.position : undefined;
-        if (!droneId || !position) continue;
-        const eta = now + Math.round(remainingSeconds(this.config.profile, 'Scheduled', position, d.pickup, d.dropoff) * 1000);
-        const change: StageChange = { stage: 'Scheduled', at: now, eventId: `${d.id}:scheduled` };
-        if (await tx.advance(d.id, change, { droneId, eta, etaAtDispatch: eta })) done.push({ d, droneId, eta, change });
-      }
-    });
-    // Only after the commit: the hub hears of an assignment that is durable here.
-    for (const { d, droneId, eta, change } of done) {
-      this.fleet.publishAssignment(d.id, this.assignmentOf(d, droneId, 'fly'));
-      this.notify({ ...d, stage: 'Scheduled', droneId, eta }, change);
+    // Each decision goes through the delivery's saga (reserve the drone, dispatch through the hub,
+    // create the delivery as Scheduled — or compensate); the saga notifies the listeners.
+    let done = 0;
+    for (const d of pending) {
+      const droneId = plan.assignments.get(d.id);
+      const position = droneId ? statusOf.get(droneId)?.position : undefined;
+      if (!droneId || !position) continue;
+      const eta = now + Math.round(remainingSeconds(this.config.profile, 'Scheduled', position, d.pickup, d.dropoff) * 1000);
+      if (await this.workflow.propose(d.id, droneId, eta)) done += 1;
     }
-    return done.length;
+    return done;
   }
 
   /** The latest status of each drone heard from: the live half of GET /api/v1/drones. */

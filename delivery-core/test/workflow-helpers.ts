@@ -52,3 +52,20 @@ export class ManualClock implements Clock {
 export async function settle(): Promise<void> {
   for (let k = 0; k < 20; k++) await new Promise<void>((r) => setImmediate(r));
 }
+
+/**
+ * Moves `clock` in small steps until `p` settles, letting real I/O (a PostgreSQL round trip)
+ * finish between steps, so a retry's Clock-driven sleep is registered before time passes it.
+ */
+export async function driveUntil<T>(clock: ManualClock, p: Promise<T>, stepMs = 10, maxSteps = 2000): Promise<T> {
+  let done = false;
+  const watched = p.finally(() => {
+    done = true;
+  });
+  watched.catch(() => undefined);
+  for (let k = 0; k < maxSteps && !done; k++) {
+    await new Promise((r) => setTimeout(r, 1));
+    if (!done) await clock.advance(stepMs);
+  }
+  return watched;
+}

@@ -44,6 +44,8 @@ export class MemoryWorkflowStore implements WorkflowStore {
   bindPackage(id: string, deliveryId: string): Promise<boolean> {
     const p = this.packages.get(id);
     if (!p || (p.deliveryId !== null && p.deliveryId !== deliveryId)) return Promise.resolve(false);
+    // A delivery carries one package (the SQL stores' UNIQUE delivery_id).
+    if ([...this.packages.values()].some((o) => o.id !== id && o.deliveryId === deliveryId)) return Promise.resolve(false);
     p.deliveryId = deliveryId;
     return Promise.resolve(true);
   }

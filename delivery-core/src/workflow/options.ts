@@ -15,6 +15,12 @@ export interface WorkflowOptions {
   /** How often the outbox relay publishes (ms), and how many events per pass. */
   relayEveryMs: number;
   relayBatch: number;
+  /**
+   * Whether a delivery owner must be a registered account. Off by default: API keys and JWT
+   * claims already name the accounts, and registering them is optional; a registered account
+   * that is suspended fails its deliveries either way.
+   */
+  requireRegisteredAccount: boolean;
 }
 
 export const defaultWorkflowOptions: Readonly<WorkflowOptions> = Object.freeze({
@@ -25,4 +31,5 @@ export const defaultWorkflowOptions: Readonly<WorkflowOptions> = Object.freeze({
   superviseEveryMs: 500,
   relayEveryMs: 200,
   relayBatch: 100,
+  requireRegisteredAccount: false,
 });

@@ -1,0 +1,129 @@
+import type { Clock, DeliveryAssignment } from '@aerie/contracts';
+import { CircuitBreaker, withBreaker } from '../domain/circuit-breaker.js';
+import { withRetry } from '../domain/retry.js';
+import { Deduplicator, OutboxRelay, RecentIds, type OutboxEvent } from '../domain/outbox.js';
+import { FINAL_STAGES, type Delivery, type StageChange } from '../domain/delivery.js';
+import type { SagaState } from '../domain/saga.js';
+import type { DeliveryRepository } from '../ports.js';
+import { deliverySaga, type DeliverySagaContext, type Proposal } from './delivery-saga.js';
+import { defaultWorkflowOptions, type WorkflowOptions } from './options.js';
+import type { MissionHub, WorkflowStore } from './ports.js';
+import { SagaRunner } from './saga-runner.js';
+import { Supervisor } from './supervisor.js';
+
+export interface WorkflowDeps {
+  deliveries: DeliveryRepository;
+  store: WorkflowStore;
+  /** The raw hub; the workflow puts it behind retry and a circuit breaker. */
+  hub: MissionHub;
+  clock: Clock;
+  limits: DeliverySagaContext['limits'];
+  assignmentOf(d: Delivery, droneId: string, action: DeliveryAssignment['action']): DeliveryAssignment;
+  onStage?(d: Delivery, change: StageChange): void;
+  options?: Partial<WorkflowOptions>;
+  onError?(err: unknown): void;
+  random?: () => number;
+}
+
+/**
+ * The delivery workflow: one saga per delivery (check the account, create the package, reserve
+ * a drone, dispatch the mission through the hub, create the delivery), its Supervisor, and the
+ * outbox relay that publishes the saga's events. The scheduler decides which drone; the saga
+ * makes that decision happen exactly once, or undoes it.
+ */
+export class DeliveryWorkflow {
+  readonly options: Readonly<WorkflowOptions>;
+  readonly hubBreaker: CircuitBreaker;
+  readonly runner: SagaRunner<DeliverySagaContext>;
+  readonly supervisor: Supervisor<DeliverySagaContext>;
+  readonly relay: OutboxRelay;
+  private readonly proposals = new Map<string, Proposal>();
+  private readonly consumers: Deduplicator[] = [];
+
+  constructor(private readonly deps: WorkflowDeps) {
+    const o = { ...defaultWorkflowOptions, ...deps.options };
+    this.options = Object.freeze(o);
+    const onError = (err: unknown) => deps.onError?.(err);
+    this.hubBreaker = new CircuitBreaker('hub', o.hubBreaker, deps.clock);
+    // Retry outside the breaker: every try counts toward opening it, and an open circuit ends the retries.
+    const hub = withRetry(withBreaker(deps.hub, this.hubBreaker), o.hubRetry, deps.clock, deps.random);
+    const ctx: DeliverySagaContext = {
+      deliveries: deps.deliveries, store: deps.store, hub, clock: deps.clock, proposals: this.proposals, limits: deps.limits,
+      waitForDroneMs: o.waitForDroneMs, requireRegisteredAccount: o.requireRegisteredAccount, assignmentOf: (d, droneId, action) => deps.assignmentOf(d, droneId, action), onStage: (d, c) => deps.onStage?.(d, c),
+    };
+    this.runner = new SagaRunner(deliverySaga(o.sagaBackoff), deps.store, ctx, deps.clock, {
+      ...(deps.random ? { random: deps.random } : {}),
+      onError: (_id, err) => onError(err),
+    });
+    this.supervisor = new Supervisor(this.runner, deps.store, deps.deliveries, deps.clock, o.superviseEveryMs, onError);
+    this.relay = new OutboxRelay(deps.store, { publish: (e) => this.fanOut(e) }, deps.clock, { everyMs: o.relayEveryMs, batch: o.relayBatch }, onError);
+  }
+
+  /**
+   * A delivery was accepted (durable): its saga starts on the Supervisor's next tick, at the
+   * workflow's pace rather than the API's (load levelling). A crash before that loses nothing:
+   * the Supervisor starts a saga for every Requested delivery without one at start.
+   */
+  accepted(deliveryId: string): void {
+    this.supervisor.enqueue(deliveryId);
+  }
+
+  /** Starts the saga of an accepted delivery and runs its first steps now. */
+  async begin(deliveryId: string): Promise<SagaState | null> {
+    await this.runner.start(deliveryId, { deliveryId });
+    return this.runner.run(deliveryId, { now: true });
+  }
+
+  /**
+   * The scheduler's decision for a delivery: the saga reserves that drone and carries on. True
+   * when the delivery is now Scheduled with it. A proposal not taken at once is dropped: the
+   * next scheduler pass decides again with fresh statuses.
+   */
+  async propose(deliveryId: string, droneId: string, eta: number): Promise<boolean> {
+    await this.runner.start(deliveryId, { deliveryId });
+    this.proposals.set(deliveryId, { droneId, eta });
+    try {
+      const s = await this.runner.run(deliveryId, { now: true });
+      return s?.status === 'completed' && s.data.droneId === droneId;
+    } finally {
+      this.proposals.delete(deliveryId);
+    }
+  }
+
+  /** Drones held by sagas (reserved, perhaps not yet Scheduled): not to be planned for anyone else. */
+  async reserved(): Promise<{ drones: Set<string>; holders: Set<string> }> {
+    const rs = await this.deps.store.reservations();
+    return { drones: new Set(rs.map((r) => r.droneId)), holders: new Set(rs.map((r) => r.holder)) };
+  }
+
+  /** A delivery that ended (completed, cancelled, failed in flight) frees its drone for the next. */
+  async stageChanged(d: Delivery): Promise<void> {
+    if (!FINAL_STAGES.has(d.stage)) return;
+    const held = await this.deps.store.heldBy(d.id);
+    if (held) await this.deps.store.releaseDrone(held, d.id);
+  }
+
+  /** A consumer of the outbox's events, deduplicated by event id (the relay delivers at least once). */
+  onEvent(handler: (e: OutboxEvent) => Promise<void> | void): Deduplicator {
+    const consumer = new Deduplicator(new RecentIds(), handler);
+    this.consumers.push(consumer);
+    return consumer;
+  }
+
+  private async fanOut(e: OutboxEvent): Promise<void> {
+    for (const c of this.consumers) await c.deliver(e);
+  }
+
+  /** Supervisor recovery, then the periodic supervisor and relay. */
+  async start(): Promise<void> {
+    await this.supervisor.resume();
+    this.supervisor.start();
+    this.relay.start();
+    await this.relay.drain();
+  }
+
+  /** Stops both timers at once (synchronously), then waits for what is in flight. Idempotent. */
+  async stop(): Promise<void> {
+    await Promise.all([this.supervisor.stop(), this.relay.stop()]);
+  }
+}
