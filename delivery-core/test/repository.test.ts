@@ -79,7 +79,7 @@ describe('SqliteDeliveryRepository', () => {
     const repo = new SqliteDeliveryRepository(path);
     const present = new Set((await repo.list({}, 1_000_000)).map((d) => d.id));
     expect(acked.filter((id) => !present.has(id))).toEqual([]);
-    expect(acked.length).toBeGreaterThan(2000);
+    expect(acked.length).toBeGreaterThanOrEqual(2000);
     await repo.close();
     // The file is intact, not merely readable.
     const db = new Database(path, { readonly: true });
