@@ -38,7 +38,7 @@ export class EdgeAgent {
   private eventSeq = 0;
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
-  private lastPublishAt = -Infinity;
+  private nextPublishAt = -Infinity;
 
   constructor(
     private readonly config: Readonly<AgentConfig>,
@@ -55,13 +55,15 @@ export class EdgeAgent {
     this.fc.sendHeartbeat();
     this.timers.push(this.clock.setInterval(() => this.fc.sendHeartbeat(), 1000));
     this.timers.push(this.clock.setInterval(() => this.emit(this.assembler.checkLink(this.clock.now(), this.config.fc.linkTimeoutMs)), 250));
-    // One tick at the faster rate; on the ground only every publishHz-th period publishes.
+    // One tick at the faster rate; a status goes out when its due time falls within half a tick.
+    // Due times advance by the period (not from the tick that published), so 2 Hz on a 5 Hz
+    // tick is 2 Hz on average, not one every other tick (2.5 Hz).
     const tickMs = 1000 / Math.max(this.config.publishHz, this.config.publishHzInFlight);
     this.timers.push(this.clock.setInterval(() => {
       const now = this.clock.now();
       const periodMs = 1000 / (this.assembler.inFlight ? this.config.publishHzInFlight : this.config.publishHz);
-      if (now - this.lastPublishAt >= periodMs - tickMs / 2) {
-        this.lastPublishAt = now;
+      if (now >= this.nextPublishAt - tickMs / 2) {
+        this.nextPublishAt = Math.max(this.nextPublishAt + periodMs, now + periodMs / 2);
         this.publishStatus();
       }
     }, tickMs));

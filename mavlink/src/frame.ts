@@ -57,19 +57,31 @@ export class FrameDecoder {
     return frames;
   }
 
-  /** Feeds one whole datagram: whatever does not complete inside it is dropped and counted. */
+  /**
+   * Feeds one whole datagram: a packet that does not complete inside it is counted as truncated.
+   * Nothing arrives later to complete it, so a start byte whose length runs past the end is
+   * garbage like any other, and the scan goes on one byte later: valid packets behind it in the
+   * same datagram are kept.
+   */
   pushDatagram(datagram: Buffer): MavFrame[] {
-    const { frames, consumed } = this.scan(datagram);
-    if (consumed < datagram.length) this.stats.truncated += 1;
+    const { frames, incomplete } = this.scan(datagram, true);
+    if (incomplete) this.stats.truncated += 1;
     return frames;
   }
 
-  private scan(buf: Buffer): { frames: MavFrame[]; consumed: number } {
+  private scan(buf: Buffer, datagram = false): { frames: MavFrame[]; consumed: number; incomplete: boolean } {
     const frames: MavFrame[] = [];
     let i = 0;
+    let incomplete = false;
     while (i < buf.length) {
       const r = parseFrameAt(buf, i, this.crcExtra);
-      if (r.kind === 'incomplete') break;
+      if (r.kind === 'incomplete') {
+        if (!datagram) break;
+        incomplete = true;
+        this.stats.garbageBytes += 1;
+        i += 1;
+        continue;
+      }
       if (r.kind === 'frame') {
         frames.push(r.frame);
         this.stats.frames += 1;
@@ -91,7 +103,7 @@ export class FrameDecoder {
       this.stats.garbageBytes += 1;
       i += 1;
     }
-    return { frames, consumed: i };
+    return { frames, consumed: i, incomplete };
   }
 }
 

@@ -60,4 +60,14 @@ describe('FrameDecoder', () => {
     expect(decoder.pushDatagram(Buffer.concat([pkt, packets(1)[0]!]))).toHaveLength(1);
     expect(decoder.stats.unknownMsgid).toBe(1);
   });
+
+  it('regression: in a datagram, a start byte whose length runs past the end no longer hides the valid packets behind it', () => {
+    const [a, b] = packets(2);
+    const decoder = new FrameDecoder(crcExtraOf);
+    // 0xfd with length 255 would need 267 bytes; before the fix the rest of the datagram was dropped with it.
+    expect(decoder.pushDatagram(Buffer.concat([Buffer.from([0xfd, 0xff, 0x00]), a!, b!])).map((f) => f.seq)).toEqual([0, 1]);
+    expect(decoder.stats.truncated).toBe(1);
+    expect(decoder.pushDatagram(Buffer.concat([a!, b!.subarray(0, 9)]))).toHaveLength(1);
+    expect(decoder.stats.truncated).toBe(2);
+  });
 });
