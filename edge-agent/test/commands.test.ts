@@ -49,6 +49,21 @@ describe('commands', () => {
     expect(uplink.results[0]).toMatchObject({ outcome: 'rejected', code: 'AGENT_ERR_FC_REJECTED', mavResult: 'FAILED' });
   });
 
+  it('COMMAND_LONG is re-sent on a lost ACK with confirmation 0, 1, 2 (MAVLink command protocol); three silences end in timeout', async () => {
+    let rtl = 0;
+    const uplink = await boot((c) => (Number(c.command) !== 20 ? 0 : ++rtl < 3 ? null : 0));
+    uplink.deliver(encodeMessage(cmd('r1', { kind: 'rtl' })));
+    await until(() => uplink.results[0], 'the result');
+    expect(uplink.results[0]).toMatchObject({ commandId: 'r1', outcome: 'accepted', mavResult: 'ACCEPTED' });
+    const sent = fc!.received.filter((m): m is common.CommandLong => m instanceof common.CommandLong && Number(m.command) === 20);
+    expect(sent.map((m) => m.confirmation)).toEqual([0, 1, 2]);
+
+    rtl = -100; // silent from now on
+    uplink.deliver(encodeMessage(cmd('r2', { kind: 'rtl' })));
+    await until(() => uplink.results[1], 'the second result');
+    expect(uplink.results[1]).toMatchObject({ commandId: 'r2', outcome: 'timeout', code: 'AGENT_ERR_FC_TIMEOUT' });
+  });
+
   it('set_stream_rate asks SET_MESSAGE_INTERVAL at the new rate', async () => {
     const uplink = await boot(() => 0);
     uplink.deliver(encodeMessage(cmd('s1', { kind: 'set_stream_rate', hz: 10 })));
