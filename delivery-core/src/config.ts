@@ -2,6 +2,7 @@ import { DeliveryError } from './errors.js';
 import type { FlightProfile } from './domain/eta.js';
 import type { AssignmentPolicy } from './domain/assignment.js';
 import type { EnergyModel } from './domain/planner.js';
+import type { ZoneFeature } from './domain/routing.js';
 import type { AuthConfig } from './auth.js';
 
 /** What the planner assumes of every drone until the registry says otherwise. */
@@ -22,6 +23,21 @@ export interface DroneRegistration {
   home: { lat: number; lon: number };
 }
 
+/** The scheduler beyond the flight model (issue 7): no-fly zones and re-optimisation. */
+export interface SchedulingConfig {
+  /** GeoJSON Polygon/MultiPolygon features, [lon, lat]; legs are routed round them, a pair with no way round is infeasible. */
+  noFlyZones: readonly ZoneFeature[];
+  /** Distance kept from every zone (m); a pickup or dropoff closer than this is not served. */
+  noFlyMarginM: number;
+  /**
+   * How long a planned pair stays tentative and is re-optimised each pass before the drone is
+   * committed (ms); 0 commits on the first pass. What another drone must save to take over a
+   * tentative pair (s): the hysteresis that keeps near-equal drones from flapping.
+   */
+  holdMs: number;
+  switchPenaltyS: number;
+}
+
 export interface CoreConfig {
   httpHost: string;
   /** 0 = ephemeral. */
@@ -40,6 +56,7 @@ export interface CoreConfig {
   scheduleBatchMax: number;
   airframe: Airframe;
   energy: EnergyModel;
+  scheduling: SchedulingConfig;
   auth: AuthConfig;
   drones: readonly DroneRegistration[];
 }
@@ -58,11 +75,13 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   // A 2 kg-class quadcopter: ~450 W hover/cruise empty, ~90 W per kg carried, 250 Wh pack, 20 % never planned.
   airframe: { maxPayloadKg: 2.5, maxRangeM: 20_000, defaultPackageKg: 1 },
   energy: { basePowerW: 450, perKgPowerW: 90, reserveFraction: 0.2, capacityWh: 250 },
+  scheduling: { noFlyZones: [], noFlyMarginM: 50, holdMs: 0, switchPenaltyS: 20 },
   auth: { keys: [], jwt: null, ratePerSec: 50, burst: 100, trackingSecret: '' },
   drones: [],
 });
 
-type Overrides = Partial<Omit<CoreConfig, 'mqtt' | 'profile' | 'assignment' | 'airframe' | 'energy' | 'auth'>> & {
+type Overrides = Partial<Omit<CoreConfig, 'mqtt' | 'profile' | 'assignment' | 'airframe' | 'energy' | 'auth' | 'scheduling'>> & {
+  scheduling?: Partial<SchedulingConfig>;
   auth?: Partial<AuthConfig>;
   mqtt?: Partial<CoreConfig['mqtt']>; profile?: Partial<FlightProfile>; assignment?: Partial<AssignmentPolicy>;
   airframe?: Partial<Airframe>; energy?: Partial<EnergyModel>;
@@ -76,6 +95,7 @@ export function coreConfig(o: Overrides = {}): Readonly<CoreConfig> {
     assignment: { ...defaultCoreConfig.assignment, ...o.assignment },
     airframe: { ...defaultCoreConfig.airframe, ...o.airframe },
     energy: { ...defaultCoreConfig.energy, ...o.energy },
+    scheduling: { ...defaultCoreConfig.scheduling, ...o.scheduling },
     auth: { ...defaultCoreConfig.auth, ...o.auth },
   };
   if (!(cfg.auth.ratePerSec > 0 && cfg.auth.burst >= 1)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'auth.ratePerSec must be > 0 and auth.burst ≥ 1');
@@ -85,6 +105,7 @@ export function coreConfig(o: Overrides = {}): Readonly<CoreConfig> {
   if (!(p.cruiseSpeedMs > 0 && p.climbRateMs > 0 && p.descentRateMs > 0)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'profile speeds must be > 0');
   if (!(p.cruiseAltM >= 5 && p.cruiseAltM <= 120)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'cruiseAltM must be within 5–120 m');
   validateRegistry(cfg.drones);
+  validateScheduling(cfg.scheduling);
   if (!Number.isInteger(cfg.httpPort) || cfg.httpPort < 0 || cfg.httpPort > 65535) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'httpPort must be 0–65535');
   return Object.freeze(cfg);
 }
@@ -100,4 +121,21 @@ function validateRegistry(drones: readonly DroneRegistration[]): void {
     if (!(d.maxPayloadKg > 0 && d.maxRangeM > 0)) throw bad('maxPayloadKg and maxRangeM must be > 0');
     if (!(Math.abs(d.home?.lat) <= 90 && Math.abs(d.home?.lon) <= 180)) throw bad('home must be { lat, lon }');
   }
+}
+
+function validateScheduling(s: SchedulingConfig): void {
+  const bad = (why: string) => new DeliveryError('DLV_ERR_CONFIG', 500, `scheduling: ${why}`);
+  if (!(s.noFlyMarginM >= 0 && s.holdMs >= 0 && s.switchPenaltyS >= 0)) throw bad('noFlyMarginM, holdMs and switchPenaltyS must be ≥ 0');
+  if (!Array.isArray(s.noFlyZones)) throw bad('noFlyZones must be an array of GeoJSON features');
+  (s.noFlyZones as readonly unknown[]).forEach((raw, k) => {
+    const z = raw as Partial<ZoneFeature> | null;
+    const g = z?.geometry;
+    const polys = g?.type === 'Polygon' ? [g.coordinates] : g?.type === 'MultiPolygon' ? g.coordinates : null;
+    if (z?.type !== 'Feature' || !polys) throw bad(`noFlyZones[${k}] must be a GeoJSON Feature with a Polygon or MultiPolygon geometry`);
+    for (const ring of polys.flat()) {
+      const ok = Array.isArray(ring) && ring.length >= 4 && ring.every((p) => Math.abs(p[0]!) <= 180 && Math.abs(p[1]!) <= 90)
+        && ring[0]![0] === ring.at(-1)![0] && ring[0]![1] === ring.at(-1)![1];
+      if (!ok) throw bad(`noFlyZones[${k}]: each ring needs ≥ 4 [lon, lat] positions, closed (RFC 7946 §3.1.6)`);
+    }
+  });
 }

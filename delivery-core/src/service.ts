@@ -7,7 +7,8 @@ import { remainingSeconds } from './domain/eta.js';
 import { isAvailable } from './domain/assignment.js';
 import { SpeedLearner } from './domain/speed-learner.js';
 import { courseDeg, groundSpeedMs } from './domain/wind.js';
-import { planBatch, type Explanation, type PlanDrone, type PlanJob } from './domain/planner.js';
+import type { PlanDrone, PlanJob } from './domain/planner.js';
+import { Scheduler, type AssignmentView } from './domain/scheduler.js';
 import { DeliveryError } from './errors.js';
 import type { DeliveryRepository, FleetLink, ListFilter } from './ports.js';
 import { GroupCommitQueue } from './adapters/group-commit.js';
@@ -21,7 +22,6 @@ import type { WorkflowOptions } from './workflow/options.js';
 export type StageListener = (d: Delivery, change: StageChange) => void;
 
 const ETA_REFRESH_MS = 2000;
-const MAX_EXPLANATIONS = 10_000;
 const RESCHEDULABLE: readonly DeliveryStage[] = ['Requested', 'Scheduled'];
 
 /**
@@ -53,6 +53,7 @@ export class DeliveryService {
     workflowOptions: Partial<WorkflowOptions> = {},
   ) {
     this.ingest = new GroupCommitQueue(repo);
+    this.scheduler = new Scheduler({ profile: config.profile, energy: config.energy, ...config.scheduling });
     this.workflow = new DeliveryWorkflow({
       deliveries: repo, store: records, hub: new FleetMissionHub(fleet), clock, options: workflowOptions,
       limits: { maxPayloadKg: config.airframe.maxPayloadKg, maxRangeM: config.airframe.maxRangeM, defaultPackageKg: config.airframe.defaultPackageKg },
@@ -203,8 +204,13 @@ export class DeliveryService {
     return updated;
   }
 
+  /** Plans each pass optimally, holds new pairs tentatively (re-optimised with hysteresis), explains each. */
+  private readonly scheduler: Scheduler;
+
   /** Why the latest pass assigned (or left) each delivery: cost, feasible drones, what ruled the others out. */
-  readonly explanations = new Map<string, Explanation>();
+  get explanations(): ReadonlyMap<string, AssignmentView> {
+    return this.scheduler.explanations;
+  }
 
   /**
    * One scheduler pass: the oldest Requested deliveries × the available drones, solved as one
@@ -236,24 +242,16 @@ export class DeliveryService {
     }
     if (drones.length === 0) return 0;
     const jobs: PlanJob[] = pending.map((d) => ({ id: d.id, pickup: d.pickup, dropoff: d.dropoff, weightKg: airframe.defaultPackageKg }));
-    const plan = planBatch(this.config.profile, energy, drones, jobs, now);
-    for (const e of plan.explanations) {
-      this.explanations.delete(e.jobId);
-      this.explanations.set(e.jobId, e);
-    }
-    // Bounded: the most recent explanations only (a Map iterates oldest insertion first).
-    for (const k of this.explanations.keys()) {
-      if (this.explanations.size <= MAX_EXPLANATIONS) break;
-      this.explanations.delete(k);
-    }
+    const commit = this.scheduler.pass(drones, jobs, now);
     // Each decision goes through the delivery's saga (reserve the drone, dispatch through the hub,
     // create the delivery as Scheduled — or compensate); the saga notifies the listeners.
     let done = 0;
     for (const d of pending) {
-      const droneId = plan.assignments.get(d.id);
+      const droneId = commit.get(d.id);
       const position = droneId ? statusOf.get(droneId)?.position : undefined;
       if (!droneId || !position) continue;
-      const eta = now + Math.round(remainingSeconds(this.config.profile, 'Scheduled', position, d.pickup, d.dropoff) * 1000);
+      this.scheduler.committed(d.id);
+      const eta = now + Math.round(this.scheduler.dispatchEtaS(position, d.pickup, d.dropoff) * 1000);
       if (await this.workflow.propose(d.id, droneId, eta)) done += 1;
     }
     return done;
