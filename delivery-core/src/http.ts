@@ -9,6 +9,7 @@ import { registerEvents } from './sse.js';
 import { Authenticator, forbidIfNot, type Principal } from './auth.js';
 import { registerTrackingPage } from './tracking-page/routes.js';
 import { registerDrones } from './routes/drones.js';
+import { registerAssignment } from './routes/assignment.js';
 import { trackingPath } from './tracking-page/token.js';
 
 const LatLonSchema = {
@@ -183,6 +184,7 @@ export function buildHttp(service: DeliveryService, auth: Authenticator = Authen
 
   registerEvents(app, service, IdParams, visible);
   registerTrackingPage(app, service, auth, IdParams);
+  registerAssignment(app, IdParams, { explanation: (id) => service.explanations.get(id) ?? null, find: visible, principal });
   registerDrones(app, {
     registry: service.config.drones, airframe: service.config.airframe, policy: service.config.assignment, clock: service.clock,
     statuses: () => service.droneStatuses(), active: () => service.list({ stages: ACTIVE_STAGES }, 100_000), principal,
