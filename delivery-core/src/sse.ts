@@ -55,7 +55,9 @@ export async function streamDelivery(reply: FastifyReply, service: DeliveryServi
     'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive',
     'x-correlation-id': (reply.request as { correlationId?: string }).correlationId ?? '',
   });
-  res.write(frame('snapshot', null, { ...project(delivery), history: history.map((h) => ({ stage: h.stage, at: iso(h.at) })) }));
+  // serverTime: the core's clock, so a client counts down to the ETA on it, not on its own.
+  const now = () => iso(service.clock.now());
+  res.write(frame('snapshot', null, { ...project(delivery), serverTime: now(), history: history.map((h) => ({ stage: h.stage, at: iso(h.at) })) }));
   if (FINAL_STAGES.has(delivery.stage)) {
     stop();
     res.end();
@@ -69,7 +71,7 @@ export async function streamDelivery(reply: FastifyReply, service: DeliveryServi
   });
   send = (d, change) => {
     if (res.writableEnded) return;
-    res.write(change ? frame('stage', change.eventId, { ...project(d), at: iso(change.at) }) : frame('progress', null, project(d)));
+    res.write(change ? frame('stage', change.eventId, { ...project(d), serverTime: now(), at: iso(change.at) }) : frame('progress', null, { ...project(d), serverTime: now() }));
     if (FINAL_STAGES.has(d.stage)) res.end();
   };
   for (const [d, change] of early) if (rank(d.stage) > rank(delivery.stage)) send(d, change);

@@ -62,6 +62,7 @@ async function main(): Promise<void> {
       method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(randomRequest(home, rnd)),
     });
     if (res.status !== 202) console.error(`request ${id} answered ${res.status}: ${await res.text()}`);
+    else console.log(`${hhmmss(clock.now())}  ${id}  follow it live: ${stack.core.url}${(await res.json() as { trackingUrl: string }).trackingUrl}`);
   };
   await requestOne();
   const timer = clock.setInterval(() => void requestOne().catch((e: unknown) => console.error(`request failed: ${String(e)}`)), n('every') * 1000);

@@ -16,7 +16,8 @@ const W = 640, H = 480, PAD = 48, MIN_SPAN_M = 300, TRAIL_MAX = 500;
 
 const id = decodeURIComponent(location.pathname.split('/')[2] || '');
 const token = new URLSearchParams(location.search).get('t') || '';
-const state = { stage: null, eta: null, pickup: null, dropoff: null, position: null, trail: [], at: {} };
+// offsetMs: the core's clock minus the browser's, from each frame's serverTime.
+const state = { stage: null, eta: null, pickup: null, dropoff: null, position: null, trail: [], at: {}, offsetMs: 0 };
 const $ = (sel) => document.querySelector(sel);
 
 function el(name, attrs, parent) {
@@ -109,7 +110,7 @@ function drawEta() {
     $('#eta-clock').textContent = state.stage === 'Requested' ? 'waiting for a drone' : '';
     return;
   }
-  const s = Math.round((Date.parse(state.eta) - Date.now()) / 1000);
+  const s = Math.round((Date.parse(state.eta) - (Date.now() + state.offsetMs)) / 1000);
   eta.textContent = s <= 30 ? 'any moment' : s < 3600 ? `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
   $('#eta-clock').textContent = `around ${new Date(state.eta).toLocaleTimeString()}`;
 }
@@ -120,6 +121,7 @@ function apply(frame, at) {
   state.eta = frame.eta;
   state.pickup = frame.pickup;
   state.dropoff = frame.dropoff;
+  if (frame.serverTime) state.offsetMs = Date.parse(frame.serverTime) - Date.now();
   const p = frame.lastPosition;
   if (p && (!state.position || p.lat !== state.position.lat || p.lon !== state.position.lon)) {
     state.position = p;
