@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { connect as tlsConnect } from 'node:tls';
 import mqtt from 'mqtt';
 import deviceSdk from 'azure-iot-device';
 import { Mqtt } from 'azure-iot-device-mqtt';
@@ -68,8 +70,9 @@ function telemetry(body: unknown, type: string) {
 }
 
 /** A raw MQTT client speaking IoT Hub's scheme, for what the SDK would never send. */
-function raw(clientId: string, username: string, password: string): Promise<mqtt.MqttClient> {
-  const c = mqtt.connect(`mqtts://localhost:${hub.iothub!.endpoint.port}`, { clientId, username, password, ca: readFileSync(pki.caFile), protocolVersion: 4, reconnectPeriod: 0 });
+function raw(clientId: string, username: string, password: string, clean = true, onMessage?: (topic: string, payload: Buffer) => void): Promise<mqtt.MqttClient> {
+  const c = mqtt.connect(`mqtts://localhost:${hub.iothub!.endpoint.port}`, { clientId, username, password, clean, ca: readFileSync(pki.caFile), protocolVersion: 4, reconnectPeriod: 0 });
+  if (onMessage) c.on('message', onMessage);
   return new Promise((resolve, reject) => {
     c.once('connect', () => resolve(c));
     c.once('error', (err) => {
@@ -213,5 +216,41 @@ describe('IoT Hub-compatible endpoint, driven by the real azure-iot-device SDK',
     await c.close().catch(() => undefined);
     await expect(sasDevice()).rejects.toThrow();
     expect(hub.iothub!.endpoint.refusedByReason.IOTHUB_REVOKED).toBe(1);
+  });
+
+  it('survives garbage and a first packet that is not CONNECT; keeps a CleanSession 0 subscription for the next connection', async () => {
+    const port = hub.iothub!.endpoint.port;
+    // A reserved packet type, a CONNECT cut short, a PINGREQ before CONNECT [MQTT-3.1.0-1].
+    for (const bytes of [Buffer.from([0x00, 0x00]), Buffer.from([0x10, 0x03, 0x00, 0x01, 0x00]), Buffer.from([0xc0, 0x00])]) {
+      const sock = tlsConnect({ host: '127.0.0.1', port, ca: readFileSync(pki.caFile), servername: 'localhost' });
+      await once(sock, 'secureConnect');
+      sock.write(bytes);
+      await once(sock, 'close');
+    }
+    const user = `localhost:${port}/drone-001/?api-version=2021-04-12`;
+    const token = makeSasToken(`localhost:${port}`, 'drone-001', key, Math.floor(Date.now() / 1000) + 600);
+    const first = await raw('drone-001', user, token, false);
+    await first.subscribeAsync('devices/drone-001/messages/devicebound/#', { qos: 1 });
+    await first.endAsync();
+    expect(hub.iothub!.takeCommand(topics.command('drone-001'), '{"hello":1}')).toBe(true);
+    // Reconnecting with CleanSession 0 and no SUBSCRIBE: the kept subscription delivers the queued message.
+    const got: [string, Buffer][] = [];
+    const second = await raw('drone-001', user, token, false, (t, p) => got.push([t, p]));
+    const [topic, payload] = await until(() => got[0], 'the queued message on the kept subscription');
+    expect(topic).toMatch(/^devices\/drone-001\/messages\/devicebound\/type=command/);
+    expect(payload.toString()).toBe('{"hello":1}');
+    await second.endAsync();
+    const c = await sasDevice();
+    await c.sendEvent(telemetry(droneStatus({ seq: 9 }), 'status'));
+    await until(() => hub.fleet.get('drone-001')?.status?.seq === 9, 'the hub still serving');
+  });
+
+  it('ends a SAS session when its token expires', async () => {
+    const port = hub.iothub!.endpoint.port;
+    const token = makeSasToken(`localhost:${port}`, 'drone-001', key, Math.floor(Date.now() / 1000) + 2);
+    const c = await raw('drone-001', `localhost:${port}/drone-001/?api-version=2021-04-12`, token);
+    await new Promise<void>((resolve) => c.once('close', () => resolve()));
+    c.end(true);
+    expect(hub.iothub!.endpoint.isConnected('drone-001')).toBe(false);
   });
 });

@@ -36,7 +36,7 @@ export class IotHubAttachment {
       },
       onRefusal: (r) => {
         sink.refused({ ...r, log: false });
-        log(`hub refused ${r.code} (${r.reason}) on iothub client=${r.clientId} principal=${r.principal ?? '-'} topic=${r.topic ?? '-'}`, { code: r.code, reason: r.reason, clientId: r.clientId, droneId: r.principal, topic: r.topic });
+        if (r.log !== false) log(`hub refused ${r.code} (${r.reason}) on iothub client=${r.clientId} principal=${r.principal ?? '-'} topic=${r.topic ?? '-'}`, { code: r.code, reason: r.reason, clientId: r.clientId, droneId: r.principal, topic: r.topic });
       },
     });
     let api: IotServiceApi | null = null;

@@ -3,7 +3,7 @@ import { createServer as createTlsServer, type Server } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
-import { parseIotUsername, verifySas } from '../domain/iothub-auth.js';
+import { parseIotUsername, parseSasToken, verifySas } from '../domain/iothub-auth.js';
 import {
   c2dTopic, desiredPatchTopic, mayDeviceSubscribe, methodRequestTopic, parseDeviceTopic, twinResponseTopic,
 } from '../domain/iothub-topics.js';
@@ -18,6 +18,8 @@ const CHANNEL_BY_TYPE: Record<string, IotChannel> = { status: 'status', event: '
 
 export interface IotRefusal {
   code: HubErrorCode;
+  /** False for repeats of a flood's refusals: counted, not each logged. */
+  log?: boolean;
   /** Finer than the code: the SAS check's verdict, the ACL rule, the limit. */
   reason: string;
   clientId: string;
@@ -72,7 +74,10 @@ export class IotHubEndpoint implements SessionHandler {
   private readonly sessions = new Map<string, IotSession>();
   private readonly c2d = new Map<string, Queued[]>();
   private readonly methods = new Map<string, { deviceId: string; resolve: (r: MethodResult) => void; timer: NodeJS.Timeout }>();
-  private readonly buckets = new WeakMap<IotSession, { tokens: number; at: number }>();
+  private readonly buckets = new WeakMap<IotSession, { tokens: number; at: number; lastLog: number }>();
+  /** Subscriptions of devices that connected with CleanSession 0, for their next connection [MQTT-3.1.2-4]. */
+  private readonly keptSessions = new Map<string, Set<string>>();
+  private readonly cleanSession = new WeakMap<IotSession, boolean>();
   private nextRid = 1;
   private server: Server | null = null;
 
@@ -153,9 +158,10 @@ export class IotHubEndpoint implements SessionHandler {
     return r.version;
   }
 
-  /** Drops the device's connection now (revocation). */
+  /** Drops the device's connection and its kept session now (revocation). */
   disconnect(deviceId: string): void {
     this.sessions.get(deviceId)?.close();
+    this.keptSessions.delete(deviceId);
   }
 
   async close(): Promise<void> {
@@ -180,18 +186,27 @@ export class IotHubEndpoint implements SessionHandler {
     const rec = this.opts.registry.list().find((d) => d.id === id && d.role === 'drone');
     if (!rec) return refuse('HUB_ERR_BAD_CREDENTIALS', 'IOTHUB_UNKNOWN_DEVICE', BAD_USERNAME_OR_PASSWORD, id);
     if (rec.revokedAt) return refuse('HUB_ERR_REVOKED', 'IOTHUB_REVOKED', NOT_AUTHORIZED, id);
+    let expiresAtMs: number | null = null;
     if (p.password && p.password.length > 0) {
       if (!rec.symmetricKey) return refuse('HUB_ERR_BAD_CREDENTIALS', 'IOTHUB_NO_SYMMETRIC_KEY', BAD_USERNAME_OR_PASSWORD, id);
-      const failure = verifySas({ username: user, token: p.password.toString('utf8'), keyBase64: rec.symmetricKey, nowMs: this.opts.now(), hostName: this.opts.hostName });
+      const token = p.password.toString('utf8');
+      const now = this.opts.now();
+      const failure = verifySas({ username: user, token, keyBase64: rec.symmetricKey, nowMs: now, hostName: this.opts.hostName });
       if (failure) return refuse('HUB_ERR_BAD_CREDENTIALS', failure, BAD_USERNAME_OR_PASSWORD, id);
+      // The session ends when the token does (timed on this process's clock from the hub clock's distance).
+      expiresAtMs = Date.now() + (parseSasToken(token)!.expiry * 1000 - now);
     } else if (session.certificateName !== id) {
       return refuse('HUB_ERR_BAD_CREDENTIALS', session.certificateName ? 'IOTHUB_CERT_OTHER_DEVICE' : 'IOTHUB_NO_CREDENTIALS', BAD_USERNAME_OR_PASSWORD, id);
     }
     // One connection per device: the newer one wins, as on IoT Hub.
     this.sessions.get(id)?.close();
     this.sessions.set(id, session);
-    session.accept(id, p.keepalive ?? 0);
+    const clean = p.clean !== false;
+    this.cleanSession.set(session, clean);
+    if (clean) this.keptSessions.delete(id);
+    session.accept(id, p.keepalive ?? 0, clean ? null : (this.keptSessions.get(id) ?? null), expiresAtMs);
     this.opts.onOnline(id, true);
+    this.flushC2D(id);
   }
 
   onPublish(session: IotSession, p: IPublishPacket): void {
@@ -204,7 +219,8 @@ export class IotHubEndpoint implements SessionHandler {
       return session.close();
     }
     const limited = this.overLimit(session, payload.length);
-    if (limited) return this.refuse({ code: limited, reason: limited, clientId: id, principal: id, topic: p.topic });
+    // Acknowledged and dropped, as on the MQTT listeners; a flood is logged once a second.
+    if (limited) return this.refuse({ code: limited.code, reason: limited.code, clientId: id, principal: id, topic: p.topic, log: limited.log });
     switch (topic.kind) {
       case 'telemetry': {
         const channel = CHANNEL_BY_TYPE[topic.properties.type ?? ''];
@@ -263,6 +279,7 @@ export class IotHubEndpoint implements SessionHandler {
     const id = session.deviceId;
     if (!id || this.sessions.get(id) !== session) return;
     this.sessions.delete(id);
+    if (this.cleanSession.get(session) === false) this.keptSessions.set(id, new Set(session.subscriptions));
     for (const [rid, m] of this.methods) {
       if (m.deviceId !== id) continue;
       this.methods.delete(rid);
@@ -288,17 +305,21 @@ export class IotHubEndpoint implements SessionHandler {
     }
   }
 
-  private overLimit(session: IotSession, size: number): HubErrorCode | null {
+  private overLimit(session: IotSession, size: number): { code: HubErrorCode; log: boolean } | null {
     const { maxPayloadBytes, msgPerSec, burst } = this.opts.limits;
-    if (size > maxPayloadBytes) return 'HUB_ERR_TOO_LARGE';
     const now = performance.now();
-    const b = this.buckets.get(session) ?? { tokens: burst, at: now };
+    const b = this.buckets.get(session) ?? { tokens: burst, at: now, lastLog: -Infinity };
     b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * msgPerSec);
     b.at = now;
     this.buckets.set(session, b);
-    if (b.tokens < 1) return 'HUB_ERR_RATE';
-    b.tokens -= 1;
-    return null;
+    let code: HubErrorCode | null = null;
+    if (size > maxPayloadBytes) code = 'HUB_ERR_TOO_LARGE';
+    else if (b.tokens < 1) code = 'HUB_ERR_RATE';
+    else b.tokens -= 1;
+    if (!code) return null;
+    const log = now - b.lastLog >= 1_000;
+    if (log) b.lastLog = now;
+    return { code, log };
   }
 
   private refuse(r: IotRefusal): void {

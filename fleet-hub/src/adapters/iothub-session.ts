@@ -33,6 +33,7 @@ export class IotSession {
   private readonly awaitingAck = new Map<number, unknown>();
   private nextMessageId = 1;
   private keepaliveTimer: NodeJS.Timeout | null = null;
+  private expiryTimer: NodeJS.Timeout | null = null;
   private lastPacketAt = Date.now();
   private closed = false;
 
@@ -60,10 +61,16 @@ export class IotSession {
     return this.closed;
   }
 
-  /** [MQTT-3.2.2] CONNACK 0; then keep-alive: no packet for 1.5 × keepalive closes it [MQTT-3.1.2-24]. */
-  accept(deviceId: string, keepaliveS: number): void {
+  /**
+   * [MQTT-3.2.2] CONNACK 0, with the subscriptions of a kept session [MQTT-3.2.2-2]; then
+   * keep-alive: no packet for 1.5 × keepalive closes it [MQTT-3.1.2-24]. A SAS login ends when its
+   * token expires, as on IoT Hub (the SDK renews its token before that and reconnects).
+   */
+  accept(deviceId: string, keepaliveS: number, keptFilters: ReadonlySet<string> | null, expiresAtMs: number | null): void {
     this.deviceId = deviceId;
-    this.send({ cmd: 'connack', returnCode: 0, sessionPresent: false });
+    for (const f of keptFilters ?? []) this.filters.add(f);
+    this.send({ cmd: 'connack', returnCode: 0, sessionPresent: keptFilters !== null });
+    if (expiresAtMs !== null) this.expiryTimer = setTimeout(() => this.close(), Math.min(Math.max(0, expiresAtMs - Date.now()), 2 ** 31 - 1));
     if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
     this.keepaliveTimer = null;
     if (keepaliveS > 0) {
@@ -79,6 +86,11 @@ export class IotSession {
     this.send({ cmd: 'connack', returnCode, sessionPresent: false });
     this.socket.end();
     this.close();
+  }
+
+  /** The subscriptions, to keep for the device's next connection when it asked for a persistent session. */
+  get subscriptions(): ReadonlySet<string> {
+    return this.filters;
   }
 
   subscribedTo(topic: string): boolean {
@@ -104,6 +116,7 @@ export class IotSession {
     if (this.closed) return;
     this.closed = true;
     if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.socket.destroy();
     this.handler.onClose(this);
   }
