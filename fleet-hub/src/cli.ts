@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { hubConfig, type HubConfig } from './config.js';
+import { defaultHubConfig, hubConfig, type HubConfig } from './config.js';
 import { HubError } from './errors.js';
 
 export type HubCommand =
@@ -17,11 +17,15 @@ export const USAGE = `usage:
   (embedded) [--tls-port P --tls-cert F --tls-key F --tls-ca F]   mqtts; drones may use X.509 client certificates (subject CN = drone id)
   (embedded) [--iothub-port P [--iothub-hostname H] [--iothub-http-port P]] --tls-cert F --tls-key F --tls-ca F
                  IoT Hub-compatible device endpoint (mqtts; SAS tokens or X.509) and its service API (twins, direct methods)
+  (either form) [--source eventhubs --eventhubs-name NAME [--eventhubs-consumer-group G] [--checkpoint-container C] [--eventhubs-balance-ms MS]]
+                 cloud mode: also read IoT Hub's built-in Event Hubs-compatible endpoint; needs AERIE_HUB_EVENTHUBS_CONNECTION_STRING
+                 and AERIE_HUB_CHECKPOINT_STORAGE_CONNECTION_STRING (hubs sharing group and container share the partitions)
   aerie-hub device add ID [--role drone|service] [--auth password|sas] --data-dir DIR   (prints the new secret or symmetric key once)
   aerie-hub device list --data-dir DIR
   aerie-hub device revoke ID --data-dir DIR
 environment: AERIE_HUB_MQTT_PORT, AERIE_HUB_DATA_DIR, AERIE_HUB_EXTERNAL_URL, AERIE_HUB_EXTERNAL_USERNAME, AERIE_HUB_EXTERNAL_PASSWORD,
-  AERIE_HUB_SHARED_GROUP, AERIE_HUB_METRICS_PORT`;
+  AERIE_HUB_SHARED_GROUP, AERIE_HUB_METRICS_PORT, AERIE_HUB_SOURCE, AERIE_HUB_EVENTHUBS_CONNECTION_STRING, AERIE_HUB_EVENTHUBS_NAME,
+  AERIE_HUB_EVENTHUBS_CONSUMER_GROUP, AERIE_HUB_CHECKPOINT_STORAGE_CONNECTION_STRING, AERIE_HUB_CHECKPOINT_CONTAINER`;
 
 /** Parses argv and the AERIE_HUB_* environment once; nothing else reads either. */
 export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubCommand {
@@ -46,6 +50,11 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
       'iothub-port': { type: 'string' },
       'iothub-hostname': { type: 'string' },
       'iothub-http-port': { type: 'string' },
+      source: { type: 'string' },
+      'eventhubs-name': { type: 'string' },
+      'eventhubs-consumer-group': { type: 'string' },
+      'checkpoint-container': { type: 'string' },
+      'eventhubs-balance-ms': { type: 'string' },
       role: { type: 'string' },
       auth: { type: 'string' },
     },
@@ -94,6 +103,23 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
   if (values['iothub-hostname']) overrides.iothubHostName = values['iothub-hostname'];
   if (tlsPort !== undefined || iothubPort !== undefined) {
     Object.assign(overrides, { tlsCertFile: values['tls-cert'] ?? '', tlsKeyFile: values['tls-key'] ?? '', tlsCaFile: values['tls-ca'] ?? '' });
+  }
+  const source = values.source ?? env.AERIE_HUB_SOURCE ?? 'mqtt';
+  if (source !== 'mqtt' && source !== 'eventhubs') throw new HubError('HUB_ERR_CONFIG', '--source must be mqtt or eventhubs');
+  if (source === 'eventhubs') {
+    // Connection strings carry keys: environment only, never argv (visible in ps).
+    overrides.source = source;
+    overrides.eventHubs = {
+      ...defaultHubConfig.eventHubs,
+      connectionString: env.AERIE_HUB_EVENTHUBS_CONNECTION_STRING ?? '',
+      hubName: values['eventhubs-name'] ?? env.AERIE_HUB_EVENTHUBS_NAME ?? '',
+      consumerGroup: values['eventhubs-consumer-group'] ?? env.AERIE_HUB_EVENTHUBS_CONSUMER_GROUP ?? defaultHubConfig.eventHubs.consumerGroup,
+      storageConnectionString: env.AERIE_HUB_CHECKPOINT_STORAGE_CONNECTION_STRING ?? '',
+      container: values['checkpoint-container'] ?? env.AERIE_HUB_CHECKPOINT_CONTAINER ?? defaultHubConfig.eventHubs.container,
+    };
+    // The SDK's balanced strategy claims one partition per interval; expiry stays six intervals.
+    const balanceMs = num(values['eventhubs-balance-ms'], '--eventhubs-balance-ms');
+    if (balanceMs !== undefined) Object.assign(overrides.eventHubs, { loadBalancingIntervalMs: balanceMs, ownershipExpiryMs: 6 * balanceMs });
   }
   const port = num(values['mqtt-port'] ?? env.AERIE_HUB_MQTT_PORT, '--mqtt-port');
   if (port !== undefined) overrides.mqttPort = port;

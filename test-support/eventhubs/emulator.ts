@@ -23,6 +23,8 @@ export interface EventHubsEmulator {
   events(partition: number): readonly StoredEvent[];
   /** Receivers attached now, by consumer group and partition ("$default/0"). */
   receivers(): string[];
+  /** Receiver attaches so far (a steady count means load balancing has settled). */
+  receiverAttaches(): number;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function startEventHubsEmulator(opts: EventHubsEmulatorOptions): Pr
   const readers = new Map<Sender, Reader>();
   const sockets = new Set<Socket>();
   let roundRobin = 0;
+  let attaches = 0;
 
   const container = rhea.create_container({ id: `eventhubs-emulator-${opts.hub}` });
   (container.sasl_server_mechanisms as { enable_anonymous(): void }).enable_anonymous();
@@ -127,6 +130,7 @@ export async function startEventHubsEmulator(opts: EventHubsEmulatorOptions): Pr
     };
     reader.stop = log.onAppend(() => pump(reader));
     readers.set(link, reader);
+    attaches += 1;
   });
 
   const drop = (r: Reader) => {
@@ -205,6 +209,7 @@ export async function startEventHubsEmulator(opts: EventHubsEmulatorOptions): Pr
     connectionString: `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=${sas.keyName};SharedAccessKey=${sas.key};UseDevelopmentEmulator=true`,
     events: (p) => logs[p]?.events ?? [],
     receivers: () => [...readers.values()].map((r) => r.key).sort(),
+    receiverAttaches: () => attaches,
     close: async () => {
       for (const r of [...readers.values()]) drop(r);
       for (const s of sockets) s.destroy();

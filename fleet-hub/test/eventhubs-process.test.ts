@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventHubProducerClient } from '@azure/event-hubs';
+import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
+import { ContainerClient } from '@azure/storage-blob';
+import { HubError, parseHubCommand } from '../src/index.js';
+import { startEventHubsEmulator, type EventHubsEmulator } from '../../test-support/eventhubs/emulator.js';
+import { startAzurite, type RunningAzurite } from '../../test-support/azurite.js';
+import { droneStatus } from '../../test-support/fixtures.js';
+import { until } from '../../test-support/until.js';
+
+// The real aerie-hub process in cloud mode, configured by its CLI and environment, SIGKILLed
+// mid-stream and started again: it resumes from the blob checkpoints in Azurite.
+const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'aerie-hub-cloudproc-'));
+const CONTAINER = 'cloud-process';
+let eh: EventHubsEmulator;
+let azurite: RunningAzurite;
+let producer: EventHubProducerClient;
+const procs: ChildProcess[] = [];
+
+beforeAll(async () => {
+  [eh, azurite] = await Promise.all([startEventHubsEmulator({ hub: 'iothub-ehub', partitions: 4, consumerGroups: ['hubs'] }), startAzurite()]);
+  producer = new EventHubProducerClient(eh.connectionString, eh.hub);
+});
+afterAll(async () => {
+  for (const p of procs) {
+    if (p.exitCode === null && p.signalCode === null) {
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      await exited;
+    }
+  }
+  await producer?.close();
+  await eh?.close();
+  await azurite?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function startHubProcess(): Promise<{ proc: ChildProcess; metricsUrl: string }> {
+  const proc = spawn(process.execPath, [main, '--mqtt-port', '0', '--metrics-port', '0', '--data-dir', dataDir, '--source', 'eventhubs',
+    '--eventhubs-name', eh.hub, '--eventhubs-consumer-group', 'hubs', '--checkpoint-container', CONTAINER, '--eventhubs-balance-ms', '300'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, AERIE_HUB_EVENTHUBS_CONNECTION_STRING: eh.connectionString, AERIE_HUB_CHECKPOINT_STORAGE_CONNECTION_STRING: azurite.connectionString },
+  });
+  procs.push(proc);
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const metricsUrl = await until(() => /"metricsUrl":"([^"]+)"/.exec(out)?.[1], 'the hub process to start', 20_000);
+  return { proc, metricsUrl };
+}
+
+/** Device-to-cloud statuses as IoT Hub writes them to its built-in endpoint (device id stamped, one partition per device). */
+async function publish(drones: string[], from: number, n: number): Promise<void> {
+  for (const d of drones) {
+    const batch = await producer.createBatch();
+    for (let seq = from; seq < from + n; seq++) {
+      expect(batch.tryAdd({
+        body: Buffer.from(JSON.stringify(droneStatus({ droneId: d, seq }))), bodyType: 'data',
+        messageAnnotations: { 'iothub-connection-device-id': d, 'x-opt-partition-key': d }, applicationProperties: { type: 'status' },
+      })).toBe(true);
+    }
+    await producer.sendBatch(batch);
+  }
+}
+
+async function metric(url: string, reason: 'in' | 'duplicate'): Promise<number> {
+  const re = reason === 'in' ? /^aerie_hub_messages_in_total\{channel="status"\} (\d+)$/m : /^aerie_hub_rejected_total\{reason="HUB_ERR_DUPLICATE"\} (\d+)$/m;
+  const m = re.exec(await (await fetch(`${url}/metrics`)).text());
+  return m ? Number(m[1]) : 0;
+}
+
+async function untilAsync(probe: () => Promise<boolean>, what: string, realMs = 20_000): Promise<void> {
+  const end = Date.now() + realMs;
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error(`timed out after ${realMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('aerie-hub process in cloud mode', () => {
+  it('is configured from flags and environment, and refuses a cloud mode without its connection strings', () => {
+    const cmd = parseHubCommand(['--source', 'eventhubs', '--eventhubs-name', 'fleet'], {
+      AERIE_HUB_EVENTHUBS_CONNECTION_STRING: 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=s',
+      AERIE_HUB_CHECKPOINT_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+    });
+    expect(cmd.kind === 'run' && cmd.config.source).toBe('eventhubs');
+    expect(cmd.kind === 'run' && cmd.config.eventHubs).toMatchObject({ hubName: 'fleet', consumerGroup: '$default', container: 'aerie-hub-checkpoints' });
+    expect(() => parseHubCommand(['--source', 'eventhubs', '--eventhubs-name', 'fleet'], {})).toThrow(HubError);
+    expect(() => parseHubCommand(['--source', 'kafka'], {})).toThrow(/--source/);
+  });
+
+  it('SIGKILLed and restarted: reads again only what was past its checkpoints, exactly once after dedupe, nothing lost', async () => {
+    const drones = ['drone-k1', 'drone-k2', 'drone-k3', 'drone-k4', 'drone-k5'];
+    const a = await startHubProcess();
+    await publish(drones, 0, 10);
+    await untilAsync(async () => (await metric(a.metricsUrl, 'in')) >= 50, 'process A to take in the first 50');
+    const exited = new Promise((r) => a.proc.once('exit', r));
+    a.proc.kill('SIGKILL');
+    await exited;
+    const store = new BlobCheckpointStore(new ContainerClient(azurite.connectionString, CONTAINER));
+    const cps = await store.listCheckpoints('127.0.0.1', eh.hub, 'hubs');
+    // Past each partition's checkpoint: what a new owner must read again.
+    const tail = [0, 1, 2, 3].reduce((n, p) => n + eh.events(p).length - 1 - (cps.find((c) => c.partitionId === String(p))?.sequenceNumber ?? -1), 0);
+    await publish(drones, 10, 10);
+    const b = await startHubProcess();
+    await untilAsync(async () => (await metric(b.metricsUrl, 'in')) - (await metric(b.metricsUrl, 'duplicate')) >= tail + 50, 'process B to read the tail and the new 50');
+    await new Promise((r) => setTimeout(r, 1_500)); // room for anything read twice
+    expect((await metric(b.metricsUrl, 'in')) - (await metric(b.metricsUrl, 'duplicate'))).toBe(tail + 50);
+  });
+});
