@@ -75,6 +75,7 @@ const ROUTES: Route[] = [
   { name: 'POST /deliveries', ok: 202, call: (o) => Promise.resolve({ method: 'POST', path: '/api/v1/deliveries', body: { ...body, owner: o }, headers: { 'idempotency-key': `ik-${++n}` } }) },
   { name: 'GET /deliveries/{id}', ok: 200, call: async (o) => ({ method: 'GET', path: `/api/v1/deliveries/${await target(o)}` }) },
   { name: 'GET /deliveries/{id}/events', ok: 200, call: async (o) => ({ method: 'GET', path: `/api/v1/deliveries/${await target(o)}/events` }) },
+  { name: 'GET /deliveries/{id}/assignment', ok: 200, call: async (o) => ({ method: 'GET', path: `/api/v1/deliveries/${await target(o)}/assignment` }) },
   { name: 'PATCH /deliveries/{id}', ok: 200, call: async (o) => ({ method: 'PATCH', path: `/api/v1/deliveries/${await target(o)}`, body: { dropoff: { lat: 47.402, lon: 8.551 } } }) },
   { name: 'DELETE /deliveries/{id}', ok: 202, call: async (o) => ({ method: 'DELETE', path: `/api/v1/deliveries/${await target(o)}` }) },
   { name: 'GET /drones', ok: 200, fleet: true, call: () => Promise.resolve({ method: 'GET', path: '/api/v1/drones' }) },
