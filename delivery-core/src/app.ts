@@ -4,8 +4,12 @@ import { systemClock, type Clock } from '@aerie/contracts';
 import { DeliveryService } from './service.js';
 import { buildHttp } from './http.js';
 import { Authenticator } from './auth.js';
-import { SqliteDeliveryRepository } from './adapters/sqlite-repository.js';
-import { PostgresDeliveryRepository } from './adapters/postgres-repository.js';
+import type { Kysely } from 'kysely';
+import { SqlDeliveryRepository } from './adapters/sql/delivery-repository.js';
+import { openSqlite } from './adapters/sql/sqlite.js';
+import { openPostgres } from './adapters/sql/postgres.js';
+import { SqlWorkflowStore } from './adapters/outbox-sql.js';
+import type { WorkflowDatabase } from './adapters/outbox-schema.js';
 import { MqttFleetLink } from './adapters/mqtt-fleet-link.js';
 import type { CoreConfig } from './config.js';
 
@@ -23,10 +27,16 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
   const log = opts.log ?? ((line) => console.log(line));
   const auth = new Authenticator(config.auth, clock);
   if (!config.databaseUrl && config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true });
-  const repo = config.databaseUrl ? new PostgresDeliveryRepository(config.databaseUrl) : new SqliteDeliveryRepository(config.dbPath);
+  // One database (one SQLite connection, or one PostgreSQL pool) holds the deliveries and the
+  // workflow's tables (accounts, packages, sagas, outbox, drone reservations).
+  const dialect = config.databaseUrl ? 'postgres' : 'sqlite';
+  const db = config.databaseUrl ? openPostgres(config.databaseUrl) : openSqlite(config.dbPath);
+  const repo = SqlDeliveryRepository.open(db, dialect);
+  let records: SqlWorkflowStore;
   try {
     // Migrations run at open: a store that cannot be brought up to date stops the start here.
     await repo.opened();
+    records = await SqlWorkflowStore.open(db as unknown as Kysely<WorkflowDatabase>, dialect);
   } catch (err) {
     await repo.close();
     throw err;
@@ -45,7 +55,7 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
     await repo.close();
     throw err;
   }
-  const service = new DeliveryService(repo, fleet, config, clock);
+  const service = new DeliveryService(repo, fleet, config, clock, records);
   const http = buildHttp(service, auth);
   await http.listen({ host: config.httpHost, port: config.httpPort });
   await service.start();
@@ -56,6 +66,7 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
     async close() {
       service.stop();
       await http.close();
+      await service.workflow.stop();
       await fleet.close();
       await service.settled();
       await repo.close();

@@ -15,6 +15,10 @@ export const DeliveryErrorCodes = {
   DLV_ERR_RATE_LIMITED: 'Too many requests from this client',
   DLV_ERR_ROLE_FORBIDDEN: 'This role may not use this resource',
   DLV_ERR_DRONE_NOT_FOUND: 'No drone with this id',
+  DLV_ERR_ACCOUNT_NOT_FOUND: 'No account with this id',
+  DLV_ERR_ACCOUNT_CONFLICT: 'A different account already exists with this id',
+  DLV_ERR_PACKAGE_NOT_FOUND: 'No package with this id',
+  DLV_ERR_PACKAGE_CONFLICT: 'A different package already exists with this id, or the package or delivery is already bound',
 } as const;
 export type DeliveryErrorCode = keyof typeof DeliveryErrorCodes;
 

@@ -9,6 +9,8 @@ import { registerEvents } from './sse.js';
 import { Authenticator, forbidIfNot, type Principal } from './auth.js';
 import { registerTrackingPage } from './tracking-page/routes.js';
 import { registerDrones } from './routes/drones.js';
+import { registerAccounts } from './routes/accounts.js';
+import { registerPackages } from './routes/packages.js';
 import { registerAssignment } from './routes/assignment.js';
 import { trackingPath } from './tracking-page/token.js';
 
@@ -185,6 +187,18 @@ export function buildHttp(service: DeliveryService, auth: Authenticator = Authen
   registerEvents(app, service, IdParams, visible);
   registerTrackingPage(app, service, auth, IdParams);
   registerAssignment(app, IdParams, { explanation: (id) => service.explanations.get(id) ?? null, find: visible, principal });
+  registerAccounts(app, { store: service.records, clock: service.clock, principal });
+  registerPackages(app, {
+    store: service.records, clock: service.clock, principal,
+    deliveryOwner: async (id) => {
+      try {
+        return (await service.get(id)).delivery.owner;
+      } catch (err) {
+        if (err instanceof DeliveryError && err.code === 'DLV_ERR_NOT_FOUND') return undefined;
+        throw err;
+      }
+    },
+  });
   registerDrones(app, {
     registry: service.config.drones, airframe: service.config.airframe, policy: service.config.assignment, clock: service.clock,
     statuses: () => service.droneStatuses(), active: () => service.list({ stages: ACTIVE_STAGES }, 100_000), principal,

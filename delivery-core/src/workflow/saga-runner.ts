@@ -3,11 +3,12 @@ import {
   begin, compensated, compensationFailed, idempotencyKey, isFinal, stepDone, stepFailed,
   type SagaData, type SagaDefinition, type SagaState, type Transition,
 } from '../domain/saga.js';
+import { errorCode, StepError } from '../domain/saga-errors.js';
 import type { SagaStore } from './ports.js';
 
 export interface RunnerOptions {
   random?: () => number;
-  /** A step, compensation or save that threw unexpectedly (the saga stays where it was). */
+  /** A step or compensation that threw something unclassified (a bug, a driver error); classified outcomes are counted only. */
   onError?: (sagaId: string, err: unknown) => void;
 }
 
@@ -20,7 +21,7 @@ export interface RunnerOptions {
  */
 export class SagaRunner<C> {
   private readonly inFlight = new Map<string, Promise<SagaState | null>>();
-  readonly stats = { steps: 0, retries: 0, compensations: 0, lostRaces: 0 };
+  readonly stats = { steps: 0, retries: 0, compensations: 0, lostRaces: 0, failuresByCode: {} as Record<string, number> };
 
   constructor(
     private readonly def: SagaDefinition<C>,
@@ -71,6 +72,12 @@ export class SagaRunner<C> {
     return s;
   }
 
+  private failed(id: string, err: unknown): void {
+    const code = errorCode(err);
+    this.stats.failuresByCode[code] = (this.stats.failuresByCode[code] ?? 0) + 1;
+    if (!(err instanceof StepError)) this.opts.onError?.(id, err);
+  }
+
   private async transition(s: SagaState): Promise<Transition> {
     const now = () => this.clock.now();
     if (s.status === 'running') {
@@ -80,7 +87,7 @@ export class SagaRunner<C> {
         this.stats.steps += 1;
         return stepDone(this.def, s, out, now());
       } catch (err) {
-        this.opts.onError?.(s.id, err);
+        this.failed(s.id, err);
         const t = stepFailed(this.def, s, err, now(), this.opts.random);
         if (t.next.status === 'running') this.stats.retries += 1;
         return t;
@@ -96,7 +103,7 @@ export class SagaRunner<C> {
       this.stats.compensations += 1;
       return compensated(this.def, s, now());
     } catch (err) {
-      this.opts.onError?.(s.id, err);
+      this.failed(s.id, err);
       return compensationFailed(this.def, s, err, now(), this.opts.random);
     }
   }
