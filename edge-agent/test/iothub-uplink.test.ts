@@ -19,6 +19,7 @@ const home = { lat: 47.3977, lon: 8.5456, altMsl: 488 };
 let pki: TestPki;
 let registry: MemoryDeviceRegistry;
 let key = '';
+let renewKey = '';
 let opsSecret = '';
 let hub: FleetHub | null = null;
 let agent: RunningAgent | null = null;
@@ -31,6 +32,7 @@ beforeAll(async () => {
   registry = new MemoryDeviceRegistry();
   key = (await registry.add('drone-007', 'drone', 'sas')).secret;
   await registry.add('drone-x509', 'drone');
+  renewKey = (await registry.add('drone-renew', 'drone', 'sas')).secret;
   opsSecret = (await registry.add('ops', 'service')).secret;
 });
 afterAll(() => {
@@ -166,4 +168,31 @@ describe('edge agent on the IoT Hub transport → fleet-hub IoT Hub endpoint', (
     expect(u.connected).toBe(false);
     expect(await u.publishConfirmed('status', Buffer.from('{}'))).toBe(false);
   });
+
+  it('renews its SAS token before the hub ends the session, and commands still arrive after the renewal', async () => {
+    const h = await startHub();
+    const port = h.iothub!.endpoint.port;
+    // A 6 s token renewed 3 s before expiry: the hub closes a session at its token's expiry.
+    const u = await IotHubUplink.connect({ connectionString: `HostName=localhost:${port};DeviceId=drone-renew;SharedAccessKey=${renewKey}`, ca: pki.caFile, cert: null, key: null, reported: {}, tokenValidS: 6, tokenRenewalMarginS: 3 });
+    uplinks.push(u);
+    const got: string[] = [];
+    u.onCommand((p) => {
+      const cmd = JSON.parse(p.toString()) as DroneCommand;
+      got.push(cmd.commandId);
+      u.publishResult({ v: 1, commandId: cmd.commandId, droneId: 'drone-renew', ts: Date.now(), outcome: 'accepted', code: 'AGENT_OK', mavResult: null, message: 'ok' });
+    });
+    const changes: boolean[] = [];
+    u.onConnectionChange((up) => changes.push(up));
+    const start = Date.now();
+    await until(() => Date.now() - start > 7_000, 'past the first token’s expiry', 15_000);
+    // Renewed in place: the uplink never saw the session end, and no login was refused.
+    expect(changes).toEqual([]);
+    expect(h.iothub!.endpoint.refusedByReason).toEqual({});
+    expect(u.connected).toBe(true);
+    const rtl: DroneCommand = { v: 1, commandId: 'rtl-after-renewal', droneId: 'drone-renew', ts: Date.now(), action: { kind: 'rtl' } };
+    expect(h.iothub!.takeCommand(topics.command('drone-renew'), encodeMessage({ ...rtl, commandId: 'c2d-after-renewal' }))).toBe(true);
+    await until(() => got.includes('c2d-after-renewal'), 'the C2D command after the renewal');
+    const r = await api('POST', '/twins/drone-renew/methods', { methodName: 'rtl', payload: rtl, responseTimeoutInSeconds: 10 });
+    expect(r).toMatchObject({ status: 200, body: { status: 200, payload: { commandId: 'rtl-after-renewal', outcome: 'accepted' } } });
+  }, 30_000);
 });

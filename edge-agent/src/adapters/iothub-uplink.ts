@@ -5,7 +5,7 @@ import { encodeMessage, type CommandResult, type DroneEvent, type DroneStatus } 
 import type { Uplink, UplinkKind } from '../ports.js';
 import type { AgentConfig } from '../config.js';
 
-const { Client, Message } = deviceSdk;
+const { Client, Message, SharedAccessKeyAuthenticationProvider } = deviceSdk;
 type DeviceClient = InstanceType<typeof Client>;
 type DeviceMessage = InstanceType<typeof Message>;
 
@@ -18,6 +18,12 @@ export interface IotHubUplinkOptions {
   key: string | null;
   /** Reported twin properties set on every connect (agent version, configuration). */
   reported: Record<string, unknown>;
+  /**
+   * SAS token lifetime and the margin before expiry at which the SDK renews it (s; SDK defaults
+   * 3600 and 900). Renewal reconnects with CleanSession 0, so subscriptions carry over.
+   */
+  tokenValidS?: number;
+  tokenRenewalMarginS?: number;
   /** Reconnect backoff bounds (ms). */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -127,7 +133,10 @@ export class IotHubUplink implements Uplink {
   }
 
   private async open(): Promise<void> {
-    const client = Client.fromConnectionString(this.opts.connectionString, Mqtt);
+    const { connectionString: cs, tokenValidS, tokenRenewalMarginS } = this.opts;
+    const client = tokenValidS && !/;x509=true/i.test(cs)
+      ? Client.fromAuthenticationProvider(SharedAccessKeyAuthenticationProvider.fromConnectionString(cs, tokenValidS, tokenRenewalMarginS), Mqtt)
+      : Client.fromConnectionString(cs, Mqtt);
     client.setRetryPolicy(NO_RETRY);
     const { ca, cert, key } = this.opts;
     await client.setOptions({
