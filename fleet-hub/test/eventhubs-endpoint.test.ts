@@ -69,6 +69,31 @@ describe('local Event Hubs endpoint with the real @azure/event-hubs client', () 
     }
   });
 
+  it('gives a partition to the receiver with the highest owner level (epoch) and detaches the others', async () => {
+    const clients = [0, 1, 2].map(() => new EventHubConsumerClient('hubs', eh.connectionString, eh.hub));
+    const errors: string[][] = [[], [], []];
+    const subs = [2, 5, 1].map((ownerLevel, i) => () => clients[i]!.subscribe('3', {
+      processEvents: () => Promise.resolve(),
+      processError: (err) => {
+        errors[i]!.push((err as { code?: string }).code ?? err.name);
+        return Promise.resolve();
+      },
+    }, { startPosition: earliestEventPosition, ownerLevel, maxWaitTimeInSeconds: 1 }));
+    try {
+      const first = subs[0]!();
+      await until(() => eh.receivers().includes('hubs/3') || undefined, 'the first receiver', 10_000);
+      const second = subs[1]!(); // higher epoch: takes the partition
+      await until(() => errors[0]!.includes('ReceiverDisconnectedError') || undefined, 'the first receiver to be detached', 10_000);
+      const third = subs[2]!(); // lower epoch: refused
+      await until(() => errors[2]!.includes('ReceiverDisconnectedError') || undefined, 'the lower epoch to be refused', 10_000);
+      expect(errors[1]).toEqual([]);
+      expect(eh.receivers().filter((k) => k === 'hubs/3')).toHaveLength(1);
+      await Promise.all([first.close(), second.close(), third.close()]);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+
   it('refuses a token signed with the wrong key', async () => {
     const wrong = eh.connectionString.replace(/SharedAccessKey=[^;]+/, 'SharedAccessKey=bm90LXRoZS1rZXk=');
     const producer = new EventHubProducerClient(wrong, eh.hub, { retryOptions: { maxRetries: 0, timeoutInMs: 5_000 } });
