@@ -35,18 +35,28 @@ function isUniqueViolation(err: unknown): boolean {
  * check makes a stale runner's transition a no-op; the drone reservation is a primary key.
  */
 export class SqlWorkflowStore implements WorkflowStore {
-  private constructor(private readonly db: Kysely<WorkflowDatabase>, private readonly ownsDb: boolean) {}
+  private constructor(private readonly db: Kysely<WorkflowDatabase>, private readonly ownsDb: boolean, private readonly durable: () => Promise<void>) {}
 
-  /** Migrates, then wraps `db`. `ownsDb`: close() destroys it (false when the delivery repository shares it). */
-  static async open(db: Kysely<WorkflowDatabase>, dialect: WorkflowDialect, ownsDb = false): Promise<SqlWorkflowStore> {
+  /**
+   * Migrates, then wraps `db`. `ownsDb`: close() destroys it (false when the delivery repository
+   * shares it). `durable`: resolves once what was committed is on disk (the embedded SQLite
+   * fsyncs off the event loop, sql/sqlite.ts); every write here waits for it before resolving.
+   */
+  static async open(db: Kysely<WorkflowDatabase>, dialect: WorkflowDialect, ownsDb = false, durable: () => Promise<void> = () => Promise.resolve()): Promise<SqlWorkflowStore> {
     await migrateWorkflow(db as Kysely<unknown>, dialect);
-    return new SqlWorkflowStore(db, ownsDb);
+    return new SqlWorkflowStore(db, ownsDb, durable);
+  }
+
+  private async written<T>(p: Promise<T>): Promise<T> {
+    const v = await p;
+    await this.durable();
+    return v;
   }
 
   async insertAccount(a: Account): Promise<boolean> {
-    const r = await this.db.insertInto('accounts').values({
+    const r = await this.written(this.db.insertInto('accounts').values({
       id: a.id, kind: a.kind, name: a.name, business_id: a.businessId, status: a.status, created_at: a.createdAt,
-    }).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+    }).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst());
     return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
   }
   async getAccount(id: string): Promise<Account | null> {
@@ -62,9 +72,9 @@ export class SqlWorkflowStore implements WorkflowStore {
 
   async insertPackage(p: Package): Promise<boolean> {
     try {
-      const r = await this.db.insertInto('packages').values({
+      const r = await this.written(this.db.insertInto('packages').values({
         id: p.id, owner: p.owner, size: p.size, weight_kg: p.weightKg, tag: p.tag, delivery_id: p.deliveryId, created_at: p.createdAt,
-      }).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+      }).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst());
       return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
     } catch (err) {
       if (isUniqueViolation(err)) return false;
@@ -88,8 +98,8 @@ export class SqlWorkflowStore implements WorkflowStore {
   }
   async bindPackage(id: string, deliveryId: string): Promise<boolean> {
     try {
-      const r = await this.db.updateTable('packages').set({ delivery_id: deliveryId })
-        .where('id', '=', id).where((eb) => eb.or([eb('delivery_id', 'is', null), eb('delivery_id', '=', deliveryId)])).executeTakeFirst();
+      const r = await this.written(this.db.updateTable('packages').set({ delivery_id: deliveryId })
+        .where('id', '=', id).where((eb) => eb.or([eb('delivery_id', 'is', null), eb('delivery_id', '=', deliveryId)])).executeTakeFirst());
       return Number(r.numUpdatedRows) === 1;
     } catch (err) {
       // packages.delivery_id is UNIQUE: the delivery already carries another package.
@@ -98,11 +108,11 @@ export class SqlWorkflowStore implements WorkflowStore {
     }
   }
   async unbindPackage(id: string, deliveryId: string): Promise<void> {
-    await this.db.updateTable('packages').set({ delivery_id: null }).where('id', '=', id).where('delivery_id', '=', deliveryId).execute();
+    await this.written(this.db.updateTable('packages').set({ delivery_id: null }).where('id', '=', id).where('delivery_id', '=', deliveryId).execute());
   }
 
   async createSaga(s: SagaState): Promise<boolean> {
-    const r = await this.db.insertInto('sagas').values(sagaRow(s)).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+    const r = await this.written(this.db.insertInto('sagas').values(sagaRow(s)).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst());
     return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
   }
   async getSaga(id: string): Promise<SagaState | null> {
@@ -110,7 +120,7 @@ export class SqlWorkflowStore implements WorkflowStore {
     return r ? toSaga(r) : null;
   }
   saveSaga(next: SagaState, events: readonly OutboxDraft[]): Promise<boolean> {
-    return this.db.transaction().execute(async (tx) => {
+    return this.written(this.db.transaction().execute(async (tx) => {
       const { id: _id, created_at: _c, ...row } = sagaRow(next);
       const r = await tx.updateTable('sagas').set(row).where('id', '=', next.id).where('version', '=', next.version - 1).executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return false;
@@ -120,7 +130,7 @@ export class SqlWorkflowStore implements WorkflowStore {
         }))).onConflict((oc) => oc.column('id').doNothing()).execute();
       }
       return true;
-    });
+    }));
   }
   async dueSagas(now: number, limit: number): Promise<SagaState[]> {
     const rows = await this.db.selectFrom('sagas').selectAll().where('status', 'in', ['running', 'compensating']).where('next_attempt_at', '<=', now)
@@ -141,19 +151,19 @@ export class SqlWorkflowStore implements WorkflowStore {
   }
   async markSent(ids: readonly string[], now: number): Promise<void> {
     if (ids.length === 0) return;
-    await this.db.updateTable('outbox').set({ sent_at: now }).where('id', 'in', [...ids]).where('sent_at', 'is', null).execute();
+    await this.written(this.db.updateTable('outbox').set({ sent_at: now }).where('id', 'in', [...ids]).where('sent_at', 'is', null).execute());
   }
 
   async reserveDrone(droneId: string, holder: string, now: number): Promise<boolean> {
     // No conflict target: a clash on either key (the drone, or a holder that holds another) does nothing.
-    const r = await this.db.insertInto('drone_reservations').values({ drone_id: droneId, holder, reserved_at: now })
-      .onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    const r = await this.written(this.db.insertInto('drone_reservations').values({ drone_id: droneId, holder, reserved_at: now })
+      .onConflict((oc) => oc.doNothing()).executeTakeFirst());
     if (Number(r.numInsertedOrUpdatedRows ?? 0) === 1) return true;
     const cur = await this.db.selectFrom('drone_reservations').select('holder').where('drone_id', '=', droneId).executeTakeFirst();
     return cur?.holder === holder;
   }
   async releaseDrone(droneId: string, holder: string): Promise<void> {
-    await this.db.deleteFrom('drone_reservations').where('drone_id', '=', droneId).where('holder', '=', holder).execute();
+    await this.written(this.db.deleteFrom('drone_reservations').where('drone_id', '=', droneId).where('holder', '=', holder).execute());
   }
   async reservations(): Promise<{ droneId: string; holder: string }[]> {
     const rows = await this.db.selectFrom('drone_reservations').select(['drone_id', 'holder']).orderBy('drone_id').execute();

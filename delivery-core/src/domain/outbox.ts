@@ -98,12 +98,23 @@ export interface SeenIds {
   add(id: string): Promise<void>;
 }
 
-/** Consumer-side dedupe: the handler runs once per event id however often the relay delivers it. */
+/**
+ * Consumer-side dedupe: the handler runs once per event id however often the relay delivers it.
+ * Deliveries are handled one at a time in arrival order, so two copies arriving together (a
+ * redelivery in the same packet burst) cannot both pass the check.
+ */
 export class Deduplicator {
   readonly stats = { handled: 0, duplicates: 0 };
+  private tail: Promise<void> = Promise.resolve();
   constructor(private readonly seen: SeenIds, private readonly handler: (e: OutboxEvent) => Promise<void> | void) {}
 
-  async deliver(e: OutboxEvent): Promise<void> {
+  deliver(e: OutboxEvent): Promise<void> {
+    const run = this.tail.then(() => this.handle(e));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async handle(e: OutboxEvent): Promise<void> {
     if (await this.seen.has(e.id)) {
       this.stats.duplicates += 1;
       return;
