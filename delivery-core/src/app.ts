@@ -30,8 +30,8 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
   // One database (one SQLite connection, or one PostgreSQL pool) holds the deliveries and the
   // workflow's tables (accounts, packages, sagas, outbox, drone reservations).
   const dialect = config.databaseUrl ? 'postgres' : 'sqlite';
-  const db = config.databaseUrl ? openPostgres(config.databaseUrl) : openSqlite(config.dbPath);
-  const repo = SqlDeliveryRepository.open(db, dialect);
+  const { db, durable } = config.databaseUrl ? { db: openPostgres(config.databaseUrl), durable: undefined } : openSqlite(config.dbPath);
+  const repo = SqlDeliveryRepository.open(db, dialect, durable);
   let records: SqlWorkflowStore;
   try {
     // Migrations run at open: a store that cannot be brought up to date stops the start here.

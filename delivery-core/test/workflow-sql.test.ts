@@ -26,7 +26,7 @@ afterAll(async () => {
 let n = 0;
 
 type Dialect = 'sqlite' | 'postgres';
-const connect = (dialect: Dialect, where: string) => (dialect === 'sqlite' ? openSqlite(where) : openPostgres(where, 20));
+const connect = (dialect: Dialect, where: string) => (dialect === 'sqlite' ? openSqlite(where).db : openPostgres(where, 20));
 
 /** The deliveries and the workflow on one database connection (pool), as app.ts wires them. */
 async function openBoth(dialect: Dialect, where: string) {

@@ -26,17 +26,22 @@ class RepeatedEvent extends Error {}
 export class SqlDeliveryRepository implements DeliveryRepository {
   private savepoints = 0;
 
-  /** `inTx`: this instance is the `tx` of an open batch, bound to its transaction. */
+  /**
+   * `durable`: resolves once what was committed before is on disk (SQLite fsyncs off the event
+   * loop; PostgreSQL's COMMIT already waited for it). `inTx`: this instance is the `tx` of an
+   * open batch, bound to its transaction.
+   */
   protected constructor(
     private readonly db: Db,
     readonly dialect: SqlDialectName,
     private readonly ready: Promise<unknown>,
+    private readonly durable: () => Promise<void> = () => Promise.resolve(),
     private readonly inTx = false,
   ) {}
 
   /** Runs the migrations now; every call waits for them. */
-  static open(db: Db, dialect: SqlDialectName): SqlDeliveryRepository {
-    return new SqlDeliveryRepository(db, dialect, SqlDeliveryRepository.migrate(db, dialect));
+  static open(db: Db, dialect: SqlDialectName, durable?: () => Promise<void>): SqlDeliveryRepository {
+    return new SqlDeliveryRepository(db, dialect, SqlDeliveryRepository.migrate(db, dialect), durable);
   }
 
   protected static migrate(db: Db, dialect: SqlDialectName): Promise<string[]> {
@@ -62,7 +67,7 @@ export class SqlDeliveryRepository implements DeliveryRepository {
     const firstOf = new Map<string, number>();
     items.forEach((x, k) => firstOf.has(x.delivery.id) || firstOf.set(x.delivery.id, k));
     const unique = [...firstOf.values()].map((k) => items[k]!);
-    const created = await this.atomic(async (db) => {
+    const created = await this.written(this.atomic(async (db) => {
       const ids = new Set<string>();
       for (let i = 0; i < unique.length; i += ROWS_PER_INSERT) {
         const part = unique.slice(i, i + ROWS_PER_INSERT);
@@ -75,7 +80,7 @@ export class SqlDeliveryRepository implements DeliveryRepository {
         for (const id of now) ids.add(id);
       }
       return ids;
-    });
+    }));
     return items.map((x, k) => firstOf.get(x.delivery.id) === k && created.has(x.delivery.id));
   }
 
@@ -105,14 +110,14 @@ export class SqlDeliveryRepository implements DeliveryRepository {
       ...(patch.etaAtDispatch != null ? { eta_dispatch: patch.etaAtDispatch } : {}),
     };
     try {
-      return await this.atomic(async (db) => {
+      return await this.written(this.atomic(async (db) => {
         const updated = await db.updateTable('deliveries').set(set).where('id', '=', id).executeTakeFirst();
         if (Number(updated.numUpdatedRows) === 0) return false;
         const recorded = await db.insertInto('stage_history').values({ delivery_id: id, stage: change.stage, at: change.at, event_id: change.eventId })
           .onConflict((oc) => oc.column('event_id').doNothing()).executeTakeFirst();
         if (Number(recorded.numInsertedOrUpdatedRows ?? 0) === 0) throw new RepeatedEvent();
         return true;
-      }, true);
+      }, true));
     } catch (err) {
       // one_active_delivery_per_drone: the drone is taken; this change was undone whole.
       if (err instanceof RepeatedEvent || isUniqueViolation(err)) return false;
@@ -123,22 +128,22 @@ export class SqlDeliveryRepository implements DeliveryRepository {
   async reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>, stages: readonly DeliveryStage[], now: number): Promise<boolean> {
     await this.ready;
     if (stages.length === 0) return false;
-    const res = await this.db.updateTable('deliveries').set({
+    const res = await this.written(this.db.updateTable('deliveries').set({
       updated_at: now,
       ...(patch.pickup ? { pickup_lat: patch.pickup.lat, pickup_lon: patch.pickup.lon } : {}),
       ...(patch.dropoff ? { dropoff_lat: patch.dropoff.lat, dropoff_lon: patch.dropoff.lon } : {}),
-    }).where('id', '=', id).where('stage', 'in', stages).executeTakeFirst();
+    }).where('id', '=', id).where('stage', 'in', stages).executeTakeFirst());
     return Number(res.numUpdatedRows) === 1;
   }
 
   async update(id: string, patch: UpdatePatch, now: number): Promise<void> {
     await this.ready;
-    await this.db.updateTable('deliveries').set({
+    await this.written(this.db.updateTable('deliveries').set({
       updated_at: now,
       ...(patch.eta !== undefined ? { eta: patch.eta } : {}),
       ...(patch.lastPosition ? { last_position: JSON.stringify(patch.lastPosition) } : {}),
       ...(patch.etaAtHalfway != null ? { eta_halfway: patch.etaAtHalfway } : {}),
-    }).where('id', '=', id).execute();
+    }).where('id', '=', id).execute());
   }
 
   async listByStage(stages: readonly DeliveryStage[], limit: number): Promise<Delivery[]> {
@@ -164,12 +169,19 @@ export class SqlDeliveryRepository implements DeliveryRepository {
   async batch<T>(fn: (tx: DeliveryRepository) => Promise<T>): Promise<T> {
     await this.ready;
     if (this.inTx) return fn(this);
-    return this.db.transaction().execute((trx) => fn(new SqlDeliveryRepository(trx, this.dialect, this.ready, true)));
+    return this.written(this.db.transaction().execute((trx) => fn(new SqlDeliveryRepository(trx, this.dialect, this.ready, this.durable, true))));
   }
 
   async close(): Promise<void> {
     if (this.inTx) throw new Error('close() inside a batch');
     await this.db.destroy();
+  }
+
+  /** A write's result once it is durable (inside a batch: once the batch is). */
+  private async written<T>(write: Promise<T>): Promise<T> {
+    const out = await write;
+    if (!this.inTx) await this.durable();
+    return out;
   }
 
   /**
