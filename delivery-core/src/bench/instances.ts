@@ -1,4 +1,6 @@
 import type { LatLon } from '@aerie/contracts';
+import { polygon } from '@turf/turf';
+import type { ZoneFeature } from '../domain/routing.js';
 import type { EnergyModel, PlanDrone, PlanJob } from '../domain/planner.js';
 import type { FlightProfile } from '../domain/eta.js';
 
@@ -53,4 +55,13 @@ export function instance(n: number, seed: number, now: number): { drones: PlanDr
     return { id: `job-${String(i).padStart(4, '0')}`, pickup, dropoff, weightKg, ...(r() < 0.3 ? { deadline: now + (15 + r() * 20) * 60_000 } : {}) };
   });
   return { drones, jobs };
+}
+
+/** Three no-fly zones across the bench city: an airfield-sized block, a strip, a small square (about 1–3 km). */
+export function benchZones(): ZoneFeature[] {
+  const box = (cLat: number, cLon: number, hLatKm: number, hLonKm: number) => {
+    const [a, b, c, d] = [cLat - hLatKm * KM_LAT, cLat + hLatKm * KM_LAT, cLon - hLonKm * KM_LON, cLon + hLonKm * KM_LON];
+    return polygon([[[c, a], [d, a], [d, b], [c, b], [c, a]]]);
+  };
+  return [box(CENTER.lat + 2 * KM_LAT, CENTER.lon - 1 * KM_LON, 1.5, 1), box(CENTER.lat - 2.5 * KM_LAT, CENTER.lon + 2 * KM_LON, 0.4, 2.5), box(CENTER.lat, CENTER.lon + 4 * KM_LON, 0.5, 0.5)];
 }

@@ -98,13 +98,13 @@ export class NoFlyRouter {
     if (x < b[0]! || x > b[2]! || y < b[1]! || y > b[3]!) return false;
     const ring = this.rings[r]!;
     let c = false;
-    let near = Infinity;
     for (let k = 0; k + 3 < ring.length; k += 2) {
       const x1 = ring[k]!, y1 = ring[k + 1]!, x2 = ring[k + 2]!, y2 = ring[k + 3]!;
       if ((y1 > y) !== (y2 > y) && x < ((x2 - x1) * (y - y1)) / (y2 - y1) + x1) c = !c;
-      if (strict) near = Math.min(near, segmentDistance(x, y, x1, y1, x2, y2));
     }
-    return c && (!strict || near > 1e-3);
+    if (!c || !strict) return c;
+    for (let k = 0; k + 3 < ring.length; k += 2) if (segmentDistance(x, y, ring[k]!, ring[k + 1]!, ring[k + 2]!, ring[k + 3]!) <= 1e-3) return false;
+    return true;
   }
 
   /** Whether the open segment a–b enters a grown zone: crosses an edge properly, or its midpoint is inside. */
