@@ -10,6 +10,7 @@ import { openSqlite } from './adapters/sql/sqlite.js';
 import { openPostgres } from './adapters/sql/postgres.js';
 import { SqlWorkflowStore } from './adapters/outbox-sql.js';
 import type { WorkflowDatabase } from './adapters/outbox-schema.js';
+import { MqttOutboxPublisher } from './adapters/outbox-mqtt.js';
 import { MqttFleetLink } from './adapters/mqtt-fleet-link.js';
 import type { CoreConfig } from './config.js';
 
@@ -30,8 +31,8 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
   // One database (one SQLite connection, or one PostgreSQL pool) holds the deliveries and the
   // workflow's tables (accounts, packages, sagas, outbox, drone reservations).
   const dialect = config.databaseUrl ? 'postgres' : 'sqlite';
-  const { db, durable } = config.databaseUrl ? { db: openPostgres(config.databaseUrl), durable: undefined } : openSqlite(config.dbPath);
-  const repo = SqlDeliveryRepository.open(db, dialect, durable);
+  const db = config.databaseUrl ? openPostgres(config.databaseUrl) : openSqlite(config.dbPath);
+  const repo = SqlDeliveryRepository.open(db, dialect);
   let records: SqlWorkflowStore;
   try {
     // Migrations run at open: a store that cannot be brought up to date stops the start here.
@@ -55,7 +56,17 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
     await repo.close();
     throw err;
   }
+  let outbox: MqttOutboxPublisher;
+  try {
+    // The workflow's events leave through the outbox onto the bus (svc/v1/notifications/{deliveryId}).
+    outbox = await MqttOutboxPublisher.connect({ ...config.mqtt, clientId: `${config.mqtt.clientId}-outbox` });
+  } catch (err) {
+    await fleet.close();
+    await repo.close();
+    throw err;
+  }
   const service = new DeliveryService(repo, fleet, config, clock, records);
+  service.workflow.onEvent((e) => outbox.publish(e));
   const http = buildHttp(service, auth);
   await http.listen({ host: config.httpHost, port: config.httpPort });
   await service.start();
@@ -67,6 +78,7 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
       service.stop();
       await http.close();
       await service.workflow.stop();
+      await outbox.close();
       await fleet.close();
       await service.settled();
       await repo.close();

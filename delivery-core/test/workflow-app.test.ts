@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allNotifications, type NotificationMessage } from '../src/adapters/outbox-mqtt.js';
+import { until } from '../../test-support/until.js';
 import { coreConfig, startDeliveryCore, type RunningCore } from '../src/index.js';
 import { startMosquitto, type RunningMosquitto } from '../../test-support/mosquitto.js';
 import { startPostgres, type RunningPostgres } from '../../test-support/postgres.js';
@@ -29,6 +32,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     it('keeps accounts, packages and sagas in the delivery database; a restart resumes the sagas it left', async () => {
       const db = dialect === 'sqlite' ? { dbPath: join(dir, 'core.sqlite') } : { databaseUrl: await postgres.createDatabase() };
       const config = coreConfig({ ...db, httpPort: 0, scheduleEveryMs: 50, mqtt: { url: broker.url, username: 'core', password: 'core-pw', clientId: `core-${dialect}` } });
+      const listener = await mqtt.connectAsync(broker.url, { username: 'core', password: 'core-pw', clientId: `listener-${dialect}` });
+      const notices: NotificationMessage[] = [];
+      listener.on('message', (_t, p) => notices.push(JSON.parse(p.toString()) as NotificationMessage));
+      await listener.subscribeAsync(allNotifications, { qos: 1 });
       const first = await startDeliveryCore(config, { log: () => undefined });
       try {
         expect((await put(first, '/api/v1/accounts/shop-1', { kind: 'business', name: 'Shop' })).status).toBe(201);
@@ -44,6 +51,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           }
           await new Promise((r) => setTimeout(r, 20));
         }
+        // The customer's notice leaves through the outbox onto the bus.
+        const notice = await until(() => notices.find((m) => m.eventId === 'heavy:failed'), 'the DeliveryFailed notice');
+        expect(notice).toMatchObject({ type: 'DeliveryFailed', aggregateId: 'heavy', payload: { owner: 'shop-1', code: 'DLV_SAGA_NO_DRONE_FITS', step: 'reserve-drone' } });
+        await listener.endAsync();
         expect((await put(first, '/api/v1/deliveries/light', body)).status).toBe(202);
       } finally {
         // Closed at once: `light`'s saga may or may not have begun.
