@@ -253,4 +253,26 @@ describe('IoT Hub-compatible endpoint, driven by the real azure-iot-device SDK',
     c.end(true);
     expect(hub.iothub!.endpoint.isConnected('drone-001')).toBe(false);
   });
+
+  it('refuses publishes past the size and rate limits, counts them, and keeps the connection', async () => {
+    await hub.close();
+    hub = await FleetHub.start(hubConfig({
+      mqttPort: 0, iothubPort: 0, tlsCertFile: pki.serverCertFile, tlsKeyFile: pki.serverKeyFile, tlsCaFile: pki.caFile,
+      maxPayloadBytes: 4096, droneMsgPerSec: 1, droneBurst: 5,
+    }), { registry, log: (line) => logs.push(line) });
+    const port = hub.iothub!.endpoint.port;
+    const token = makeSasToken(`localhost:${port}`, 'drone-001', key, Math.floor(Date.now() / 1000) + 600);
+    const c = await raw('drone-001', `localhost:${port}/drone-001/?api-version=2021-04-12`, token);
+    const topic = 'devices/drone-001/messages/events/type=status';
+    await c.publishAsync(topic, Buffer.alloc(5000, 32), { qos: 1 });
+    for (let seq = 1; seq <= 20; seq++) await c.publishAsync(topic, encodeMessage(droneStatus({ seq })), { qos: 1 });
+    expect(hub.counters.refused.HUB_ERR_TOO_LARGE).toBe(1);
+    expect(hub.counters.refused.HUB_ERR_RATE).toBeGreaterThanOrEqual(10);
+    expect(c.connected).toBe(true);
+    // What got through is what the bucket allowed; the hub never saw the refused ones.
+    await until(() => hub.counters.statuses === 20 - hub.counters.refused.HUB_ERR_RATE!, 'the admitted statuses processed');
+    // A flood is logged once a second, not once per message.
+    expect(logs.filter((l) => l.includes('HUB_ERR_RATE')).length).toBeLessThan(5);
+    await c.endAsync();
+  });
 });
