@@ -2,7 +2,7 @@ import { systemClock } from '@aerie/contracts';
 import type { AgentConfig } from './config.js';
 import { MavlinkFcLink } from './adapters/mavlink-fc.js';
 import { MqttUplink } from './adapters/mqtt-uplink.js';
-import { IotHubUplink, iothubUplinkOptions } from './adapters/iothub-uplink.js';
+import { connectIotHub } from './start.js';
 
 /**
  * `aerie-agent --check`: the configuration already validated, try both links without flying —
@@ -44,7 +44,7 @@ async function checkMqtt(config: Readonly<AgentConfig>, print: (line: string) =>
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error(`no CONNACK within ${waitMs} ms`)), waitMs)));
-    const connect = config.uplink === 'iothub' ? IotHubUplink.connect(iothubUplinkOptions(config)) : MqttUplink.connect(config.droneId, config.mqtt);
+    const connect = config.uplink === 'iothub' ? connectIotHub(config) : MqttUplink.connect(config.droneId, config.mqtt);
     const uplink = await Promise.race([connect, timeout]);
     await uplink.close();
     print(JSON.stringify({ check: config.uplink, ok: true }));

@@ -24,11 +24,17 @@ describe('operator artefacts', () => {
       const esbuild = fileURLToPath(new URL('../../node_modules/.bin/esbuild', import.meta.url));
       const bundle = join(out, 'aerie-agent.mjs');
       execFileSync(esbuild, [join(pkg, 'dist/main.js'), '--bundle', '--platform=node', '--format=esm', '--external:serialport', `--outfile=${bundle}`,
-        '--banner:js=import{createRequire as __cr}from"module";const require=__cr(import.meta.url);', '--log-level=warning', `--metafile=${join(out, 'meta.json')}`]);
+        '--banner:js=import{createRequire as __cr}from"module";const require=__cr(import.meta.url);', '--log-level=error', `--metafile=${join(out, 'meta.json')}`]);
       // The agent speaks MAVLink through the hand-written codec: node-mavlink's generated classes (~30 MB of RSS) are not in it.
       const inputs = Object.keys((JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')) as { inputs: Record<string, unknown> }).inputs);
       expect(inputs.some((p) => p.includes('mavlink/dist/message-link.js'))).toBe(true);
-      expect(inputs.filter((p) => /node_modules\/(node-mavlink|mavlink-mappings)\//.test(p))).toEqual([]);
+      expect(inputs.filter((p) => /node_modules\/(node-mavlink|mavlink-mappings|azure-iot-device(-mqtt)?)\//.test(p))).toEqual([]);
+      // The IoT Hub transport is the second file of the bundle, loaded from beside it only when chosen.
+      const iothub = join(out, 'adapters', 'iothub-uplink.js');
+      execFileSync(esbuild, [join(pkg, 'dist/adapters/iothub-uplink.js'), '--bundle', '--platform=node', '--format=esm', `--outfile=${iothub}`,
+        '--banner:js=import{createRequire as __cr}from"module";const require=__cr(import.meta.url);', '--log-level=warning']);
+      expect(execFileSync(process.execPath, ['--input-type=module', '-e', `console.log(Object.keys(await import(${JSON.stringify(iothub)})).join())`], { cwd: out, encoding: 'utf8' }).trim())
+        .toBe('IotHubUplink,iothubUplinkOptions');
       // Run from an empty directory: nothing but the bundle and Node.
       const stdout = execFileSync(process.execPath, [bundle, 'replay', data('ardusub-v2.tlog')], { cwd: out, encoding: 'utf8', maxBuffer: 64 << 20 });
       expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ packets: 35912, modes: ['MANUAL'] });
