@@ -111,7 +111,7 @@ export class FleetHub {
       }
     }
     if (config.metricsPort !== null) {
-      hub.metrics = await MetricsServer.start(config.mqttHost, config.metricsPort, hubMetricsSource(hub.counters, () => broker?.connections ?? 0, () => hub.ingestStats()));
+      hub.metrics = await MetricsServer.start(config.mqttHost, config.metricsPort, hubMetricsSource(hub.counters, () => (broker?.connections ?? 0) + (hub.iothub?.endpoint.connections ?? 0), () => hub.ingestStats()));
     }
     return hub;
   }
