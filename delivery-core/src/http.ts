@@ -6,7 +6,8 @@ import { ACTIVE_STAGES, type Delivery, type StageChange } from './domain/deliver
 import { systemClock, type DeliveryStage } from '@aerie/contracts';
 import { collectOpenApi } from './openapi.js';
 import { registerEvents } from './sse.js';
-import { Authenticator, forbidIfNot, type Principal } from './auth.js';
+import { Authenticator, type Principal } from './auth.js';
+import { forbidUnlessSees } from './routes/accounts-scope.js';
 import { registerTrackingPage } from './tracking-page/routes.js';
 import { registerDrones } from './routes/drones.js';
 import { registerAccounts } from './routes/accounts.js';
@@ -117,15 +118,18 @@ export function buildHttp(service: DeliveryService, auth: Authenticator = Authen
   });
   const principal = (req: object) => (req as { principal?: Principal }).principal ?? null;
   /** A customer or business key creates for its own account only. */
-  const ownedBody = (req: { body: RequestBodyT }): RequestBodyT => {
+  // Scoping as for accounts and packages (routes/accounts-scope.ts): a customer its own account,
+  // a business its own and its customers', operators and admins all.
+  const ownedBody = async (req: { body: RequestBodyT }): Promise<RequestBodyT> => {
     const p = principal(req);
     if (!p?.account) return req.body;
-    forbidIfNot(p, req.body.owner ?? p.account);
-    return { ...req.body, owner: p.account };
+    const owner = req.body.owner ?? p.account;
+    await forbidUnlessSees(service.records, p, owner, `account ${owner}`);
+    return { ...req.body, owner };
   };
   const visible = async (req: { params: { id: string } }) => {
     const found = await service.get(req.params.id);
-    forbidIfNot(principal(req), found.delivery.owner);
+    await forbidUnlessSees(service.records, principal(req), found.delivery.owner, `delivery ${found.delivery.id}`);
     return found;
   };
 
@@ -142,7 +146,7 @@ export function buildHttp(service: DeliveryService, auth: Authenticator = Authen
 
   app.put<{ Params: { id: string }; Body: RequestBodyT }>('/api/v1/deliveries/:id', {
     schema: { params: IdParams, body: RequestBody }, config: { summary: 'Create a delivery (idempotent: the same id and body answer the same)' },
-  }, (req, reply) => accept(reply, req.params.id, ownedBody(req), correlationOf(req)));
+  }, async (req, reply) => accept(reply, req.params.id, await ownedBody(req), correlationOf(req)));
 
   // draft-ietf-httpapi-idempotency-key-header: the key names the request; a retry with the same
   // key and body gets the same delivery, the same key with another body is a 422.
@@ -151,7 +155,7 @@ export function buildHttp(service: DeliveryService, auth: Authenticator = Authen
   }, async (req, reply) => {
     const key = req.headers['idempotency-key'];
     if (typeof key !== 'string' || key.length === 0 || key.length > 255) throw new DeliveryError('DLV_ERR_IDEMPOTENCY_KEY_MISSING', 400);
-    const body = ownedBody(req);
+    const body = await ownedBody(req);
     const id = `ik-${createHash('sha256').update(`${body.owner ?? ''}\n${key}`).digest('hex').slice(0, 40)}`;
     try {
       return await accept(reply, id, body, correlationOf(req));
@@ -167,8 +171,9 @@ export function buildHttp(service: DeliveryService, auth: Authenticator = Authen
     const q = req.query;
     const p = principal(req);
     if (p?.account) {
-      forbidIfNot(p, q.owner ?? p.account);
-      q.owner = p.account;
+      // Without a filter, its own account; a business names a customer's with ?owner=.
+      q.owner ??= p.account;
+      await forbidUnlessSees(service.records, p, q.owner, `account ${q.owner}`);
     }
     const limit = Number(q.limit ?? 50);
     const items = await service.list({

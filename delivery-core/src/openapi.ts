@@ -46,7 +46,13 @@ export function collectOpenApi(app: FastifyInstance): () => Record<string, unkno
       openapi: '3.1.0',
       info: { title: 'Aerie delivery-core', version: '1' },
       paths,
+      // Either scheme on every /api/v1 operation (when keys or JWT are configured; auth.ts).
+      security: [{ bearer: [] }, { apiKey: [] }],
       components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An API key or a JWT (HS256, RS256, ES256) with claims sub, role, account' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
+        },
         schemas: {
           Problem: {
             type: 'object', required: ['type', 'title', 'status', 'code'],

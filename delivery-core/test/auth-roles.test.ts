@@ -6,9 +6,10 @@ import { droneStatus } from '../../test-support/fixtures.js';
 
 /**
  * Every route × every role, with API keys and with JWTs: who gets in, who is refused, with which
- * status and code. Unauthenticated: 401 DLV_ERR_UNAUTHENTICATED. Another account's delivery:
- * 403 DLV_ERR_FORBIDDEN (ids are chosen by clients and a PUT on a taken id answers 409, so a 404
- * would hide nothing). A resource the role may not use: 403 DLV_ERR_ROLE_FORBIDDEN.
+ * status and code. Unauthenticated: 401 DLV_ERR_UNAUTHENTICATED. Another account's delivery,
+ * package or account: 403 DLV_ERR_FORBIDDEN (ids are chosen by clients and a PUT on a taken id
+ * answers 409, so a 404 would hide nothing). A resource the role may not use: 403
+ * DLV_ERR_ROLE_FORBIDDEN. A business sees its own account and its customers' (cust-1 here).
  */
 const now = 1_700_000_000_000;
 const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined, setInterval: () => 0, clearInterval: () => undefined };
@@ -23,7 +24,8 @@ const ACTORS: Actor[] = [
   { name: 'ops', role: 'operator', account: null },
   { name: 'root', role: 'admin', account: null },
 ];
-const OWNERS = ['alice', 'shop-1'];
+const OWNERS = ['alice', 'shop-1', 'cust-1'];
+const BUSINESS_OF: Record<string, string> = { 'cust-1': 'shop-1' };
 
 const config = coreConfig({
   dbPath: ':memory:',
@@ -45,6 +47,9 @@ beforeAll(async () => {
   app = buildHttp(service, new Authenticator(config.auth, clock));
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   fleet.pushStatus(droneStatus({ droneId: 'drone-001', ts: now }));
+  for (const [id, kind, businessId] of [['alice', 'customer', null], ['shop-1', 'business', null], ['cust-1', 'customer', 'shop-1']] as const) {
+    await service.records.insertAccount({ id, kind, name: id, businessId, status: 'active', createdAt: now });
+  }
 });
 afterAll(async () => {
   await app?.close();
@@ -61,6 +66,12 @@ const CREDENTIALS: [string, Credential][] = [
   } : {}],
 ];
 
+async function parcel(owner: string): Promise<string> {
+  const id = `p${++n}`;
+  await service.records.insertPackage({ id, owner, size: 'small', weightKg: 0.5, tag: null, deliveryId: null, createdAt: now });
+  return id;
+}
+
 /** A fresh delivery of `owner` for each cell, so a cancel in one cell changes nothing in another. */
 async function target(owner: string): Promise<string> {
   const id = `t${++n}`;
@@ -68,7 +79,7 @@ async function target(owner: string): Promise<string> {
   return id;
 }
 
-interface Route { name: string; ok: number; fleet?: boolean; call(owner: string): Promise<{ method: string; path: string; body?: object; headers?: Record<string, string> }> }
+interface Route { name: string; ok: number; fleet?: boolean; roles?: readonly Role[]; call(owner: string): Promise<{ method: string; path: string; body?: object; headers?: Record<string, string> }> }
 const ROUTES: Route[] = [
   { name: 'GET /deliveries', ok: 200, call: (o) => Promise.resolve({ method: 'GET', path: `/api/v1/deliveries?owner=${o}` }) },
   { name: 'PUT /deliveries/{id}', ok: 202, call: (o) => Promise.resolve({ method: 'PUT', path: `/api/v1/deliveries/new-${++n}`, body: { ...body, owner: o } }) },
@@ -78,14 +89,23 @@ const ROUTES: Route[] = [
   { name: 'GET /deliveries/{id}/assignment', ok: 200, call: async (o) => ({ method: 'GET', path: `/api/v1/deliveries/${await target(o)}/assignment` }) },
   { name: 'PATCH /deliveries/{id}', ok: 200, call: async (o) => ({ method: 'PATCH', path: `/api/v1/deliveries/${await target(o)}`, body: { dropoff: { lat: 47.402, lon: 8.551 } } }) },
   { name: 'DELETE /deliveries/{id}', ok: 202, call: async (o) => ({ method: 'DELETE', path: `/api/v1/deliveries/${await target(o)}` }) },
+  { name: 'GET /accounts/{id}', ok: 200, call: (o) => Promise.resolve({ method: 'GET', path: `/api/v1/accounts/${o}` }) },
+  { name: 'GET /accounts?business=', ok: 200, roles: ['business', 'operator', 'admin'], call: (o) => Promise.resolve({ method: 'GET', path: `/api/v1/accounts?business=${BUSINESS_OF[o] ?? o}` }) },
+  { name: 'PUT /packages/{id}', ok: 201, call: (o) => Promise.resolve({ method: 'PUT', path: `/api/v1/packages/new-${++n}`, body: { size: 'small', weightKg: 0.4, owner: o } }) },
+  { name: 'GET /packages/{id}', ok: 200, call: async (o) => ({ method: 'GET', path: `/api/v1/packages/${await parcel(o)}` }) },
+  { name: 'GET /packages?owner=', ok: 200, call: (o) => Promise.resolve({ method: 'GET', path: `/api/v1/packages?owner=${o}` }) },
   { name: 'GET /drones', ok: 200, fleet: true, call: () => Promise.resolve({ method: 'GET', path: '/api/v1/drones' }) },
   { name: 'GET /drones/{id}', ok: 200, fleet: true, call: () => Promise.resolve({ method: 'GET', path: '/api/v1/drones/drone-001' }) },
 ];
 
 function expected(r: Route, a: Actor, owner: string): [number, string | null] {
   if (!a.role) return [401, 'DLV_ERR_UNAUTHENTICATED'];
-  if (r.fleet) return a.role === 'operator' || a.role === 'admin' ? [r.ok, null] : [403, 'DLV_ERR_ROLE_FORBIDDEN'];
-  return a.account === null || a.account === owner ? [r.ok, null] : [403, 'DLV_ERR_FORBIDDEN'];
+  const roles = r.roles ?? (r.fleet ? ['operator', 'admin'] : null);
+  if (roles && !roles.includes(a.role)) return [403, 'DLV_ERR_ROLE_FORBIDDEN'];
+  if (r.fleet) return [r.ok, null];
+  if (r.name === 'GET /accounts?business=') owner = BUSINESS_OF[owner] ?? owner;
+  const sees = a.account === null || a.account === owner || (a.role === 'business' && BUSINESS_OF[owner] === a.account);
+  return sees ? [r.ok, null] : [403, 'DLV_ERR_FORBIDDEN'];
 }
 
 /** Status and problem code; an event stream is cut after its headers. */
@@ -154,6 +174,12 @@ describe('credentials that are not', () => {
     } finally {
       await small.close();
     }
+  });
+
+  it('names both schemes in the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${base}/api/docs`)).json()) as { security: unknown; components: { securitySchemes: Record<string, { type: string }> } };
+    expect(doc.security).toEqual([{ bearer: [] }, { apiKey: [] }]);
+    expect(doc.components.securitySchemes).toMatchObject({ bearer: { type: 'http' }, apiKey: { type: 'apiKey' } });
   });
 
   it('keeps the list of a customer to its own account whatever the filter says', async () => {
