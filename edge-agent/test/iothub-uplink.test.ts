@@ -172,8 +172,8 @@ describe('edge agent on the IoT Hub transport → fleet-hub IoT Hub endpoint', (
   it('renews its SAS token before the hub ends the session, and commands still arrive after the renewal', async () => {
     const h = await startHub();
     const port = h.iothub!.endpoint.port;
-    // A 6 s token renewed 3 s before expiry: the hub closes a session at its token's expiry.
-    const u = await IotHubUplink.connect({ connectionString: `HostName=localhost:${port};DeviceId=drone-renew;SharedAccessKey=${renewKey}`, ca: pki.caFile, cert: null, key: null, reported: {}, tokenValidS: 6, tokenRenewalMarginS: 3 });
+    // An 8 s token renewed 5 s before expiry: the hub closes a session at its token's expiry.
+    const u = await IotHubUplink.connect({ connectionString: `HostName=localhost:${port};DeviceId=drone-renew;SharedAccessKey=${renewKey}`, ca: pki.caFile, cert: null, key: null, reported: {}, tokenValidS: 8, tokenRenewalMarginS: 5 });
     uplinks.push(u);
     const got: string[] = [];
     u.onCommand((p) => {
@@ -184,7 +184,7 @@ describe('edge agent on the IoT Hub transport → fleet-hub IoT Hub endpoint', (
     const changes: boolean[] = [];
     u.onConnectionChange((up) => changes.push(up));
     const start = Date.now();
-    await until(() => Date.now() - start > 7_000, 'past the first token’s expiry', 15_000);
+    await until(() => Date.now() - start > 9_000, 'past the first token’s expiry', 15_000);
     // Renewed in place: the uplink never saw the session end, and no login was refused.
     expect(changes).toEqual([]);
     expect(h.iothub!.endpoint.refusedByReason).toEqual({});
