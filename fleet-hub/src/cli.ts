@@ -20,12 +20,15 @@ export const USAGE = `usage:
   (either form) [--source eventhubs --eventhubs-name NAME [--eventhubs-consumer-group G] [--checkpoint-container C] [--eventhubs-balance-ms MS]]
                  cloud mode: also read IoT Hub's built-in Event Hubs-compatible endpoint; needs AERIE_HUB_EVENTHUBS_CONNECTION_STRING
                  and AERIE_HUB_CHECKPOINT_STORAGE_CONNECTION_STRING (hubs sharing group and container share the partitions)
+  (either form) [--event-stream eventhubs --event-stream-hub NAME]   tracking events to an event hub (partition key = deliveryId)
+                 instead of DATA_DIR/events; needs AERIE_HUB_EVENT_STREAM_CONNECTION_STRING and AERIE_HUB_CHECKPOINT_STORAGE_CONNECTION_STRING
   aerie-hub device add ID [--role drone|service] [--auth password|sas] --data-dir DIR   (prints the new secret or symmetric key once)
   aerie-hub device list --data-dir DIR
   aerie-hub device revoke ID --data-dir DIR
 environment: AERIE_HUB_MQTT_PORT, AERIE_HUB_DATA_DIR, AERIE_HUB_EXTERNAL_URL, AERIE_HUB_EXTERNAL_USERNAME, AERIE_HUB_EXTERNAL_PASSWORD,
   AERIE_HUB_SHARED_GROUP, AERIE_HUB_METRICS_PORT, AERIE_HUB_SOURCE, AERIE_HUB_EVENTHUBS_CONNECTION_STRING, AERIE_HUB_EVENTHUBS_NAME,
-  AERIE_HUB_EVENTHUBS_CONSUMER_GROUP, AERIE_HUB_CHECKPOINT_STORAGE_CONNECTION_STRING, AERIE_HUB_CHECKPOINT_CONTAINER`;
+  AERIE_HUB_EVENTHUBS_CONSUMER_GROUP, AERIE_HUB_CHECKPOINT_STORAGE_CONNECTION_STRING, AERIE_HUB_CHECKPOINT_CONTAINER, AERIE_HUB_EVENT_STREAM,
+  AERIE_HUB_EVENT_STREAM_HUB, AERIE_HUB_EVENT_STREAM_CONNECTION_STRING`;
 
 /** Parses argv and the AERIE_HUB_* environment once; nothing else reads either. */
 export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubCommand {
@@ -55,6 +58,8 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
       'eventhubs-consumer-group': { type: 'string' },
       'checkpoint-container': { type: 'string' },
       'eventhubs-balance-ms': { type: 'string' },
+      'event-stream': { type: 'string' },
+      'event-stream-hub': { type: 'string' },
       role: { type: 'string' },
       auth: { type: 'string' },
     },
@@ -120,6 +125,17 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
     // The SDK's balanced strategy claims one partition per interval; expiry stays six intervals.
     const balanceMs = num(values['eventhubs-balance-ms'], '--eventhubs-balance-ms');
     if (balanceMs !== undefined) Object.assign(overrides.eventHubs, { loadBalancingIntervalMs: balanceMs, ownershipExpiryMs: 6 * balanceMs });
+  }
+  const eventStream = values['event-stream'] ?? env.AERIE_HUB_EVENT_STREAM ?? 'file';
+  if (eventStream !== 'file' && eventStream !== 'eventhubs') throw new HubError('HUB_ERR_CONFIG', '--event-stream must be file or eventhubs');
+  if (eventStream === 'eventhubs') {
+    overrides.eventStream = eventStream;
+    overrides.eventStreamHub = {
+      ...defaultHubConfig.eventStreamHub,
+      connectionString: env.AERIE_HUB_EVENT_STREAM_CONNECTION_STRING ?? '',
+      hubName: values['event-stream-hub'] ?? env.AERIE_HUB_EVENT_STREAM_HUB ?? '',
+      storageConnectionString: env.AERIE_HUB_CHECKPOINT_STORAGE_CONNECTION_STRING ?? '',
+    };
   }
   const port = num(values['mqtt-port'] ?? env.AERIE_HUB_MQTT_PORT, '--mqtt-port');
   if (port !== undefined) overrides.mqttPort = port;

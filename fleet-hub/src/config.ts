@@ -60,6 +60,19 @@ export interface HubConfig {
    */
   source: 'mqtt' | 'eventhubs';
   eventHubs: Readonly<EventHubsConfig>;
+  /** Where `aerie-hub` appends tracking events: the embedded durable log in DATA_DIR/events, or an event hub. */
+  eventStream: 'file' | 'eventhubs';
+  eventStreamHub: Readonly<EventStreamHubConfig>;
+}
+
+/** The event hub tracking events go to (partition key = deliveryId) and where stream consumers keep their positions. */
+export interface EventStreamHubConfig {
+  connectionString: string;
+  hubName: string;
+  /** The consumer group stream readers go through. */
+  consumerGroup: string;
+  storageConnectionString: string;
+  container: string;
 }
 
 /** Cloud mode: the Event Hubs-compatible endpoint and the blob container holding checkpoints and partition ownership. */
@@ -93,6 +106,8 @@ export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
     connectionString: '', hubName: '', consumerGroup: '$default', storageConnectionString: '', container: 'aerie-hub-checkpoints',
     maxBatchSize: 100, maxWaitTimeS: 1, loadBalancingIntervalMs: 10_000, ownershipExpiryMs: 60_000,
   }),
+  eventStream: 'file',
+  eventStreamHub: Object.freeze({ connectionString: '', hubName: '', consumerGroup: '$default', storageConnectionString: '', container: 'aerie-hub-stream' }),
   dataDir: '.aerie-data/hub',
   fenceRadiusM: 15,
   noFlyZones: [],
@@ -119,8 +134,14 @@ export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
   retainedFile: '',
 });
 
-export function hubConfig(overrides: Partial<Omit<HubConfig, 'eventHubs'>> & { eventHubs?: Partial<EventHubsConfig> } = {}): Readonly<HubConfig> {
-  const cfg: HubConfig = { ...defaultHubConfig, ...overrides, eventHubs: Object.freeze({ ...defaultHubConfig.eventHubs, ...overrides.eventHubs }) };
+type HubOverrides = Partial<Omit<HubConfig, 'eventHubs' | 'eventStreamHub'>> & { eventHubs?: Partial<EventHubsConfig>; eventStreamHub?: Partial<EventStreamHubConfig> };
+
+export function hubConfig(overrides: HubOverrides = {}): Readonly<HubConfig> {
+  const cfg: HubConfig = {
+    ...defaultHubConfig, ...overrides,
+    eventHubs: Object.freeze({ ...defaultHubConfig.eventHubs, ...overrides.eventHubs }),
+    eventStreamHub: Object.freeze({ ...defaultHubConfig.eventStreamHub, ...overrides.eventStreamHub }),
+  };
   if (cfg.broker === 'external' && !cfg.externalUrl) throw new HubError('HUB_ERR_CONFIG', 'external broker needs externalUrl');
   if (!(cfg.fenceRadiusM > 0)) throw new HubError('HUB_ERR_CONFIG', 'fenceRadiusM must be > 0');
   if (!Number.isInteger(cfg.mqttPort) || cfg.mqttPort < 0 || cfg.mqttPort > 65535) throw new HubError('HUB_ERR_CONFIG', 'mqttPort must be 0–65535');
@@ -142,6 +163,9 @@ export function hubConfig(overrides: Partial<Omit<HubConfig, 'eventHubs'>> & { e
     if (!(e.maxBatchSize > 0 && e.maxWaitTimeS > 0 && e.loadBalancingIntervalMs > 0 && e.ownershipExpiryMs > e.loadBalancingIntervalMs)) {
       throw new HubError('HUB_ERR_CONFIG', 'eventHubs batch, wait and load-balancing settings must be > 0, ownership expiry above the interval');
     }
+  }
+  if (cfg.eventStream === 'eventhubs' && !Object.values(cfg.eventStreamHub).every(Boolean)) {
+    throw new HubError('HUB_ERR_CONFIG', 'eventStream eventhubs needs eventStreamHub.connectionString, hubName, consumerGroup, storageConnectionString and container');
   }
   for (const k of ['maxPayloadBytes', 'droneMsgPerSec', 'droneBurst', 'maxInflightInbound', 'maxPendingStatuses', 'maxPendingEvents', 'maxPendingDrones', 'ingestSliceMs'] as const) {
     if (!(cfg[k] > 0)) throw new HubError('HUB_ERR_CONFIG', `${k} must be > 0`);

@@ -5,6 +5,7 @@ import { parseHubCommand, USAGE } from './cli.js';
 import { FleetHub } from './app.js';
 import { FileDeviceRegistry } from './adapters/device-registry.js';
 import { FileEventLog } from './adapters/file-event-log.js';
+import { EventHubsEventStream } from './adapters/eventhubs-event-stream.js';
 import { HubError } from './errors.js';
 
 async function main(): Promise<void> {
@@ -12,7 +13,9 @@ async function main(): Promise<void> {
   if (cmd.kind === 'run') {
     // JSON lines on stdout; each carries droneId / correlationId / code where the hub knows them.
     const logger = pino({ base: { service: 'aerie-hub', pid: process.pid } });
-    const eventStream = await FileEventLog.open(join(cmd.config.dataDir, 'events'));
+    const eventStream = cmd.config.eventStream === 'eventhubs'
+      ? await EventHubsEventStream.open(cmd.config.eventStreamHub)
+      : await FileEventLog.open(join(cmd.config.dataDir, 'events'));
     const hub = await FleetHub.start(cmd.config, { log: (msg, fields) => logger.info(fields ?? {}, msg), eventStream });
     logger.info({ mqttUrl: hub.mqttUrl, broker: cmd.config.broker, dataDir: cmd.config.dataDir, metricsUrl: hub.metricsUrl, iothubUrl: hub.iothubUrl, iothubApiUrl: hub.iothub?.apiUrl ?? '', sharedGroup: cmd.config.sharedGroup }, 'aerie-hub started');
     const stop = () => void hub.close().then(() => eventStream.close()).then(() => process.exit(0));

@@ -1,10 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mqtt from 'mqtt';
 import { EventHubProducerClient } from '@azure/event-hubs';
+import { encodeMessage, topics, type DeliveryAssignment } from '@aerie/contracts';
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import { ContainerClient } from '@azure/storage-blob';
 import { HubError, parseHubCommand } from '../src/index.js';
@@ -24,7 +26,7 @@ let producer: EventHubProducerClient;
 const procs: ChildProcess[] = [];
 
 beforeAll(async () => {
-  [eh, azurite] = await Promise.all([startEventHubsEmulator({ hub: 'iothub-ehub', partitions: 4, consumerGroups: ['hubs'] }), startAzurite()]);
+  [eh, azurite] = await Promise.all([startEventHubsEmulator({ hub: 'iothub-ehub', partitions: 4, consumerGroups: ['hubs', 'hubs-tracking'] }), startAzurite()]);
   producer = new EventHubProducerClient(eh.connectionString, eh.hub);
 });
 afterAll(async () => {
@@ -41,17 +43,17 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function startHubProcess(): Promise<{ proc: ChildProcess; metricsUrl: string }> {
+async function startHubProcess(container = CONTAINER, group = 'hubs', extra: string[] = [], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; metricsUrl: string; mqttUrl: string }> {
   const proc = spawn(process.execPath, [main, '--mqtt-port', '0', '--metrics-port', '0', '--data-dir', dataDir, '--source', 'eventhubs',
-    '--eventhubs-name', eh.hub, '--eventhubs-consumer-group', 'hubs', '--checkpoint-container', CONTAINER, '--eventhubs-balance-ms', '300'], {
+    '--eventhubs-name', eh.hub, '--eventhubs-consumer-group', group, '--checkpoint-container', container, '--eventhubs-balance-ms', '300', ...extra], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, AERIE_HUB_EVENTHUBS_CONNECTION_STRING: eh.connectionString, AERIE_HUB_CHECKPOINT_STORAGE_CONNECTION_STRING: azurite.connectionString },
+    env: { ...process.env, AERIE_HUB_EVENTHUBS_CONNECTION_STRING: eh.connectionString, AERIE_HUB_CHECKPOINT_STORAGE_CONNECTION_STRING: azurite.connectionString, ...env },
   });
   procs.push(proc);
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   const metricsUrl = await until(() => /"metricsUrl":"([^"]+)"/.exec(out)?.[1], 'the hub process to start', 20_000);
-  return { proc, metricsUrl };
+  return { proc, metricsUrl, mqttUrl: /"mqttUrl":"([^"]+)"/.exec(out)![1]! };
 }
 
 /** Device-to-cloud statuses as IoT Hub writes them to its built-in endpoint (device id stamped, one partition per device). */
@@ -111,5 +113,40 @@ describe('aerie-hub process in cloud mode', () => {
     await untilAsync(async () => (await metric(b.metricsUrl, 'in')) - (await metric(b.metricsUrl, 'duplicate')) >= tail + 50, 'process B to read the tail and the new 50');
     await new Promise((r) => setTimeout(r, 1_500)); // room for anything read twice
     expect((await metric(b.metricsUrl, 'in')) - (await metric(b.metricsUrl, 'duplicate'))).toBe(tail + 50);
+    const stopped = new Promise((r) => b.proc.once('exit', r));
+    b.proc.kill('SIGTERM');
+    await stopped;
+  });
+
+  it('with --event-stream eventhubs appends tracking events to an event hub, keyed by deliveryId, with their correlationId', async () => {
+    const tracking = await startEventHubsEmulator({ hub: 'delivery-tracking', partitions: 2 });
+    try {
+      const out = execFileSync(process.execPath, [main, 'device', 'add', 'svc-core', '--role', 'service', '--data-dir', dataDir]).toString();
+      const secret = /shown once\): (\S+)/.exec(out)![1]!;
+      const hub = await startHubProcess('cloud-process-tracking', 'hubs-tracking', ['--event-stream', 'eventhubs', '--event-stream-hub', tracking.hub], { AERIE_HUB_EVENT_STREAM_CONNECTION_STRING: tracking.connectionString });
+      const core = await mqtt.connectAsync(hub.mqttUrl, { clientId: 'svc-core', username: 'svc-core', password: secret, reconnectPeriod: 0 });
+      const a: DeliveryAssignment = {
+        v: 1, deliveryId: 'dlv-eh-1', droneId: 'drone-k1', ts: 1, correlationId: 'corr-eh-1', action: 'fly',
+        pickup: { lat: 47.399, lon: 8.547 }, dropoff: { lat: 47.401, lon: 8.55 }, cruiseAltM: 30, groundDelayS: 5,
+      };
+      await core.publishAsync(topics.assignment(a.deliveryId), encodeMessage(a), { qos: 1, retain: true });
+      // Airborne with the delivery assigned: HeadedToPickup, through the cloud intake.
+      await new Promise((r) => setTimeout(r, 300));
+      const batch = await producer.createBatch();
+      batch.tryAdd({
+        body: Buffer.from(JSON.stringify(droneStatus({ droneId: 'drone-k1', seq: 1_000, armed: true, landedState: 'IN_AIR' }))), bodyType: 'data',
+        messageAnnotations: { 'iothub-connection-device-id': 'drone-k1', 'x-opt-partition-key': 'drone-k1' }, applicationProperties: { type: 'status' },
+      });
+      await producer.sendBatch(batch);
+      const stored = await until(() => [0, 1].flatMap((p) => tracking.events(p)).find((e) => e.partitionKey === 'dlv-eh-1'), 'a tracking event on the event hub', 20_000);
+      expect(stored.message.correlation_id).toBe('corr-eh-1');
+      expect(JSON.parse((stored.message.body as { content: Buffer }).content.toString())).toMatchObject({ deliveryId: 'dlv-eh-1', droneId: 'drone-k1', correlationId: 'corr-eh-1' });
+      await core.endAsync();
+      const exited = new Promise((r) => hub.proc.once('exit', r));
+      hub.proc.kill('SIGTERM');
+      await exited;
+    } finally {
+      await tracking.close();
+    }
   });
 });
