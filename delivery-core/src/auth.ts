@@ -163,14 +163,8 @@ function jwtFailure(err: unknown): string {
   return 'token rejected';
 }
 
-/** Whether `p` may see or change a delivery of `owner`; without auth (p null) everyone may. */
-export function mayAct(p: Principal | null, owner: string | null): boolean {
-  return p === null || p.account === null || p.account === owner;
-}
-
-export function forbidIfNot(p: Principal | null, owner: string | null): void {
-  if (!mayAct(p, owner)) throw new DeliveryError('DLV_ERR_FORBIDDEN', 403, 'this delivery belongs to another account');
-}
+// Which account a customer or business may act for: routes/accounts-scope.ts (a business also
+// for its customers, which needs the account store).
 
 /** Fleet views and other operations resources: 403 for a role not in `roles` (auth off: allowed). */
 export function requireRole(p: Principal | null, roles: readonly Role[]): void {
