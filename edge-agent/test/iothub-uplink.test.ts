@@ -167,6 +167,8 @@ describe('edge agent on the IoT Hub transport → fleet-hub IoT Hub endpoint', (
     await until(() => (h.iothub!.endpoint.refusedByReason.IOTHUB_REVOKED ?? 0) >= 2, 'reconnects refused as revoked');
     expect(u.connected).toBe(false);
     expect(await u.publishConfirmed('status', Buffer.from('{}'))).toBe(false);
+    u.publishStatus(droneStatus({ droneId: 'drone-007', seq: 99 }));
+    await until(() => u.dropped === 1, 'the publish while down counted as dropped');
   });
 
   it('renews its SAS token before the hub ends the session, and commands still arrive after the renewal', async () => {

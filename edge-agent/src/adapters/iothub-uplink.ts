@@ -58,6 +58,12 @@ export class IotHubUplink implements Uplink {
   private readonly pendingMethods = new Map<string, { respond: (status: number, body: unknown) => void; timer: NodeJS.Timeout }>();
   /** C2D messages not meant as commands (wrong type property), counted. */
   ignoredMessages = 0;
+  /**
+   * Fire-and-forget publishes that did not reach the hub (down, or the send failed). With a spool
+   * configured the SpoolingUplink sends only while connected and keeps the rest; without one,
+   * an outage loses what it covers (there is no in-memory queue as with mqtt.js).
+   */
+  dropped = 0;
 
   private constructor(private readonly opts: IotHubUplinkOptions) {
     this.retryMs = opts.retryMinMs ?? 1000;
@@ -83,11 +89,11 @@ export class IotHubUplink implements Uplink {
   }
 
   publishStatus(status: DroneStatus): void {
-    void this.publishConfirmed('status', Buffer.from(encodeMessage(status)));
+    this.send('status', Buffer.from(encodeMessage(status)));
   }
 
   publishEvent(event: DroneEvent): void {
-    void this.publishConfirmed('event', Buffer.from(encodeMessage(event)));
+    this.send('event', Buffer.from(encodeMessage(event)));
   }
 
   publishResult(result: CommandResult): void {
@@ -99,7 +105,13 @@ export class IotHubUplink implements Uplink {
       pending.respond(200, result);
       return;
     }
-    void this.publishConfirmed('result', Buffer.from(encodeMessage(result)));
+    this.send('result', Buffer.from(encodeMessage(result)));
+  }
+
+  private send(kind: UplinkKind, body: Buffer): void {
+    void this.publishConfirmed(kind, body).then((ok) => {
+      if (!ok) this.dropped += 1;
+    });
   }
 
   /** Resolves true on the hub's PUBACK; false when down or the send failed. */
