@@ -4,12 +4,7 @@ import { systemClock, type Clock } from '@aerie/contracts';
 import { DeliveryService } from './service.js';
 import { buildHttp } from './http.js';
 import { Authenticator } from './auth.js';
-import type { Kysely } from 'kysely';
-import { SqlDeliveryRepository } from './adapters/sql/delivery-repository.js';
-import { openSqlite } from './adapters/sql/sqlite.js';
-import { openPostgres } from './adapters/sql/postgres.js';
-import { SqlWorkflowStore } from './adapters/outbox-sql.js';
-import type { WorkflowDatabase } from './adapters/outbox-schema.js';
+import { openCoreDatabase } from './adapters/outbox-database.js';
 import { MqttOutboxPublisher } from './adapters/outbox-mqtt.js';
 import { MqttFleetLink } from './adapters/mqtt-fleet-link.js';
 import type { CoreConfig } from './config.js';
@@ -29,21 +24,11 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
   const auth = new Authenticator(config.auth, clock);
   if (!config.databaseUrl && config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true });
   // One database (one SQLite connection, or one PostgreSQL pool) holds the deliveries and the
-  // workflow's tables (accounts, packages, sagas, outbox, drone reservations).
-  const dialect = config.databaseUrl ? 'postgres' : 'sqlite';
-  const db = config.databaseUrl ? openPostgres(config.databaseUrl) : openSqlite(config.dbPath);
-  const repo = SqlDeliveryRepository.open(db, dialect);
-  let records: SqlWorkflowStore;
-  try {
-    // Migrations run at open: a store that cannot be brought up to date stops the start here.
-    await repo.opened();
-    records = await SqlWorkflowStore.open(db as unknown as Kysely<WorkflowDatabase>, dialect);
-  } catch (err) {
-    await repo.close();
-    throw err;
-  }
+  // workflow's tables (accounts, packages, sagas, outbox, drone reservations); migrated at open.
+  const { repo, records } = await openCoreDatabase(config);
   const rejected: Record<string, number> = {};
   let fleet: MqttFleetLink;
+  let outbox: MqttOutboxPublisher;
   try {
     fleet = await MqttFleetLink.connect({
       ...config.mqtt,
@@ -56,7 +41,6 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
     await repo.close();
     throw err;
   }
-  let outbox: MqttOutboxPublisher;
   try {
     // The workflow's events leave through the outbox onto the bus (svc/v1/notifications/{deliveryId}).
     outbox = await MqttOutboxPublisher.connect({ ...config.mqtt, clientId: `${config.mqtt.clientId}-outbox` });

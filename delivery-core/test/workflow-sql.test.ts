@@ -6,9 +6,9 @@ import { afterAll, beforeAll } from 'vitest';
 import { MemoryWorkflowStore } from '../src/workflow/memory-store.js';
 import { SqlWorkflowStore } from '../src/adapters/outbox-sql.js';
 import type { WorkflowDatabase } from '../src/adapters/outbox-schema.js';
-import { SqlDeliveryRepository } from '../src/adapters/sql/delivery-repository.js';
 import { openSqlite } from '../src/adapters/sql/sqlite.js';
 import { openPostgres } from '../src/adapters/sql/postgres.js';
+import { openCoreDatabase } from '../src/adapters/outbox-database.js';
 import { startPostgres, type RunningPostgres } from '../../test-support/postgres.js';
 import { workflowStoreContract } from './workflow-store-contract.js';
 import { workflowSuite } from './workflow-suite.js';
@@ -26,20 +26,17 @@ afterAll(async () => {
 let n = 0;
 
 type Dialect = 'sqlite' | 'postgres';
-const connect = (dialect: Dialect, where: string) => (dialect === 'sqlite' ? openSqlite(where).db : openPostgres(where, 20));
-
 /** The deliveries and the workflow on one database connection (pool), as app.ts wires them. */
 async function openBoth(dialect: Dialect, where: string) {
-  const db = connect(dialect, where);
-  const deliveries = SqlDeliveryRepository.open(db, dialect);
-  await deliveries.opened();
-  const store = await SqlWorkflowStore.open(db as unknown as Kysely<WorkflowDatabase>, dialect);
-  return { deliveries, store };
+  const { repo, records } = await openCoreDatabase(dialect === 'sqlite' ? { dbPath: where, databaseUrl: null } : { dbPath: '', databaseUrl: where }, 20);
+  return { deliveries: repo, store: records };
 }
 
 /** A store alone owns its connection. */
 async function openStore(dialect: Dialect, where: string) {
-  return SqlWorkflowStore.open(connect(dialect, where) as unknown as Kysely<WorkflowDatabase>, dialect, true);
+  if (dialect === 'postgres') return SqlWorkflowStore.open(openPostgres(where, 20) as unknown as Kysely<WorkflowDatabase>, dialect, true);
+  const { db, durable } = openSqlite(where);
+  return SqlWorkflowStore.open(db as unknown as Kysely<WorkflowDatabase>, dialect, true, durable);
 }
 
 const where = async (dialect: Dialect) => (dialect === 'sqlite' ? join(dir, `wf-${++n}.sqlite`) : postgres.createDatabase());
@@ -57,6 +54,6 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
   workflowSuite(dialect, async () => {
     const at = await where(dialect);
-    return { open: () => openBoth(dialect, at), dispose: () => Promise.resolve() };
+    return { open: () => openBoth(dialect, at), dispose: () => Promise.resolve(), concurrentHandles: dialect === 'postgres' };
   });
 }

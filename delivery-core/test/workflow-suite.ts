@@ -12,6 +12,11 @@ export interface Backend {
   open(): Promise<{ deliveries: DeliveryRepository; store: WorkflowStore }>;
   /** Drops the database after the test. */
   dispose(): Promise<void>;
+  /**
+   * Whether two live handles on the database are a deployment to test (PostgreSQL: two
+   * instances). The embedded SQLite store is one process's: two instances share its connection.
+   */
+  concurrentHandles?: boolean;
 }
 
 /** A hub whose answers the test scripts; it records what reached it. */
@@ -204,6 +209,27 @@ export function workflowSuite(name: string, backend: () => Promise<Backend>): vo
         expect(both.filter(Boolean).length).toBeLessThanOrEqual(1);
         expect((await h.store.reservations()).filter((r) => r.holder === 'c7')).toHaveLength(1);
       } finally {
+        await done();
+      }
+    });
+
+    it('two service instances on one database racing for one drone: one delivery gets it', async () => {
+      const { db, h, clock, hub, done } = await setup();
+      const other = db.concurrentHandles ? await db.open() : h;
+      try {
+        const wf2 = makeWorkflow(other, hub, clock);
+        const wf1 = makeWorkflow(h, hub, clock);
+        const ids = Array.from({ length: 6 }, (_, k) => `r${k}`);
+        for (const id of ids) await h.deliveries.insert(newRequested(id, null, clock.now()), { stage: 'Requested', at: clock.now(), eventId: `${id}:requested` });
+        const won = await Promise.all(ids.map((id, k) => (k % 2 ? wf1 : wf2).propose(id, 'drone-1', clock.now() + 1000)));
+        expect(won.filter(Boolean)).toHaveLength(1);
+        expect((await h.deliveries.listByStage(['Scheduled'], 100)).map((d) => d.droneId)).toEqual(['drone-1']);
+        expect(new Set(hub.dispatched.map((a) => a.deliveryId)).size).toBe(1);
+      } finally {
+        if (other.deliveries !== h.deliveries) {
+          await other.deliveries.close();
+          await other.store.close();
+        }
         await done();
       }
     });

@@ -39,6 +39,8 @@ export class DeliveryWorkflow {
   readonly relay: OutboxRelay;
   private readonly proposals = new Map<string, Proposal>();
   private readonly consumers: Deduplicator[] = [];
+  /** Set by stop(): a scheduler pass still under way proposes nothing more to a closing store. */
+  private stopped = false;
 
   constructor(private readonly deps: WorkflowDeps) {
     const o = { ...defaultWorkflowOptions, ...deps.options };
@@ -70,6 +72,7 @@ export class DeliveryWorkflow {
 
   /** Starts the saga of an accepted delivery and runs its first steps now. */
   async begin(deliveryId: string): Promise<SagaState | null> {
+    if (this.stopped) return null;
     await this.runner.start(deliveryId, { deliveryId });
     return this.runner.run(deliveryId, { now: true });
   }
@@ -80,6 +83,7 @@ export class DeliveryWorkflow {
    * next scheduler pass decides again with fresh statuses.
    */
   async propose(deliveryId: string, droneId: string, eta: number): Promise<boolean> {
+    if (this.stopped) return false;
     await this.runner.start(deliveryId, { deliveryId });
     this.proposals.set(deliveryId, { droneId, eta });
     try {
@@ -116,6 +120,7 @@ export class DeliveryWorkflow {
 
   /** Supervisor recovery, then the periodic supervisor and relay. */
   async start(): Promise<void> {
+    this.stopped = false;
     await this.supervisor.resume();
     this.supervisor.start();
     this.relay.start();
@@ -124,6 +129,7 @@ export class DeliveryWorkflow {
 
   /** Stops both timers at once (synchronously), then waits for what is in flight. Idempotent. */
   async stop(): Promise<void> {
+    this.stopped = true;
     await Promise.all([this.supervisor.stop(), this.relay.stop()]);
   }
 }
