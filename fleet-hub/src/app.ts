@@ -16,6 +16,8 @@ import { TrackingPublisher } from './tracking-publisher.js';
 import { CommandDispatch } from './dispatch.js';
 import { HubPipeline } from './pipeline.js';
 import { connectHub } from './hub-connect.js';
+import { HubRouter, hubTopics, isActiveStage, parseHubTopic } from './hub-sharding.js';
+import { FORWARDED } from './pipeline.js';
 import { EventHubsSource } from './adapters/eventhubs-source.js';
 import { IotHubAttachment } from './adapters/iothub-attach.js';
 
@@ -47,6 +49,8 @@ export class FleetHub {
   private readonly dispatch: CommandDispatch;
   private readonly ticker: unknown;
   private metrics: MetricsServer | null = null;
+  /** Scale-out: which hub of the shared group owns each drone's tracking; null when alone. */
+  private readonly router: HubRouter | null;
   /** Cloud mode's reader of IoT Hub's Event Hubs-compatible endpoint (config.source 'eventhubs'), null otherwise. */
   private cloud: EventHubsSource | null = null;
   /** The IoT Hub-compatible device endpoint (config.iothubPort), null when off. */
@@ -61,21 +65,25 @@ export class FleetHub {
     private readonly log: HubLogger,
     writer: TelemetryWriter,
     eventStream: EventStream | null,
+    private readonly hubId: string,
   ) {
     this.tracker = new DeliveryTracker({ fenceRadiusM: config.fenceRadiusM, noFlyZones: config.noFlyZones });
     this.queue = new IngestQueue({ maxStatuses: config.maxPendingStatuses, maxDrones: config.maxPendingDrones, maxEvents: config.maxPendingEvents });
     // Commands for IoT Hub devices leave as cloud-to-device messages; everything else over MQTT.
-    const out: Outbound = { publish: (topic, payload) => void (this.iothub?.takeCommand(topic, payload) || client.publish(topic, payload, { qos: 1 })) };
+    const out: Outbound = { publish: (topic, payload, retain) => void (this.iothub?.takeCommand(topic, payload) || client.publish(topic, payload, { qos: 1, retain: retain ?? false })) };
     const reject = rejector(this.counters, log);
-    const tracking = new TrackingPublisher(out, eventStream, this.counters, log);
-    this.dispatch = new CommandDispatch(this.tracker, this.fleet, tracking, out, clock, this.counters, reject, config.maxPayloadBytes);
+    const router = config.sharedGroup ? new HubRouter(hubId, out) : null;
+    this.router = router;
+    const mine = (droneId: string) => router?.mine(droneId) ?? true;
+    const tracking = new TrackingPublisher(out, eventStream, this.counters, log, router && ((id, stage) => router.stageReached(id, stage)));
+    this.dispatch = new CommandDispatch(this.tracker, this.fleet, tracking, out, clock, this.counters, reject, config.maxPayloadBytes, mine);
     const pipeline = new HubPipeline({
       fleet: this.fleet, tracker: this.tracker, tracking, dispatch: this.dispatch, clock, counters: this.counters, log, reject,
-      maxPayloadBytes: config.maxPayloadBytes,
+      maxPayloadBytes: config.maxPayloadBytes, routing: router,
     });
-    // Staleness is judged on the hub's clock, once a second.
+    // Staleness is judged on the hub's clock, once a second (by the drone's owner, when shared).
     this.ticker = clock.setInterval(() => {
-      for (const draft of this.tracker.onTick(clock.now())) tracking.publish(draft);
+      for (const draft of this.tracker.onTick(clock.now())) if (draft.droneId === null || mine(draft.droneId)) tracking.publish(draft);
     }, 1_000);
     this.pump = new IngestPump(this.queue, (m) => pipeline.process(m), writer, config.ingestSliceMs);
   }
@@ -87,8 +95,8 @@ export class FleetHub {
     const refusals: Refusal[] = [];
     let hub: FleetHub | null = null;
     const onRefusal = (r: Refusal) => (hub ? hub.refused(r) : refusals.push(r));
-    const { broker, client } = await connectHub(config, registry, onRefusal, log);
-    hub = new FleetHub(config, registry, broker, client, clock, log, opts.writer ?? new MemoryTelemetryWriter(), opts.eventStream ?? null);
+    const { broker, client, hubId } = await connectHub(config, registry, onRefusal, log);
+    hub = new FleetHub(config, registry, broker, client, clock, log, opts.writer ?? new MemoryTelemetryWriter(), opts.eventStream ?? null, hubId);
     for (const r of refusals) hub.refused(r);
     if (config.iothubPort !== null) {
       const sink = { ingest: hub.ingest.bind(hub), refused: (r: Refusal) => hub.refused(r) };
@@ -174,6 +182,8 @@ export class FleetHub {
     this.clock.clearInterval(this.ticker);
     await this.metrics?.close();
     await this.iothub?.close();
+    // A clean DISCONNECT suppresses the will [MQTT-3.14.4-3]: clear the presence flag ourselves.
+    if (this.router) await this.client.publishAsync(hubTopics.presence(this.hubId), '', { qos: 1, retain: true }).catch(() => undefined);
     await this.client.endAsync();
     await this.broker?.close();
   }
@@ -188,7 +198,23 @@ export class FleetHub {
     // Assignments stay unshared: every hub needs every (retained) assignment, and retained
     // messages are never sent on shared subscriptions.
     const shared = this.broker ? [] : fleet.map((f) => (group ? `$share/${group}/${f}` : f));
-    await this.client.subscribeAsync([...shared, subscriptions.allAssignments], { qos: 1 });
+    // Scale-out coordination is never shared: every hub needs every presence flag and stage.
+    const coordination = this.router ? [hubTopics.allPresence, hubTopics.inbox(this.hubId), hubTopics.allState] : [];
+    await this.client.subscribeAsync([...shared, subscriptions.allAssignments, ...coordination], { qos: 1 });
+    if (this.router) await this.client.publishAsync(hubTopics.presence(this.hubId), 'true', { qos: 1, retain: true });
+  }
+
+  /** Scale-out traffic between the hubs of a shared group (hub-sharding.ts). */
+  private onHubTopic(topic: string, payload: Buffer): boolean {
+    const h = this.router ? parseHubTopic(topic) : null;
+    if (!h) return false;
+    if (h.kind === 'presence') this.router!.sharding.onPresence(h.hubId, payload.length > 0);
+    else if (h.kind === 'forwarded') this.ingest(h.droneId, `${FORWARDED}${h.channel}`, payload);
+    else {
+      const stage = payload.toString('utf8');
+      if (isActiveStage(stage)) this.tracker.restoreStage(h.deliveryId, stage);
+    }
+    return true;
   }
 
   private onMessage(topic: string, payload: Buffer): void {
@@ -196,6 +222,7 @@ export class FleetHub {
     if (fleetTopic) return this.ingest(fleetTopic.droneId, fleetTopic.channel, payload);
     const svc = parseServiceTopic(topic);
     if (svc?.kind === 'assignments') return this.dispatch.onAssignment(svc.deliveryId, payload);
+    if (this.onHubTopic(topic, payload)) return;
     bump(this.counters.rejected, 'HUB_ERR_UNKNOWN_TOPIC');
     this.log(`hub rejected HUB_ERR_UNKNOWN_TOPIC drone=- ${topic}`, { code: 'HUB_ERR_UNKNOWN_TOPIC', droneId: null });
   }

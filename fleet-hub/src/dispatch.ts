@@ -30,6 +30,8 @@ export class CommandDispatch {
     private readonly counters: HubCounters,
     private readonly reject: Reject,
     private readonly maxPayloadBytes: number,
+    /** Scale-out: only the drone's owning hub publishes its tracking and sends its commands. */
+    private readonly mine: (droneId: string) => boolean = () => true,
   ) {}
 
   /** Retained assignments: an empty payload clears one (the delivery has ended). */
@@ -44,13 +46,16 @@ export class CommandDispatch {
       return;
     }
     const a = d.value;
+    const mine = this.mine(a.droneId);
     if (a.action === 'abort') {
-      if (this.tracker.release(a.deliveryId)) this.send(a, `rtl-${a.deliveryId}`, { kind: 'rtl' });
+      if (this.tracker.release(a.deliveryId) && mine) this.send(a, `rtl-${a.deliveryId}`, { kind: 'rtl' });
       return;
     }
     if (this.tracker.activeFor(a.droneId)?.deliveryId === a.deliveryId) return;
-    for (const draft of this.tracker.assign(a, this.clock.now())) this.tracking.publish(draft);
+    const drafts = this.tracker.assign(a, this.clock.now());
     this.acknowledged.delete(a.droneId);
+    if (!mine) return;
+    for (const draft of drafts) this.tracking.publish(draft);
     this.sendMission(a);
   }
 

@@ -5,10 +5,13 @@ import { FileRetainedStore } from './adapters/retained-store.js';
 import type { DeviceRegistry } from './adapters/device-registry.js';
 import type { HubConfig } from './config.js';
 import type { HubLogger } from './hub-counters.js';
+import { hubTopics } from './hub-sharding.js';
 
 export interface HubConnection {
   broker: EmbeddedBroker | null;
   client: MqttClient;
+  /** The hub's client id, which is also its id among the hubs of a shared group. */
+  hubId: string;
 }
 
 /**
@@ -36,7 +39,11 @@ export async function connectHub(config: Readonly<HubConfig>, registry: DeviceRe
   }
   // MQTT 5 only where shared subscriptions need it; aedes 1.x speaks 3.1.1.
   const protocolVersion = config.sharedGroup ? 5 : 4;
-  const client = mqtt.connect(url, { clientId: `hub-${randomUUID().slice(0, 8)}`, username, password, protocolVersion, clean: true, reconnectPeriod: 1000 });
+  const hubId = `hub-${randomUUID().slice(0, 8)}`;
+  // In a shared group the hub's retained presence flag is cleared by its will if it dies, so the
+  // others take its drones over (domain/sharding.ts).
+  const will = config.sharedGroup ? { will: { topic: hubTopics.presence(hubId), payload: Buffer.alloc(0), qos: 1 as const, retain: true } } : {};
+  const client = mqtt.connect(url, { clientId: hubId, username, password, protocolVersion, clean: true, reconnectPeriod: 1000, ...will });
   client.on('error', (err) => log(`hub mqtt error: ${err.message}`));
   try {
     await new Promise<void>((resolve, reject) => {
@@ -48,5 +55,5 @@ export async function connectHub(config: Readonly<HubConfig>, registry: DeviceRe
     await broker?.close();
     throw err;
   }
-  return { broker, client };
+  return { broker, client, hubId };
 }

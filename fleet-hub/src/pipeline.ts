@@ -6,6 +6,15 @@ import type { CommandDispatch } from './dispatch.js';
 import type { TrackingPublisher } from './tracking-publisher.js';
 import type { HubCounters, HubLogger, Reject } from './hub-counters.js';
 
+/** Scale-out routing (hub-sharding.ts); absent when one hub takes the whole fleet. */
+export interface DroneRouting {
+  mine(droneId: string): boolean;
+  forward(droneId: string, channel: string, payload: Buffer): void;
+}
+
+/** Channel prefix of a message another hub forwarded to this one, the drone's owner. */
+export const FORWARDED = 'fwd:';
+
 export interface PipelineDeps {
   fleet: FleetState;
   tracker: DeliveryTracker;
@@ -16,6 +25,7 @@ export interface PipelineDeps {
   log: HubLogger;
   reject: Reject;
   maxPayloadBytes: number;
+  routing?: DroneRouting | null;
 }
 
 /**
@@ -26,9 +36,18 @@ export class HubPipeline {
   constructor(private readonly d: PipelineDeps) {}
 
   process(m: Pending): DroneStatus | null {
-    const { droneId, channel, payload } = m;
+    const { droneId, payload } = m;
     const { d } = this;
     const now = d.clock.now();
+    // Forwarded by a hub that does not own the drone: this hub does; never forwarded again.
+    const forwarded = m.channel.startsWith(FORWARDED);
+    const channel = forwarded ? m.channel.slice(FORWARDED.length) : m.channel;
+    const elsewhere = !forwarded && d.routing != null && !d.routing.mine(droneId);
+    if (forwarded && channel === 'status') return this.trackOnly(droneId, payload, now);
+    if (elsewhere && (channel === 'online' || channel === 'cmd/result')) {
+      d.routing!.forward(droneId, channel, payload);
+      return null;
+    }
     switch (channel) {
       case 'status': {
         const r = decodeMessage('DroneStatus', payload, d.maxPayloadBytes);
@@ -36,7 +55,10 @@ export class HubPipeline {
         if (r.value.droneId !== droneId) return d.reject('HUB_ERR_TOPIC_MISMATCH', `payload says ${r.value.droneId}`, droneId);
         if (!d.fleet.applyStatus(r.value, now)) return d.reject('HUB_ERR_DUPLICATE', `seq ${r.value.seq}`, droneId, false);
         d.counters.statuses += 1;
-        for (const draft of d.tracker.onStatus(r.value, now)) d.tracking.publish(draft);
+        // Another hub tracks this drone: it needs the statuses of a drone on a delivery only.
+        if (elsewhere) {
+          if (d.tracker.activeFor(droneId)) d.routing!.forward(droneId, 'status', payload);
+        } else for (const draft of d.tracker.onStatus(r.value, now)) d.tracking.publish(draft);
         return r.value;
       }
       case 'events': {
@@ -58,5 +80,15 @@ export class HubPipeline {
       default:
         return d.reject('HUB_ERR_UNKNOWN_TOPIC', channel, droneId);
     }
+  }
+
+  /** A status the receiving hub already validated and wrote: only the tracker needs it here. */
+  private trackOnly(droneId: string, payload: Buffer, now: number): null {
+    const { d } = this;
+    const r = decodeMessage('DroneStatus', payload, d.maxPayloadBytes);
+    if (!r.ok) return d.reject('HUB_ERR_PAYLOAD', r.message, droneId);
+    if (r.value.droneId !== droneId) return d.reject('HUB_ERR_TOPIC_MISMATCH', `payload says ${r.value.droneId}`, droneId);
+    for (const draft of d.tracker.onStatus(r.value, now)) d.tracking.publish(draft);
+    return null;
   }
 }

@@ -36,5 +36,5 @@ export interface EventStream {
 
 /** The hub's way out to the fleet and the services (commands, tracking): QoS 1 publishes. */
 export interface Outbound {
-  publish(topic: string, payload: string | Buffer): void;
+  publish(topic: string, payload: string | Buffer, retain?: boolean): void;
 }

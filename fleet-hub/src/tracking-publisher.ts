@@ -14,6 +14,8 @@ export class TrackingPublisher {
     private readonly eventStream: EventStream | null,
     private readonly counters: HubCounters,
     private readonly log: HubLogger,
+    /** Scale-out: each stage reached is also handed over, retained, to whichever hub owns the drone next. */
+    private readonly onStage: ((deliveryId: string, stage: DeliveryTracking['stage']) => void) | null = null,
   ) {}
 
   publish(draft: TrackingDraft): void {
@@ -21,6 +23,7 @@ export class TrackingPublisher {
     const topic = event.type === 'DeliveryAlert' ? topics.alerts(event.deliveryId) : topics.tracking(event.deliveryId);
     this.out.publish(topic, encodeMessage(event));
     this.eventStream?.append(event).catch((err: unknown) => this.log(`event stream append failed: ${String(err)}`, { deliveryId: event.deliveryId, correlationId: event.correlationId }));
+    if (event.type !== 'EtaUpdated' && event.type !== 'DeliveryAlert') this.onStage?.(event.deliveryId, event.stage);
     this.counters.trackingPublished += 1;
     bump(this.counters.transitions, event.stage);
     this.log(`tracking ${event.type} delivery=${event.deliveryId}`, { droneId: event.droneId, deliveryId: event.deliveryId, correlationId: event.correlationId, stage: event.stage });

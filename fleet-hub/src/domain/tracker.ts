@@ -47,6 +47,7 @@ export const defaultTrackerOptions: Readonly<TrackerOptions> = Object.freeze({
   noFlyZones: [],
 });
 
+const STAGE_ORDER: readonly ActiveStage[] = ['Scheduled', 'HeadedToPickup', 'PickedUp', 'HeadedToDropoff'];
 const IN_AIR = new Set<DroneStatus['landedState']>(['IN_AIR', 'TAKEOFF', 'LANDING']);
 // Index of the mission item that takes off from the pickup: from there on the drone is headed to the dropoff.
 const PLAN = deliveryMission({ pickup: { lat: 0, lon: 0 }, dropoff: { lat: 0, lon: 0 }, cruiseAltM: 30, groundDelayS: 0 });
@@ -94,6 +95,16 @@ export class DeliveryTracker {
       }
     }
     return null;
+  }
+
+  /**
+   * Scale-out: another hub reached `stage` on this delivery (its retained tracker state). Moves
+   * the stage forward, never back, so a hub that takes the drone over carries on from there.
+   */
+  restoreStage(deliveryId: string, stage: ActiveStage): void {
+    for (const a of this.byDrone.values()) {
+      if (a.assignment.deliveryId === deliveryId && STAGE_ORDER.indexOf(stage) > STAGE_ORDER.indexOf(a.stage)) a.stage = stage;
+    }
   }
 
   activeFor(droneId: string): DeliveryAssignment | null {

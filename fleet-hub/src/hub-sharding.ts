@@ -1,0 +1,62 @@
+import type { DeliveryStage } from '@aerie/contracts';
+import { HubSharding } from './domain/sharding.js';
+import type { Outbound } from './ports.js';
+
+// The hubs' own coordination topics, under svc/ (service principals only; drones cannot touch them).
+const HUBS = 'svc/v1/hubs';
+const STATE = 'svc/v1/tracker-state';
+
+export const hubTopics = {
+  presence: (hubId: string) => `${HUBS}/${hubId}/presence`,
+  allPresence: `${HUBS}/+/presence`,
+  inbox: (hubId: string) => `${HUBS}/${hubId}/fwd/#`,
+  forward: (hubId: string, droneId: string, channel: string) => `${HUBS}/${hubId}/fwd/${droneId}/${channel}`,
+  state: (deliveryId: string) => `${STATE}/${deliveryId}`,
+  allState: `${STATE}/+`,
+};
+
+export type HubTopic =
+  | { kind: 'presence'; hubId: string }
+  | { kind: 'forwarded'; droneId: string; channel: string }
+  | { kind: 'state'; deliveryId: string };
+
+export function parseHubTopic(topic: string): HubTopic | null {
+  const p = topic.split('/');
+  if (topic.startsWith(`${STATE}/`) && p.length === 4 && p[3]) return { kind: 'state', deliveryId: p[3] };
+  if (!topic.startsWith(`${HUBS}/`) || !p[3]) return null;
+  if (p.length === 5 && p[4] === 'presence') return { kind: 'presence', hubId: p[3] };
+  if (p.length >= 7 && p[4] === 'fwd' && p[5]) return { kind: 'forwarded', droneId: p[5], channel: p.slice(6).join('/') };
+  return null;
+}
+
+/** Stages a hub hands over to the next owner of a delivery (terminal ones clear the state). */
+const ACTIVE_STAGES = new Set<DeliveryStage>(['Scheduled', 'HeadedToPickup', 'PickedUp', 'HeadedToDropoff']);
+
+/**
+ * Scale-out routing on top of domain/sharding.ts: forwards a drone's messages to its owner,
+ * and publishes each delivery's stage retained, so whichever hub owns the drone next starts
+ * from there.
+ */
+export class HubRouter {
+  readonly sharding: HubSharding;
+
+  constructor(hubId: string, private readonly out: Outbound) {
+    this.sharding = new HubSharding(hubId);
+  }
+
+  mine(droneId: string): boolean {
+    return this.sharding.mine(droneId);
+  }
+
+  forward(droneId: string, channel: string, payload: Buffer): void {
+    this.out.publish(hubTopics.forward(this.sharding.owner(droneId), droneId, channel), payload);
+  }
+
+  stageReached(deliveryId: string, stage: DeliveryStage): void {
+    this.out.publish(hubTopics.state(deliveryId), ACTIVE_STAGES.has(stage) ? stage : '', true);
+  }
+}
+
+export function isActiveStage(s: string): s is 'Scheduled' | 'HeadedToPickup' | 'PickedUp' | 'HeadedToDropoff' {
+  return ACTIVE_STAGES.has(s as DeliveryStage);
+}
