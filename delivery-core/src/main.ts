@@ -4,13 +4,15 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { ApiKey, JwtConfig } from './auth.js';
 import type { DroneRegistration } from './config.js';
+import type { ZoneFeature } from './domain/routing.js';
 import { coreConfig } from './config.js';
 import { startDeliveryCore } from './app.js';
 import { DeliveryError } from './errors.js';
 
-const USAGE = `usage: aerie-core [--http-port P] [--http-host H] [--data-dir DIR] [--api-keys FILE] [--jwt-jwks FILE] [--drones FILE] --mqtt-url URL --mqtt-username U --mqtt-password P
+const USAGE = `usage: aerie-core [--http-port P] [--http-host H] [--data-dir DIR] [--api-keys FILE] [--jwt-jwks FILE] [--drones FILE] [--no-fly FILE] [--hold-ms MS] --mqtt-url URL --mqtt-username U --mqtt-password P
 environment: DATABASE_URL (PostgreSQL instead of the SQLite file in the data dir), AERIE_CORE_HTTP_PORT, AERIE_CORE_DATA_DIR, AERIE_CORE_API_KEYS_FILE, AERIE_CORE_MQTT_URL, AERIE_CORE_MQTT_USERNAME, AERIE_CORE_MQTT_PASSWORD,
-  AERIE_CORE_JWT_HS256_SECRET, AERIE_CORE_JWT_JWKS_FILE, AERIE_CORE_JWT_ISSUER, AERIE_CORE_JWT_AUDIENCE, AERIE_CORE_TRACKING_SECRET, AERIE_CORE_DRONES_FILE`;
+  AERIE_CORE_JWT_HS256_SECRET, AERIE_CORE_JWT_JWKS_FILE, AERIE_CORE_JWT_ISSUER, AERIE_CORE_JWT_AUDIENCE, AERIE_CORE_TRACKING_SECRET, AERIE_CORE_DRONES_FILE,
+  AERIE_CORE_NO_FLY_FILE (GeoJSON no-fly zones), AERIE_CORE_HOLD_MS (how long a planned drone stays tentative and re-optimised; default 2000)`;
 
 /** JWT verification when a secret or a JWKS is given; issuer and audience are checked when set. */
 function jwtFrom(env: NodeJS.ProcessEnv, jwksFile: string | undefined): JwtConfig | null {
@@ -25,18 +27,24 @@ function jwtFrom(env: NodeJS.ProcessEnv, jwksFile: string | undefined): JwtConfi
   };
 }
 
+function zonesOf(geojson: unknown): ZoneFeature[] {
+  const g = geojson as { type?: string; features?: unknown };
+  return (g?.type === 'FeatureCollection' ? g.features : geojson) as ZoneFeature[];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       'http-port': { type: 'string' }, 'http-host': { type: 'string' }, 'data-dir': { type: 'string' },
       'mqtt-url': { type: 'string' }, 'mqtt-username': { type: 'string' }, 'mqtt-password': { type: 'string' }, 'api-keys': { type: 'string' },
-      'jwt-jwks': { type: 'string' }, drones: { type: 'string' },
+      'jwt-jwks': { type: 'string' }, drones: { type: 'string' }, 'no-fly': { type: 'string' }, 'hold-ms': { type: 'string' },
     },
   });
   const env = process.env;
   const port = Number(values['http-port'] ?? env.AERIE_CORE_HTTP_PORT ?? 8080);
   const apiKeys = values['api-keys'] ?? env.AERIE_CORE_API_KEYS_FILE;
   const dronesFile = values.drones ?? env.AERIE_CORE_DRONES_FILE;
+  const noFlyFile = values['no-fly'] ?? env.AERIE_CORE_NO_FLY_FILE;
   const dataDir = values['data-dir'] ?? env.AERIE_CORE_DATA_DIR ?? join('.aerie-data', 'core');
   const config = coreConfig({
     httpPort: port,
@@ -49,6 +57,12 @@ async function main(): Promise<void> {
       jwt: jwtFrom(env, values['jwt-jwks'] ?? env.AERIE_CORE_JWT_JWKS_FILE),
       // Without it each start makes a new one, and the tracking links given before stop working.
       trackingSecret: env.AERIE_CORE_TRACKING_SECRET ?? '',
+    },
+    // A GeoJSON FeatureCollection (or array of Features) of Polygon/MultiPolygon no-fly zones. The
+    // service re-optimises a planned pair for a couple of scheduler passes before committing it.
+    scheduling: {
+      ...(noFlyFile ? { noFlyZones: zonesOf(JSON.parse(readFileSync(noFlyFile, 'utf8'))) } : {}),
+      holdMs: Number(values['hold-ms'] ?? env.AERIE_CORE_HOLD_MS ?? 2000),
     },
     // A JSON array of { id, airframe, maxPayloadKg, maxRangeM, home: { lat, lon } }.
     ...(dronesFile ? { drones: JSON.parse(readFileSync(dronesFile, 'utf8')) as DroneRegistration[] } : {}),
