@@ -51,6 +51,32 @@ describe('the FC link never crashes on what the wire brings', () => {
   });
 });
 
+describe('UDP link addressing', () => {
+  it('replies to the FC\'s actual address and port; with fc.peer, sends to that peer before hearing anything', async () => {
+    const link = await MavlinkFcLink.open(agentConfig({ droneId: 'd1', fc: { port: 0, streamHz: 0 } }).fc, systemClock);
+    cleanups.push(() => link.close());
+    // The FC sends from an ephemeral port of its own: the agent learns it from the datagram.
+    const fc = await UdpEndpoint.open({ port: 0, peer: { address: '127.0.0.1', port: link.port } });
+    cleanups.push(() => fc.close());
+    const got: Buffer[] = [];
+    fc.on('datagram', (d) => got.push(d));
+    fc.send(new MavEncoder({ sysid: 1, compid: 1 }).encode(Object.assign(new minimal.Heartbeat(), { type: 2, autopilot: 3, mavlinkVersion: 3 })));
+    await until(() => link.stats().frames === 1, 'the FC heartbeat');
+    link.sendHeartbeat();
+    await until(() => got.length > 0, 'our heartbeat back at the FC\'s own port');
+
+    const fixed = await UdpEndpoint.open({ port: 0 });
+    cleanups.push(() => fixed.close());
+    const atPeer: Buffer[] = [];
+    fixed.on('datagram', (d) => atPeer.push(d));
+    const toPeer = await MavlinkFcLink.open(agentConfig({ droneId: 'd2', fc: { port: 0, streamHz: 0, peer: { address: '127.0.0.1', port: fixed.port } } }).fc, systemClock);
+    cleanups.push(() => toPeer.close());
+    toPeer.sendHeartbeat();
+    await until(() => atPeer.length > 0, 'a heartbeat at the configured peer');
+    expect(atPeer[0]![0]).toBe(0xfd);
+  });
+});
+
 describe('TCP link to the flight controller (as ArduPilot SITL serves tcp:5760)', () => {
   it('connects, reports, and reconnects with backoff after the FC goes away and comes back on the same port', async () => {
     const clock = new WarpClock({ speedup: 10 });
