@@ -76,7 +76,11 @@ function take(e: ReceivedEventData, sink: IngestSink): void {
   sink.ingest(droneId, channel, e.body);
 }
 
-/** The pump drains in slices on setImmediate; checkpoint only after it has taken everything. */
+/**
+ * The pump drains in slices on setImmediate; checkpoint only after it has taken everything. With
+ * MQTT traffic arriving too the queue may seldom be empty: the checkpoint then waits, which costs
+ * re-reads after a crash, never a loss.
+ */
 async function untilIdle(sink: IngestSink): Promise<void> {
   while (!sink.idle()) await new Promise<void>((r) => setImmediate(r));
 }
