@@ -239,9 +239,9 @@ export class IotHubUplink implements Uplink {
   }
 }
 
-/** The agent's version, from its package.json (next to dist/ or, bundled, one level up); 'unknown' if neither is there. */
+/** The agent's version, from its package.json (dist/adapters/ or the bundle's dist/bundle/adapters/ in the package); 'unknown' if not there. */
 function agentVersion(): string {
-  for (const rel of ['../../package.json', '../package.json']) {
+  for (const rel of ['../../package.json', '../../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
       if (pkg.name === '@aerie/edge-agent' && pkg.version) return pkg.version;
