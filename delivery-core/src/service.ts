@@ -56,7 +56,12 @@ export class DeliveryService {
     this.scheduler = new Scheduler({ profile: config.profile, energy: config.energy, ...config.scheduling });
     this.workflow = new DeliveryWorkflow({
       deliveries: repo, store: records, hub: new FleetMissionHub(fleet), clock, options: workflowOptions,
-      limits: { maxPayloadKg: config.airframe.maxPayloadKg, maxRangeM: config.airframe.maxRangeM, defaultPackageKg: config.airframe.defaultPackageKg },
+      // "Can never fit" is judged against the most capable drone: registered, or the default airframe.
+      limits: {
+        maxPayloadKg: Math.max(config.airframe.maxPayloadKg, ...config.drones.map((r) => r.maxPayloadKg)),
+        maxRangeM: Math.max(config.airframe.maxRangeM, ...config.drones.map((r) => r.maxRangeM)),
+        defaultPackageKg: config.airframe.defaultPackageKg,
+      },
       assignmentOf: (d, droneId, action) => this.assignmentOf(d, droneId, action),
       onStage: (d, change) => this.notify(d, change),
       onError: (err) => this.onError(err),
@@ -241,7 +246,9 @@ export class DeliveryService {
       });
     }
     if (drones.length === 0) return 0;
-    const jobs: PlanJob[] = pending.map((d) => ({ id: d.id, pickup: d.pickup, dropoff: d.dropoff, weightKg: airframe.defaultPackageKg }));
+    // The package its saga bound (PUT /packages with deliveryId), else the default weight.
+    const weights = await this.workflow.packageWeights(pending.map((d) => d.id));
+    const jobs: PlanJob[] = pending.map((d) => ({ id: d.id, pickup: d.pickup, dropoff: d.dropoff, weightKg: weights.get(d.id) ?? airframe.defaultPackageKg }));
     const commit = this.scheduler.pass(drones, jobs, now);
     // Each decision goes through the delivery's saga (reserve the drone, dispatch through the hub,
     // create the delivery as Scheduled — or compensate); the saga notifies the listeners.

@@ -105,6 +105,34 @@ describe('accounts and packages API, auth off', () => {
   });
 });
 
+describe('package weight in planning', () => {
+  it('the planner gives a heavy registered package to the drone that can lift it, not the nearer small one', async () => {
+    clock = new ManualClock();
+    fleet = new MemoryFleetLink();
+    const config = coreConfig({
+      dbPath: ':memory:',
+      drones: [
+        { id: 'small', airframe: 'quad 1 kg', maxPayloadKg: 1, maxRangeM: 20_000, home: { lat: 47.399, lon: 8.547 } },
+        { id: 'big', airframe: 'hexa 5 kg', maxPayloadKg: 5, maxRangeM: 20_000, home: { lat: 47.39, lon: 8.53 } },
+      ],
+    });
+    service = new DeliveryService(new MemoryDeliveryRepository(), fleet, config, clock, new MemoryWorkflowStore());
+    app = buildHttp(service, new Authenticator(config.auth, clock));
+    fleet.pushStatus(droneStatus({ droneId: 'small', ts: clock.now(), position: { lat: 47.399, lon: 8.547, altMsl: 488, altRel: 0 } }));
+    fleet.pushStatus(droneStatus({ droneId: 'big', ts: clock.now(), position: { lat: 47.39, lon: 8.53, altMsl: 488, altRel: 0 } }));
+    // 3 kg: over the default airframe's 2.5 kg, within the registered hexacopter's 5 kg.
+    expect((await call(null, 'PUT', '/api/v1/packages/crate', { size: 'medium', weightKg: 3, deliveryId: 'd4' })).statusCode).toBe(201);
+    await call(null, 'PUT', '/api/v1/deliveries/d4', body);
+    await service.workflow.begin('d4');
+    expect(await service.schedulePending()).toBe(1);
+    expect((await call(null, 'GET', '/api/v1/deliveries/d4')).json()).toMatchObject({ stage: 'Scheduled', droneId: 'big' });
+    // A light one next to it takes the small drone.
+    await call(null, 'PUT', '/api/v1/deliveries/d5', body);
+    expect(await service.schedulePending()).toBe(1);
+    expect((await call(null, 'GET', '/api/v1/deliveries/d5')).json()).toMatchObject({ stage: 'Scheduled', droneId: 'small' });
+  });
+});
+
 describe('accounts and packages API, with API keys', () => {
   beforeEach(async () => {
     setup(true);

@@ -40,6 +40,8 @@ export function workflowStoreContract(name: string, make: () => Promise<{ store:
       expect(await s.bindPackage('p2', 'd1')).toBe(false);
       expect(await s.bindPackage('nope', 'd9')).toBe(false);
       expect(await s.packageOfDelivery('d1')).toEqual({ ...pkg('p1', 'o1'), deliveryId: 'd1' });
+      expect([...(await s.packagesOfDeliveries(['d1', 'd7']))]).toEqual([['d1', { ...pkg('p1', 'o1'), deliveryId: 'd1' }]]);
+      expect((await s.packagesOfDeliveries([])).size).toBe(0);
       await s.unbindPackage('p1', 'd2');
       expect((await s.getPackage('p1'))?.deliveryId).toBe('d1');
       await s.unbindPackage('p1', 'd1');

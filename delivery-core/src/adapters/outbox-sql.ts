@@ -96,6 +96,11 @@ export class SqlWorkflowStore implements WorkflowStore {
     const r = await this.db.selectFrom('packages').selectAll().where('delivery_id', '=', deliveryId).executeTakeFirst();
     return r ? toPackage(r) : null;
   }
+  async packagesOfDeliveries(deliveryIds: readonly string[]): Promise<Map<string, Package>> {
+    if (deliveryIds.length === 0) return new Map();
+    const rows = await this.db.selectFrom('packages').selectAll().where('delivery_id', 'in', [...deliveryIds]).execute();
+    return new Map(rows.map((r) => [r.delivery_id!, toPackage(r)]));
+  }
   async bindPackage(id: string, deliveryId: string): Promise<boolean> {
     try {
       const r = await this.written(this.db.updateTable('packages').set({ delivery_id: deliveryId })

@@ -100,6 +100,12 @@ export class DeliveryWorkflow {
     return { drones: new Set(rs.map((r) => r.droneId)), holders: new Set(rs.map((r) => r.holder)) };
   }
 
+  /** The weight of each delivery's package, for the planner's payload constraint; absent: not bound yet (kg). */
+  async packageWeights(deliveryIds: readonly string[]): Promise<Map<string, number>> {
+    const pkgs = await this.deps.store.packagesOfDeliveries(deliveryIds);
+    return new Map([...pkgs].map(([id, p]) => [id, p.weightKg]));
+  }
+
   /** A delivery that ended (completed, cancelled, failed in flight) frees its drone for the next. */
   async stageChanged(d: Delivery): Promise<void> {
     if (!FINAL_STAGES.has(d.stage)) return;

@@ -41,6 +41,10 @@ export class MemoryWorkflowStore implements WorkflowStore {
   packageOfDelivery(deliveryId: string): Promise<Package | null> {
     return Promise.resolve(clone([...this.packages.values()].find((p) => p.deliveryId === deliveryId) ?? null));
   }
+  packagesOfDeliveries(deliveryIds: readonly string[]): Promise<Map<string, Package>> {
+    const want = new Set(deliveryIds);
+    return Promise.resolve(new Map([...this.packages.values()].filter((p) => p.deliveryId !== null && want.has(p.deliveryId)).map((p) => [p.deliveryId!, clone(p)])));
+  }
   bindPackage(id: string, deliveryId: string): Promise<boolean> {
     const p = this.packages.get(id);
     if (!p || (p.deliveryId !== null && p.deliveryId !== deliveryId)) return Promise.resolve(false);

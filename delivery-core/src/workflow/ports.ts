@@ -23,6 +23,8 @@ export interface PackageStore {
   /** Ordered by id; `owners` limits to those accounts. */
   listPackages(filter: { owners?: readonly string[] }, page: Page): Promise<Package[]>;
   packageOfDelivery(deliveryId: string): Promise<Package | null>;
+  /** The packages bound to these deliveries (one query), by delivery id. */
+  packagesOfDeliveries(deliveryIds: readonly string[]): Promise<Map<string, Package>>;
   /** Binds a package to a delivery: true when unbound or already bound to it, false when bound to another. */
   bindPackage(id: string, deliveryId: string): Promise<boolean>;
   /** Undoes `bindPackage` (a no-op when bound elsewhere or not at all). */
