@@ -89,6 +89,7 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
   const externalUrl = values['external-url'] ?? env.AERIE_HUB_EXTERNAL_URL ?? '';
   const overrides: Partial<HubConfig> = {
     dataDir,
+    retainedFile: join(dataDir, 'retained.json'),
     broker: externalUrl ? 'external' : 'embedded',
     externalUrl,
     externalUsername: values['external-username'] ?? env.AERIE_HUB_EXTERNAL_USERNAME ?? '',
