@@ -260,8 +260,8 @@ async function keepRetained(aedes: Aedes, store: FileRetainedStore): Promise<voi
   // aedes 1.x types leave `persistence` out of the class; it is the instance given to createBroker (memory by default).
   const persistence = (aedes as unknown as { persistence: RetainedPersistence }).persistence;
   for (const m of store.list()) {
-    // No brokerId: aedes' per-client dedupe (lib/client.js dedupe) drops a packet whose
-    // brokerCounter is not above the last one seen from that broker id; replayed packets have none.
+    // No brokerId/brokerCounter: aedes gives retained packets fresh ones when it delivers them
+    // (handlers/subscribe.js sendRetained).
     await persistence.storeRetained({ cmd: 'publish', topic: m.topic, payload: m.payload, qos: m.qos, retain: true, dup: false } as Parameters<RetainedPersistence['storeRetained']>[0]);
   }
   const inMemory = persistence.storeRetained.bind(persistence);
