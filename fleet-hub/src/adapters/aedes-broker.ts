@@ -133,6 +133,15 @@ export class EmbeddedBroker {
             packet.retain = false;
           }
         }
+        // aedes 1.x acknowledges a QoS 1 PUBLISH before storing it (handlers/publish.js), so a
+        // kept retained message is written here, the last step before the PUBACK: acknowledged
+        // means on disk.
+        const keep = opts.retained;
+        if (keep && packet.retain && keep.keeps(packet.topic)) {
+          const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+          keep.put({ topic: packet.topic, payload, qos: packet.qos }).then(() => done(null), (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+          return;
+        }
         done(null);
       },
       authorizeSubscribe: (client, sub, done) => {
@@ -146,7 +155,7 @@ export class EmbeddedBroker {
         done(null, sub);
       },
     });
-    if (opts.retained) await keepRetained(aedes, opts.retained);
+    if (opts.retained) await replayRetained(aedes, opts.retained);
     const server = createServer(aedes.handle);
     await listen(server, opts.port, opts.host);
     let tlsServer: Server | null = null;
@@ -252,11 +261,10 @@ interface RetainedPersistence {
 }
 
 /**
- * Replays the durable retained messages into aedes' persistence before any listener opens, then
- * makes every later retained PUBLISH under the kept prefixes durable before aedes acknowledges
- * it (storeRetained runs ahead of the PUBACK in aedes' publish path).
+ * Replays the durable retained messages into aedes' persistence before any listener opens.
+ * Later retained PUBLISHes are made durable in authorizePublish (see there).
  */
-async function keepRetained(aedes: Aedes, store: FileRetainedStore): Promise<void> {
+async function replayRetained(aedes: Aedes, store: FileRetainedStore): Promise<void> {
   // aedes 1.x types leave `persistence` out of the class; it is the instance given to createBroker (memory by default).
   const persistence = (aedes as unknown as { persistence: RetainedPersistence }).persistence;
   for (const m of store.list()) {
@@ -264,14 +272,6 @@ async function keepRetained(aedes: Aedes, store: FileRetainedStore): Promise<voi
     // (handlers/subscribe.js sendRetained).
     await persistence.storeRetained({ cmd: 'publish', topic: m.topic, payload: m.payload, qos: m.qos, retain: true, dup: false } as Parameters<RetainedPersistence['storeRetained']>[0]);
   }
-  const inMemory = persistence.storeRetained.bind(persistence);
-  persistence.storeRetained = async (packet) => {
-    await inMemory(packet);
-    if (store.keeps(packet.topic)) {
-      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      await store.put({ topic: packet.topic, payload, qos: packet.qos });
-    }
-  };
 }
 
 async function listen(server: Server, port: number, host: string): Promise<void> {
