@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The process bench:api loads and kills: delivery-core's real HTTP API, group-commit ingestion
- * and scheduler on a SQLite file, with a simulated fleet in memory that completes each mission
+ * scheduler and delivery saga on one SQLite file (as app.ts wires them), with a simulated fleet in memory that completes each mission
  * at once (the benchmark measures ingestion and exactly-once processing, not flight). A no-op
  * PUT route on the same server is the baseline. Prints {"port":..} when listening.
  *
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DeliveryAssignment, DroneStatus } from '@aerie/contracts';
 import { MemoryFleetLink } from '../adapters/memory-fleet-link.js';
-import { SqliteDeliveryRepository } from '../adapters/sqlite-repository.js';
+import { openCoreDatabase } from '../adapters/outbox-database.js';
 import { DeliveryService } from '../service.js';
 import { buildHttp } from '../http.js';
 import { coreConfig } from '../config.js';
@@ -55,9 +55,12 @@ function status(i: number, seq: number): DroneStatus {
   };
 }
 
-const repo = new SqliteDeliveryRepository(join(values['data-dir'], 'deliveries.sqlite'));
+// The service's shipped configuration (app.ts): deliveries and the workflow's sagas, packages,
+// reservations and outbox on one SQLite file, so the crash audit covers the saga state too.
+const config = coreConfig({ dbPath: join(values['data-dir'], 'deliveries.sqlite'), ...(values['schedule-every-ms'] ? { scheduleEveryMs: Number(values['schedule-every-ms']) } : {}) });
+const { repo, records } = await openCoreDatabase(config);
 const fleet = new InstantFleet();
-const service = new DeliveryService(repo, fleet, coreConfig({ dbPath: ':memory:', ...(values['schedule-every-ms'] ? { scheduleEveryMs: Number(values['schedule-every-ms']) } : {}) }));
+const service = new DeliveryService(repo, fleet, config, undefined, records);
 let seq = 0;
 const beat = () => {
   seq += 1;
@@ -75,6 +78,7 @@ console.log(JSON.stringify({ port: typeof addr === 'object' && addr ? addr.port 
 process.once('SIGTERM', () => {
   service.stop();
   void app.close().then(async () => {
+    await service.workflow.stop();
     await service.settled();
     await repo.close();
     process.exit(0);

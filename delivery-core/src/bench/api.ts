@@ -5,7 +5,8 @@
  * check that every request answered 202 is present and was processed exactly once (one
  * Scheduled and one Completed in its history).
  *
- * Usage: node delivery-core/dist/bench/api.js [--smoke] [--seconds S] [--connections C]
+ * Usage: node delivery-core/dist/bench/api.js [--smoke] [--seconds S] [--connections C] [--cpu-prof DIR]
+ * (--cpu-prof: the bench servers run under node --cpu-prof, profiles written to DIR on exit.)
  * Last line: {"bench":"api","value":..,"baseline":..,"ratio":..,"p99_ms":..,"crash_lost":..,"crash_duplicated":..,...}
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 
-const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: false }, seconds: { type: 'string' }, connections: { type: 'string' } } });
+const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: false }, seconds: { type: 'string' }, connections: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
 const seconds = Number(values.seconds ?? (values.smoke ? 1 : 10));
 const connections = Number(values.connections ?? 50);
 const SERVER = fileURLToPath(new URL('./api-server.js', import.meta.url));
@@ -25,7 +26,8 @@ const body = JSON.stringify({ pickup: { lat: 47.399, lon: 8.547 }, dropoff: { la
 const headers = { 'content-type': 'application/json' };
 
 async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [SERVER, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
+  const child = spawn(process.execPath, [...prof, SERVER, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
@@ -102,7 +104,10 @@ try {
       if (d.stage === 'Completed' || Date.now() > deadline) {
         const count = (s: string) => d.stageHistory.filter((h) => h.stage === s).length;
         if (count('Requested') > 1 || count('Scheduled') > 1 || count('Completed') > 1) duplicated++;
-        if (count('Completed') === 0) unprocessed++;
+        if (count('Completed') === 0) {
+          unprocessed++;
+          if (unprocessed <= 5) console.log(`unprocessed ${id}: ${d.stage}, history ${d.stageHistory.map((h) => h.stage).join(' > ')}`);
+        }
         break;
       }
       await new Promise((r) => setTimeout(r, 50));

@@ -18,6 +18,22 @@ export class TransientError extends StepError {
   }
 }
 
+/**
+ * An expected wait (no drone proposed yet, the proposed one is taken): a TransientError without
+ * a stack trace. Every waiting saga throws one on each pass, and capturing the stack (V8 walks
+ * and formats up to Error.stackTraceLimit frames) was a measurable share of the Supervisor's
+ * CPU under load (bench:api); the code and message say all there is to say about a wait.
+ */
+export function waiting(code: string, message: string, retryAt?: number): TransientError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new TransientError(code, message, retryAt);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 export class PermanentError extends StepError {
   constructor(code: string, message: string) {
     super(code, message, false);

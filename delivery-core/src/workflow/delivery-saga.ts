@@ -1,7 +1,7 @@
 import { haversineM, type Clock, type DeliveryAssignment } from '@aerie/contracts';
 import { FINAL_STAGES, type Delivery, type StageChange } from '../domain/delivery.js';
 import type { BackoffPolicy } from '../domain/retry.js';
-import { PermanentError, TransientError } from '../domain/saga-errors.js';
+import { PermanentError, TransientError, waiting } from '../domain/saga-errors.js';
 import type { OutboxDraft, SagaData, SagaDefinition, SagaState } from '../domain/saga.js';
 import type { DeliveryRepository } from '../ports.js';
 import type { MissionHub, WorkflowStore } from './ports.js';
@@ -115,10 +115,10 @@ export function deliverySaga(backoff: BackoffPolicy): SagaDefinition<DeliverySag
           const held = await ctx.store.heldBy(id);
           const proposal = ctx.proposals.get(id);
           if (held) return { droneId: held, eta: proposal?.droneId === held ? proposal.eta : null };
-          if (!proposal) throw new TransientError('DLV_SAGA_WAITING_FOR_DRONE', `no drone proposed for ${id} yet`, ctx.clock.now() + ctx.waitForDroneMs);
+          if (!proposal) throw waiting('DLV_SAGA_WAITING_FOR_DRONE', `no drone proposed for ${id} yet`, ctx.clock.now() + ctx.waitForDroneMs);
           ctx.proposals.delete(id);
           if (!(await ctx.store.reserveDrone(proposal.droneId, id, ctx.clock.now()))) {
-            throw new TransientError('DLV_SAGA_DRONE_BUSY', `drone ${proposal.droneId} is reserved by another delivery`);
+            throw waiting('DLV_SAGA_DRONE_BUSY', `drone ${proposal.droneId} is reserved by another delivery`);
           }
           return { droneId: proposal.droneId, eta: proposal.eta };
         },

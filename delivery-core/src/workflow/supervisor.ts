@@ -15,6 +15,8 @@ export class Supervisor<C> {
   private fresh = new Set<string>();
   /** New sagas begun per tick at most: the rest wait for the next (load levelling). */
   private readonly beginPerTick = 200;
+  /** Sagas run side by side, between two yields to the event loop's I/O phase. */
+  private readonly perChunk = 20;
 
   constructor(
     private readonly runner: SagaRunner<C>,
@@ -27,8 +29,12 @@ export class Supervisor<C> {
 
   /** Recovery at start: idempotent, so two instances starting on one database do no harm. */
   async resume(): Promise<number> {
+    // A recovery that cannot write stops the start, as before the chunking.
+    const fail = (err: unknown) => {
+      throw err;
+    };
     // A delivery durable (202 answered) whose saga row was not yet written when the process died.
-    for (const d of await this.deliveries.listByStage(['Requested'], 100_000)) await this.runner.start(d.id, { deliveryId: d.id });
+    await this.chunked((await this.deliveries.listByStage(['Requested'], 100_000)).map((d) => d.id), (id) => this.runner.start(id, { deliveryId: id }), fail);
     // Reservations of deliveries that ended while this process was down.
     for (const r of await this.store.reservations()) {
       const d = await this.deliveries.get(r.holder);
@@ -37,7 +43,7 @@ export class Supervisor<C> {
       if (sagaDone && (!d || FINAL_STAGES.has(d.stage))) await this.store.releaseDrone(r.droneId, r.holder);
     }
     const unfinished = await this.store.unfinishedSagas(100_000);
-    for (const s of unfinished) await this.runner.run(s.id, { now: true });
+    await this.chunked(unfinished.map((s) => s.id), (id) => this.runner.run(id, { now: true }), fail);
     return unfinished.length;
   }
 
@@ -65,13 +71,39 @@ export class Supervisor<C> {
     this.fresh.add(deliveryId);
   }
 
+  /**
+   * Load levelling: the saga work of a tick is bounded (beginPerTick new sagas, 500 due ones)
+   * and runs in chunks: the sagas of a chunk run side by side, so their writes share the store's
+   * group commit (one WAL fsync for the chunk's step, not one per saga per step), and between
+   * chunks the loop yields to the I/O phase (setImmediate), so requests arriving meanwhile are
+   * accepted rather than queued behind hundreds of saga steps.
+   */
   private async runDue(): Promise<void> {
-    const fresh = [...this.fresh].slice(0, this.beginPerTick);
-    for (const id of fresh) {
+    const fresh: string[] = [];
+    for (const id of this.fresh) {
+      if (fresh.length >= this.beginPerTick) break;
+      fresh.push(id);
       this.fresh.delete(id);
+    }
+    await this.chunked(fresh, async (id) => {
       await this.runner.start(id, { deliveryId: id });
       await this.runner.run(id, { now: true });
-    }
-    for (const s of await this.store.dueSagas(this.clock.now(), 500)) await this.runner.run(s.id);
+    });
+    await this.chunked((await this.store.dueSagas(this.clock.now(), 500)).map((s) => s.id), (id) => this.runner.run(id));
   }
+
+  /** Runs `each` over the ids, `perChunk` at a time, yielding between chunks; an error goes to `onError` (by default reported, the rest go on). */
+  private async chunked(ids: readonly string[], each: (id: string) => Promise<unknown>, onError: (err: unknown) => void = this.onError): Promise<void> {
+    for (let i = 0; i < ids.length; i += this.perChunk) {
+      for (const r of await Promise.allSettled(ids.slice(i, i + this.perChunk).map(each))) {
+        if (r.status === 'rejected') onError(r.reason);
+      }
+      if (i + this.perChunk < ids.length) await yieldToIo();
+    }
+  }
+}
+
+/** Lets pending I/O callbacks (incoming requests, commits) run before the next chunk. */
+export function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
