@@ -15,6 +15,7 @@ import { GroupCommitQueue } from './adapters/group-commit.js';
 import type { CoreConfig } from './config.js';
 import { DeliveryWorkflow } from './workflow/delivery-workflow.js';
 import { FleetMissionHub } from './workflow/fleet-mission-hub.js';
+import { yieldToIo } from './workflow/supervisor.js';
 import { MemoryWorkflowStore } from './workflow/memory-store.js';
 import type { WorkflowStore } from './workflow/ports.js';
 import type { WorkflowOptions } from './workflow/options.js';
@@ -23,6 +24,7 @@ export type StageListener = (d: Delivery, change: StageChange) => void;
 
 const ETA_REFRESH_MS = 2000;
 const RESCHEDULABLE: readonly DeliveryStage[] = ['Requested', 'Scheduled'];
+const PROPOSALS_PER_CHUNK = 20;
 
 /**
  * The delivery workflow: accept requests durably, assign the nearest fit drone from the
@@ -252,7 +254,9 @@ export class DeliveryService {
     const commit = this.scheduler.pass(drones, jobs, now);
     // Each decision goes through the delivery's saga (reserve the drone, dispatch through the hub,
     // create the delivery as Scheduled — or compensate); the saga notifies the listeners.
+    // In chunks with a yield to the I/O phase between them: the pass must not hold up ingestion.
     let done = 0;
+    let proposed = 0;
     for (const d of pending) {
       const droneId = commit.get(d.id);
       const position = droneId ? statusOf.get(droneId)?.position : undefined;
@@ -260,6 +264,7 @@ export class DeliveryService {
       this.scheduler.committed(d.id);
       const eta = now + Math.round(this.scheduler.dispatchEtaS(position, d.pickup, d.dropoff) * 1000);
       if (await this.workflow.propose(d.id, droneId, eta)) done += 1;
+      if (++proposed % PROPOSALS_PER_CHUNK === 0) await yieldToIo();
     }
     return done;
   }
