@@ -36,6 +36,18 @@ describe('validation', () => {
     expect(validateMessage('DroneStatus', { ...droneStatus(), v: 2 }).ok).toBe(false);
   });
 
+  it('a DeliveryAssignment may carry routed waypoints, and one without them stays valid', () => {
+    const a = {
+      v: 1, deliveryId: 'd1', droneId: 'drone-001', ts: 1, action: 'fly', pickup: { lat: 47.1, lon: 8.1 }, dropoff: { lat: 47.2, lon: 8.2 },
+      cruiseAltM: 30, groundDelayS: 5,
+    };
+    expect(validateMessage('DeliveryAssignment', a).ok).toBe(true);
+    const route = { toPickup: [], toDropoff: [{ lat: 47.15, lon: 8.12 }], toHome: [{ lat: 47.12, lon: 8.15 }] };
+    expect(decodeMessage('DeliveryAssignment', encodeMessage({ ...a, route }))).toEqual({ ok: true, value: { ...a, route } });
+    expect(validateMessage('DeliveryAssignment', { ...a, route: { toPickup: [], toDropoff: [{ lat: 95, lon: 8 }] } }).ok).toBe(false);
+    expect(validateMessage('DeliveryAssignment', { ...a, route: { toPickup: [] } }).ok).toBe(false);
+  });
+
   it('serialises bigint (MAVLink uint64) without throwing', () => {
     expect(encodeMessage({ timeUsec: 1720000000000000123n })).toBe('{"timeUsec":"1720000000000000123"}');
   });

@@ -55,6 +55,16 @@ export const DeliveryAssignment = Type.Object(
     dropoff: LatLon,
     cruiseAltM: Type.Number({ minimum: 5, maximum: 120 }),
     groundDelayS: Type.Number({ minimum: 0, maximum: 600, description: 'Time on the ground at pickup and dropoff' }),
+    // Optional: assignments without it (no zones, or an older core) stay valid. A hub built before
+    // this field refuses one carrying it (additionalProperties: false), so upgrade hubs first.
+    route: Type.Optional(Type.Object(
+      {
+        toPickup: Type.Array(LatLon, { maxItems: 100 }),
+        toDropoff: Type.Array(LatLon, { maxItems: 100 }),
+        toHome: Type.Optional(Type.Array(LatLon, { maxItems: 100 })),
+      },
+      { additionalProperties: false, description: 'Intermediate waypoints (ends excluded) of each leg routed round no-fly zones, flown at cruise altitude' },
+    )),
   },
   { additionalProperties: false, $id: 'DeliveryAssignment' },
 );

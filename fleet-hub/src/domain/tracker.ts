@@ -1,7 +1,7 @@
 import { booleanPointInPolygon, circle, distance, point, polygon } from '@turf/turf';
 import type { Feature, Polygon } from 'geojson';
 import type { DeliveryAssignment, DeliveryStage, DeliveryTracking, DroneStatus, TrackingEventType } from '@aerie/contracts';
-import { deliveryMission } from './mission-plan.js';
+import { missionMarks } from './mission-plan.js';
 
 type ActiveStage = Extract<DeliveryStage, 'Scheduled' | 'HeadedToPickup' | 'PickedUp' | 'HeadedToDropoff'>;
 type AlertKind = NonNullable<DeliveryTracking['alert']>;
@@ -22,6 +22,8 @@ interface Active {
   /** Seen while headed to the dropoff: landed inside its fence / the payload released (in either order). */
   landedAtDropoff: boolean;
   released: boolean;
+  /** This delivery's mission (routed waypoints make it longer): its item count and the takeoff from the pickup. */
+  marks: ReturnType<typeof missionMarks>;
 }
 
 export type TrackingDraft = Omit<DeliveryTracking, 'v' | 'eventId'>;
@@ -49,9 +51,6 @@ export const defaultTrackerOptions: Readonly<TrackerOptions> = Object.freeze({
 
 const STAGE_ORDER: readonly ActiveStage[] = ['Scheduled', 'HeadedToPickup', 'PickedUp', 'HeadedToDropoff'];
 const IN_AIR = new Set<DroneStatus['landedState']>(['IN_AIR', 'TAKEOFF', 'LANDING']);
-// Index of the mission item that takes off from the pickup: from there on the drone is headed to the dropoff.
-const PLAN = deliveryMission({ pickup: { lat: 0, lon: 0 }, dropoff: { lat: 0, lon: 0 }, cruiseAltM: 30, groundDelayS: 0 });
-const TAKEOFF_FROM_PICKUP = PLAN.findIndex((s, i) => i > 0 && s.kind === 'takeoff');
 
 /**
  * Turns DroneStatus into delivery stages: airborne or mission progress → HeadedToPickup; landed
@@ -81,7 +80,7 @@ export class DeliveryTracker {
     this.byDrone.set(a.droneId, {
       assignment: a, stage: 'Scheduled', pickupFence: fence(a.pickup), dropoffFence: fence(a.dropoff),
       lastTs: -Infinity, lastSeenAt: now, lastEta: null, lastStatus: null, raised: new Set(),
-      landedAtDropoff: false, released: false,
+      landedAtDropoff: false, released: false, marks: missionMarks(a),
     });
     return out;
   }
@@ -142,7 +141,7 @@ export class DeliveryTracker {
     const airborne = IN_AIR.has(s.landedState);
     const landed = s.landedState === 'ON_GROUND';
     const here = point([s.position.lon, s.position.lat]);
-    const planned = s.mission.total === PLAN.length;
+    const planned = s.mission.total === a.marks.total;
     const onBoard = a.stage === 'PickedUp' || a.stage === 'HeadedToDropoff';
 
     if (s.health.failsafe && !a.raised.has('failsafe')) {
@@ -169,7 +168,7 @@ export class DeliveryTracker {
         if (landed && booleanPointInPolygon(here, a.pickupFence)) advance('PickedUp', 'PackagePickedUp');
         break;
       case 'PickedUp':
-        if (airborne || (planned && s.mission.current >= TAKEOFF_FROM_PICKUP)) advance('HeadedToDropoff', 'DeliveryHeadedToDropoff');
+        if (airborne || (planned && s.mission.current >= a.marks.takeoffFromPickup)) advance('HeadedToDropoff', 'DeliveryHeadedToDropoff');
         break;
       case 'HeadedToDropoff': {
         // Completed = landed inside the dropoff fence AND the payload released (DroneStatus.payload),
