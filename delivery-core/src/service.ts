@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import {
-  haversineM, systemClock, type Clock, type DeliveryAssignment, type DeliveryStage, type DeliveryTracking, type DroneStatus,
+  haversineM, systemClock, type Clock, type DeliveryAssignment, type DeliveryStage, type DeliveryTracking, type DroneStatus, type LatLon,
 } from '@aerie/contracts';
 import { ACTIVE_STAGES, FINAL_STAGES, canAdvance, isCancellable, sameRequest, type Delivery, type DeliveryRequest, type StageChange } from './domain/delivery.js';
-import { remainingSeconds } from './domain/eta.js';
+import { remainingSeconds, type RoutedLegs } from './domain/eta.js';
 import { isAvailable } from './domain/assignment.js';
 import { SpeedLearner } from './domain/speed-learner.js';
 import { courseDeg, groundSpeedMs } from './domain/wind.js';
 import type { PlanDrone, PlanJob } from './domain/planner.js';
-import { Scheduler, type AssignmentView } from './domain/scheduler.js';
+import { Scheduler, type AssignmentView, type DispatchRoute } from './domain/scheduler.js';
 import { DeliveryError } from './errors.js';
 import type { DeliveryRepository, FleetLink, ListFilter } from './ports.js';
 import { GroupCommitQueue } from './adapters/group-commit.js';
@@ -70,6 +70,7 @@ export class DeliveryService {
     });
     // An ended delivery frees the drone its saga reserved.
     this.listeners.push((d) => void this.workflow.stageChanged(d).catch((err: unknown) => this.onError(err)));
+    this.listeners.push((d) => { if (FINAL_STAGES.has(d.stage)) this.routes.delete(d.id); });
     fleet.onStatus((s) => this.onStatus(s));
     fleet.onTracking((e) => {
       this.trackingQueue.push(e);
@@ -290,7 +291,7 @@ export class DeliveryService {
         const s = d.droneId ? this.drones.get(d.droneId) : undefined;
         if (!s?.position || now - (this.lastEtaWrite.get(d.id) ?? 0) < ETA_REFRESH_MS) continue;
         const leg = this.learn(d, s, s.position);
-        const eta = now + Math.round(remainingSeconds(this.config.profile, d.stage, s.position, d.pickup, d.dropoff, this.speed.factor(s.droneId, leg)) * 1000);
+        const eta = now + Math.round(remainingSeconds(this.config.profile, d.stage, s.position, d.pickup, d.dropoff, this.speed.factor(s.droneId, leg), this.routedLegs(d)) * 1000);
         const lastPosition = { lat: s.position.lat, lon: s.position.lon, altRel: s.position.altRel };
         // The ETA error at half-way is measured against the first ETA past the middle of the dropoff leg.
         const halfway = d.stage === 'HeadedToDropoff' && d.etaAtHalfway === null
@@ -357,17 +358,47 @@ export class DeliveryService {
     if (d.droneId && e.droneId && d.droneId !== e.droneId) return null;
     const s = d.droneId ? this.drones.get(d.droneId) : undefined;
     const eta = FINAL_STAGES.has(e.stage) ? (e.stage === 'Completed' ? e.ts : null)
-      : this.clock.now() + Math.round(remainingSeconds(this.config.profile, e.stage, e.location ?? s?.position ?? d.pickup, d.pickup, d.dropoff) * 1000);
+      : this.clock.now() + Math.round(remainingSeconds(this.config.profile, e.stage, e.location ?? s?.position ?? d.pickup, d.pickup, d.dropoff, 1, this.routedLegs(d)) * 1000);
     const change: StageChange = { stage: e.stage, at: e.ts, eventId: e.eventId };
     const patch = { eta, ...(e.location ? { lastPosition: e.location } : {}), ...(e.reason ? { failureReason: e.reason } : {}) };
     return await tx.advance(d.id, change, patch) ? { d, eta, change } : null;
   }
 
   private assignmentOf(d: Delivery, droneId: string, action: DeliveryAssignment['action']): DeliveryAssignment {
+    const r = action === 'fly' ? this.routeOf(d, droneId) : null;
     return {
       v: 1, deliveryId: d.id, droneId, ts: this.clock.now(), correlationId: d.correlationId, action,
       pickup: d.pickup, dropoff: d.dropoff, cruiseAltM: this.config.profile.cruiseAltM, groundDelayS: this.config.profile.groundDelayS,
+      ...(r && r.toPickup.length + r.toDropoff.length + r.toHome.length > 0 ? { route: { toPickup: r.toPickup, toDropoff: r.toDropoff, toHome: r.toHome } } : {}),
     };
+  }
+
+  /** Routes round the no-fly zones per delivery, as sent in its assignment (kept for the in-flight ETA). */
+  private readonly routes = new Map<string, DispatchRoute & { key: string; from: LatLon }>();
+
+  /**
+   * The legs the scheduler costed, from where the drone is (its base when unheard of), and home
+   * to that same place: the mission ends in RTL, which flies to where the drone took off.
+   * Computed once per delivery, drone and places, so a re-published assignment carries the
+   * mission the hub already sent. Null without no-fly zones.
+   */
+  private routeOf(d: Delivery, droneId: string): (DispatchRoute & { from: LatLon }) | null {
+    const key = `${droneId}|${d.pickup.lat},${d.pickup.lon}|${d.dropoff.lat},${d.dropoff.lon}`;
+    const known = this.routes.get(d.id);
+    if (known?.key === key) return known;
+    const base = this.config.drones.find((r) => r.id === droneId)?.home;
+    const from = this.drones.get(droneId)?.position ?? base ?? d.pickup;
+    const r = this.scheduler.dispatchRoute(from, d.pickup, d.dropoff, from);
+    if (!r) return null;
+    const routed = { ...r, key, from: { lat: from.lat, lon: from.lon } };
+    this.routes.set(d.id, routed);
+    return routed;
+  }
+
+  /** The delivery's dispatched legs for the ETA, when it was routed round zones by this process. */
+  private routedLegs(d: Delivery): RoutedLegs | undefined {
+    const r = this.routes.get(d.id);
+    return r && d.droneId !== null && r.key.startsWith(`${d.droneId}|`) ? r : undefined;
   }
 
   private notify(d: Delivery, change: StageChange | null): void {

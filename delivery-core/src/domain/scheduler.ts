@@ -91,6 +91,29 @@ export class Scheduler {
     }
     return base + extra;
   }
+
+  /**
+   * The waypoints the drone must fly so that the mission follows the legs the plan was costed
+   * on (from its place to the pickup, on to the dropoff, and home), or null without zones. A
+   * leg the router finds no way for stays straight: the planner never commits such a pair.
+   */
+  dispatchRoute(from: LatLon, pickup: LatLon, dropoff: LatLon, home: LatLon): DispatchRoute | null {
+    if (!this.router || this.router.empty) return null;
+    return { toPickup: via(this.router, from, pickup), toDropoff: via(this.router, pickup, dropoff), toHome: via(this.router, dropoff, home) };
+  }
+}
+
+/** Intermediate waypoints of each leg round the no-fly zones (ends excluded), as DeliveryAssignment.route carries them. */
+export interface DispatchRoute {
+  toPickup: LatLon[];
+  toDropoff: LatLon[];
+  toHome: LatLon[];
+}
+
+/** The router's fastest path a → b without its ends; a straight (or unroutable) leg has none. */
+function via(router: NoFlyRouter, a: LatLon, b: LatLon): LatLon[] {
+  const path = router.path(a, b);
+  return path ? path.slice(1, -1) : [];
 }
 
 function firstPoint(g: ZoneFeature['geometry']): LatLon {
