@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { systemClock, type Clock } from '@aerie/contracts';
 import { FleetHub, MemoryDeviceRegistry, hubConfig, type DeviceRegistry } from '@aerie/fleet-hub';
 import { startEdgeAgent, agentConfig, type RunningAgent } from '@aerie/edge-agent';
-import { startDeliveryCore, coreConfig, type RunningCore } from '@aerie/delivery-core';
+import { startDeliveryCore, coreConfig, type CoreConfig, type RunningCore } from '@aerie/delivery-core';
 import { defineConfig as telemetryConfig, startTelemetry, type TelemetryApp } from '@aerie/telemetry';
 import { startSimVehicle, WarpClock, type SimVehicle } from '@aerie/simulator';
 
@@ -29,6 +29,8 @@ export interface StackOptions {
   httpPort?: number;
   telemetryPort?: number;
   log?: (line: string) => void;
+  /** delivery-core's scheduling settings (no-fly zones and their margin, …); its defaults otherwise. */
+  scheduling?: Partial<CoreConfig['scheduling']>;
 }
 
 export interface RunningStack {
@@ -134,6 +136,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         httpPort: o.httpPort ?? 0,
         dbPath: o.dataDir ? join(o.dataDir, 'deliveries.sqlite') : ':memory:',
         mqtt: { url: mqttUrl, username: coreCreds.username, password: coreCreds.password, clientId: 'svc-core' },
+        ...(o.scheduling ? { scheduling: o.scheduling } : {}),
       }),
       { clock, log },
     );
