@@ -110,6 +110,27 @@ describe('delivery API', () => {
     expect(fleet.assignments.get('d1')).toBeNull();
   });
 
+  it('answers a create (202, compiled serializer) with every field the GET has, fresh or finished', async () => {
+    const asGet = async (id: string) => {
+      const { stageHistory, ...rest } = (await app.inject({ method: 'GET', url: `/api/v1/deliveries/${id}` })).json<Record<string, unknown>>();
+      expect(stageHistory).toBeDefined();
+      return rest;
+    };
+    const fresh = await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: { ...body, owner: 'alice' } });
+    expect(fresh.statusCode).toBe(202);
+    expect(fresh.json()).toEqual(await asGet('d1'));
+    fleet.pushStatus(droneStatus({ droneId: 'drone-001', ts: now }));
+    await service.schedulePending();
+    fleet.pushTracking(tracking('d1', 'DeliveryCompleted', 'Completed', 'e5'));
+    await service.settled();
+    const repeat = await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: { ...body, owner: 'alice' } });
+    expect(repeat.statusCode).toBe(202);
+    const finished = repeat.json<Record<string, unknown>>();
+    expect(finished).toMatchObject({ stage: 'Completed', droneId: 'drone-001', lastPosition: { lat: 47.399, lon: 8.547, altRel: 0 } });
+    expect(finished.etaErrorS).toBeDefined();
+    expect(finished).toEqual(await asGet('d1'));
+  });
+
   it('PATCH moves the dropoff before take-off, re-publishing the assignment; once airborne it is a 409', async () => {
     fleet.pushStatus(droneStatus({ droneId: 'drone-001', ts: now }));
     await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: body });
