@@ -65,7 +65,8 @@ export class HubPipeline {
         const r = decodeMessage('DroneEvent', payload, d.maxPayloadBytes);
         if (!r.ok) return d.reject('HUB_ERR_PAYLOAD', r.message, droneId);
         d.counters.events += 1;
-        if (r.value.severity <= 4) d.log(`drone ${droneId} ${r.value.kind}: ${r.value.text}`);
+        // Structured droneId too, so pino lines can be filtered by drone (issue 5, Observability).
+        if (r.value.severity <= 4) d.log(`drone ${droneId} ${r.value.kind}: ${r.value.text}`, { droneId, kind: r.value.kind, severity: r.value.severity });
         return null;
       }
       case 'online': {
