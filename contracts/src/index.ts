@@ -9,6 +9,7 @@ export {
 export {
   DeliveryTracking, DeliveryAssignment, DELIVERY_STAGES, TRACKING_EVENT_TYPES,
   type DeliveryStage, type TrackingEventType,
+  DispatchReply, DISPATCH_REFUSALS, ABORT_REASONS, type DispatchRefusal, type AbortReason,
 } from './messages/delivery.js';
 export {
   topics, subscriptions, parseFleetTopic, parseServiceTopic, isDroneOwnTopic,

@@ -18,6 +18,8 @@ export const topics = {
   tracking: (deliveryId: string) => `${SVC_PREFIX}/tracking/${deliveryId}`,
   /** DeliveryTracking of type DeliveryAlert: stale telemetry, battery reserve, failsafe. */
   alerts: (deliveryId: string) => `${SVC_PREFIX}/alerts/${deliveryId}`,
+  /** DispatchReply: the hub's answer to a `fly` assignment (QoS 1, not retained). */
+  dispatchReply: (deliveryId: string) => `${SVC_PREFIX}/dispatch/${deliveryId}`,
 } as const;
 
 export const subscriptions = {
@@ -28,6 +30,7 @@ export const subscriptions = {
   allAssignments: `${SVC_PREFIX}/assignments/+`,
   allTracking: `${SVC_PREFIX}/tracking/+`,
   allAlerts: `${SVC_PREFIX}/alerts/+`,
+  allDispatchReplies: `${SVC_PREFIX}/dispatch/+`,
 } as const;
 
 export interface FleetTopic {
@@ -48,7 +51,7 @@ export function parseFleetTopic(topic: string): FleetTopic | null {
 }
 
 export interface ServiceTopic {
-  kind: 'assignments' | 'tracking';
+  kind: 'assignments' | 'tracking' | 'dispatch';
   deliveryId: string;
 }
 
@@ -57,7 +60,7 @@ export function parseServiceTopic(topic: string): ServiceTopic | null {
   if (parts.length !== 4 || `${parts[0]}/${parts[1]}` !== SVC_PREFIX) return null;
   const kind = parts[2];
   const deliveryId = parts[3] ?? '';
-  if ((kind !== 'assignments' && kind !== 'tracking') || deliveryId.length === 0) return null;
+  if ((kind !== 'assignments' && kind !== 'tracking' && kind !== 'dispatch') || deliveryId.length === 0) return null;
   return { kind, deliveryId };
 }
 

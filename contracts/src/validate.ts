@@ -3,7 +3,7 @@ import type { Static, TObject } from '@sinclair/typebox';
 import { DroneStatus } from './messages/drone-status.js';
 import { DroneEvent } from './messages/drone-event.js';
 import { CommandResult, DroneCommand } from './messages/drone-command.js';
-import { DeliveryAssignment, DeliveryTracking } from './messages/delivery.js';
+import { DeliveryAssignment, DeliveryTracking, DispatchReply } from './messages/delivery.js';
 import type { ContractErrorCode } from './errors.js';
 
 const SCHEMA_BASE = 'https://aerie.dev/schemas';
@@ -15,6 +15,7 @@ export const messageSchemas = {
   CommandResult,
   DeliveryTracking,
   DeliveryAssignment,
+  DispatchReply,
 } as const satisfies Record<string, TObject>;
 export type MessageName = keyof typeof messageSchemas;
 export type MessageOf<N extends MessageName> = Static<(typeof messageSchemas)[N]>;

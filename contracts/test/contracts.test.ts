@@ -48,6 +48,20 @@ describe('validation', () => {
     expect(validateMessage('DeliveryAssignment', { ...a, route: { toPickup: [] } }).ok).toBe(false);
   });
 
+  it('a DispatchReply is accepted or refused with a stable reason; an abort may say why', () => {
+    const r = { v: 1, deliveryId: 'd1', droneId: 'drone-001', ts: 1, correlationId: 'c1', commandId: 'mission-d1', outcome: 'accepted', mavResult: 'MAV_MISSION_ACCEPTED' };
+    expect(decodeMessage('DispatchReply', encodeMessage(r))).toEqual({ ok: true, value: r });
+    expect(validateMessage('DispatchReply', { ...r, outcome: 'refused', reason: 'drone_busy', detail: 'flying d0' }).ok).toBe(true);
+    expect(validateMessage('DispatchReply', { ...r, outcome: 'refused', reason: 'too_tired' }).ok).toBe(false);
+    expect(validateMessage('DispatchReply', { ...r, outcome: 'maybe' }).ok).toBe(false);
+    const abort = {
+      v: 1, deliveryId: 'd1', droneId: 'drone-001', ts: 1, action: 'abort', pickup: { lat: 47.1, lon: 8.1 }, dropoff: { lat: 47.2, lon: 8.2 }, cruiseAltM: 30, groundDelayS: 5,
+    };
+    for (const abortReason of ['cancelled', 'failed', 'reassigned']) expect(validateMessage('DeliveryAssignment', { ...abort, abortReason }).ok).toBe(true);
+    expect(validateMessage('DeliveryAssignment', abort).ok).toBe(true);
+    expect(validateMessage('DeliveryAssignment', { ...abort, abortReason: 'bored' }).ok).toBe(false);
+  });
+
   it('serialises bigint (MAVLink uint64) without throwing', () => {
     expect(encodeMessage({ timeUsec: 1720000000000000123n })).toBe('{"timeUsec":"1720000000000000123"}');
   });
@@ -58,6 +72,10 @@ describe('validation', () => {
     };
     expect(validateMessage('DroneCommand', cmd).ok).toBe(true);
     expect(validateMessage('DroneCommand', { ...cmd, action: { kind: 'mission', steps: [{ kind: 'takeoff', alt: 9000 }] } }).ok).toBe(false);
+    const gripper = (action: string) => ({ ...cmd, action: { kind: 'mission', steps: [{ kind: 'gripper', action }] } });
+    expect(validateMessage('DroneCommand', gripper('release')).ok).toBe(true);
+    expect(validateMessage('DroneCommand', gripper('grab')).ok).toBe(true);
+    expect(validateMessage('DroneCommand', gripper('toss')).ok).toBe(false);
   });
 });
 
@@ -69,6 +87,8 @@ describe('topics', () => {
     expect(parseFleetTopic('fleet/v1/drone-001/other')).toBeNull();
     expect(parseFleetTopic('fleet/v2/drone-001/status')).toBeNull();
     expect(parseServiceTopic(topics.tracking('dlv-1'))).toEqual({ kind: 'tracking', deliveryId: 'dlv-1' });
+    expect(topics.dispatchReply('dlv-1')).toBe('svc/v1/dispatch/dlv-1');
+    expect(parseServiceTopic(topics.dispatchReply('dlv-1'))).toEqual({ kind: 'dispatch', deliveryId: 'dlv-1' });
   });
 
   it('a drone owns only its own subtree', () => {

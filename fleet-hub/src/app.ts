@@ -76,7 +76,12 @@ export class FleetHub {
     this.router = router;
     const mine = (droneId: string) => router?.mine(droneId) ?? true;
     const tracking = new TrackingPublisher(out, eventStream, this.counters, log, router && ((id, stage) => router.stageReached(id, stage)));
-    this.dispatch = new CommandDispatch(this.tracker, this.fleet, tracking, out, clock, this.counters, reject, config.maxPayloadBytes, mine);
+    // The registry knows the fleet only when this hub runs the broker and the fleet connects to it;
+    // on an external broker, or in cloud mode (IoT Hub's own registry), it cannot tell (null).
+    const known = broker && config.source !== 'eventhubs' ? (id: string) => registry.list().some((r) => r.id === id && r.role === 'drone' && r.revokedAt === null) : () => null;
+    this.dispatch = new CommandDispatch(this.tracker, this.fleet, tracking, out, clock, this.counters, reject, config.maxPayloadBytes, {
+      mine, known, offlineLimitMs: config.dispatchOfflineLimitMs,
+    });
     const pipeline = new HubPipeline({
       fleet: this.fleet, tracker: this.tracker, tracking, dispatch: this.dispatch, clock, counters: this.counters, log, reject,
       maxPayloadBytes: config.maxPayloadBytes, routing: router,
@@ -93,6 +98,7 @@ export class FleetHub {
     const log = opts.log ?? ((line) => console.log(line));
     const registry = opts.registry ?? (await FileDeviceRegistry.open(join(config.dataDir, 'devices.json')));
     const refusals: Refusal[] = [];
+      this.dispatch.onTick(clock.now());
     let hub: FleetHub | null = null;
     const onRefusal = (r: Refusal) => (hub ? hub.refused(r) : refusals.push(r));
     const { broker, client, hubId } = await connectHub(config, registry, onRefusal, log);

@@ -16,6 +16,8 @@ export interface HubConfig {
   fenceRadiusM: number;
   /** No-fly zones the tracker alerts on: rings of [lon, lat], first point repeated last. */
   noFlyZones: readonly { name: string; ring: readonly (readonly [number, number])[] }[];
+  /** A `fly` assignment whose drone is not heard of for this long is refused to the core as drone_offline (ms). */
+  dispatchOfflineLimitMs: number;
   /** Cap on an accepted MQTT payload (bytes); a bigger PUBLISH from a drone is refused at the broker. */
   maxPayloadBytes: number;
   /** Per drone connection: sustained PUBLISH rate (msg/s) and burst (messages); the excess is refused and counted. */
@@ -119,6 +121,7 @@ export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
   // About a tenth of a second of work at the pipeline's capacity on 2 cores: the latency bound under overload.
   maxPendingStatuses: 2_000,
   maxPendingDrones: 100_000,
+  dispatchOfflineLimitMs: 60_000,
   maxPendingEvents: 10_000,
   ingestSliceMs: 10,
   sharedGroup: '',

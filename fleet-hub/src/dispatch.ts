@@ -1,8 +1,8 @@
 import {
   decodeMessage, encodeMessage, topics,
-  type Clock, type CommandResult, type DeliveryAssignment, type DroneCommand,
+  type Clock, type CommandResult, type DeliveryAssignment, type DispatchRefusal, type DispatchReply, type DroneCommand,
 } from '@aerie/contracts';
-import type { DeliveryTracker } from './domain/tracker.js';
+import type { DeliveryTracker, TrackingDraft } from './domain/tracker.js';
 import type { FleetState } from './domain/fleet-state.js';
 import { deliveryMission } from './domain/mission-plan.js';
 import type { Outbound } from './ports.js';
@@ -13,13 +13,39 @@ export function missionCommandId(deliveryId: string): string {
   return `mission-${deliveryId}`;
 }
 
+export interface DispatchOptions {
+  /** Scale-out: only the drone's owning hub publishes its tracking, commands and replies. */
+  mine?: (droneId: string) => boolean;
+  /** Whether the drone is one of the fleet's (the registry); null: this hub cannot tell (external broker). */
+  known?: (droneId: string) => boolean | null;
+  /** A `fly` assignment whose drone stays offline this long is refused as drone_offline (ms). */
+  offlineLimitMs?: number;
+}
+
+/** The hub's side of one `fly` assignment: its answer, once there is one. */
+interface Dispatched {
+  a: DeliveryAssignment;
+  since: number;
+  reply: DispatchReply | null;
+}
+
 /**
- * The core's side of a delivery turned into drone commands: a retained assignment starts
- * tracking and sends the mission down; an abort sends RTL; a refused mission fails the delivery.
+ * The core's side of a delivery turned into drone commands, and answered: a `fly` assignment
+ * starts tracking and sends the mission down; the drone's CommandResult for it becomes the
+ * DispatchReply the core's saga waits for (accepted, or refused with a stable reason, as are an
+ * unknown drone, a busy one, and one offline past the limit). The same assignment sent again gets
+ * the same reply. An abort sends RTL and, by its reason, ends the delivery's tracking.
  */
 export class CommandDispatch {
   /** droneId → the delivery whose mission that drone has acknowledged (CommandResult accepted). */
   private readonly acknowledged = new Map<string, string>();
+  /** deliveryId → its `fly` assignment and the hub's answer; dropped when the core clears the assignment. */
+  private readonly dispatched = new Map<string, Dispatched>();
+  private readonly mine: (droneId: string) => boolean;
+  private readonly known: (droneId: string) => boolean | null;
+  private readonly offlineLimitMs: number;
+  /** DispatchReplies sent, repeats included. */
+  repliesPublished = 0;
 
   constructor(
     private readonly tracker: DeliveryTracker,
@@ -30,14 +56,19 @@ export class CommandDispatch {
     private readonly counters: HubCounters,
     private readonly reject: Reject,
     private readonly maxPayloadBytes: number,
-    /** Scale-out: only the drone's owning hub publishes its tracking and sends its commands. */
-    private readonly mine: (droneId: string) => boolean = () => true,
-  ) {}
+    options: DispatchOptions | ((droneId: string) => boolean) = {},
+  ) {
+    const o = typeof options === 'function' ? { mine: options } : options;
+    this.mine = o.mine ?? (() => true);
+    this.known = o.known ?? (() => null);
+    this.offlineLimitMs = o.offlineLimitMs ?? 60_000;
+  }
 
   /** Retained assignments: an empty payload clears one (the delivery has ended). */
   onAssignment(deliveryId: string, payload: Buffer): void {
     if (payload.length === 0) {
       this.tracker.release(deliveryId);
+      this.dispatched.delete(deliveryId);
       return;
     }
     const d = decodeMessage('DeliveryAssignment', payload, this.maxPayloadBytes);
@@ -46,17 +77,49 @@ export class CommandDispatch {
       return;
     }
     const a = d.value;
-    const mine = this.mine(a.droneId);
-    if (a.action === 'abort') {
-      if (this.tracker.release(a.deliveryId) && mine) this.send(a, `rtl-${a.deliveryId}`, { kind: 'rtl' });
-      return;
-    }
-    if (this.tracker.activeFor(a.droneId)?.deliveryId === a.deliveryId) return;
+    if (a.action === 'abort') return this.abort(a);
+    const known = this.dispatched.get(a.deliveryId);
+    if (known?.a.droneId === a.droneId) return this.again(known);
+    const busy = this.tracker.activeFor(a.droneId);
+    if (busy && busy.deliveryId !== a.deliveryId) return this.refuse(a, 'drone_busy', `drone ${a.droneId} is flying delivery ${busy.deliveryId}`);
+    if (this.known(a.droneId) === false) return this.refuse(a, 'drone_unknown', `drone ${a.droneId} is not registered with this hub`);
     const drafts = this.tracker.assign(a, this.clock.now());
     this.acknowledged.delete(a.droneId);
-    if (!mine) return;
+    this.dispatched.set(a.deliveryId, { a, since: this.clock.now(), reply: null });
+    if (!this.mine(a.droneId)) return;
     for (const draft of drafts) this.tracking.publish(draft);
     this.sendMission(a);
+  }
+
+  /** The same assignment again (the core re-sent it after a timeout, or a restart): the same answer. */
+  private again(rec: Dispatched): void {
+    if (!this.mine(rec.a.droneId)) return;
+    if (rec.reply) return this.publishReply(rec.reply);
+    // Still waiting for the drone: send the mission again if it is online (same commandId: the
+    // agent runs it once and answers a repeat with the result it already has).
+    if (this.fleet.get(rec.a.droneId)?.online === true && this.acknowledged.get(rec.a.droneId) !== rec.a.deliveryId) this.sendMission(rec.a);
+  }
+
+  /**
+   * An abort: the drone flies home (RTL), and the delivery's tracking ends the way its reason
+   * says — cancelled by the customer, failed (the core's saga compensating), or moved to
+   * another drone (nothing here: the core publishes DeliveryRescheduled).
+   */
+  private abort(a: DeliveryAssignment): void {
+    const rec = this.dispatched.get(a.deliveryId);
+    this.dispatched.delete(a.deliveryId);
+    const active = this.tracker.release(a.deliveryId);
+    if (!this.mine(a.droneId)) return;
+    if (active) this.send(a, `rtl-${a.deliveryId}`, { kind: 'rtl' });
+    // A refused dispatch the core now compensates: the stream hears why it failed.
+    const refused = rec?.reply?.outcome === 'refused' ? rec.reply : null;
+    if (!active && !refused) return;
+    const ended = { deliveryId: a.deliveryId, droneId: a.droneId, ts: this.clock.now(), location: this.here(a.droneId), eta: null, ...corr(a) };
+    if (a.abortReason === 'cancelled') this.tracking.publish({ ...ended, type: 'DeliveryCancelled', stage: 'Cancelled', reason: 'cancelled by the customer' });
+    if (a.abortReason === 'failed') {
+      const why = refused ? `${refused.reason ?? 'refused'}: ${refused.detail ?? ''}` : 'aborted by delivery-core';
+      this.tracking.publish({ ...ended, type: 'DeliveryFailed', stage: 'Failed', reason: why });
+    }
   }
 
   private sendMission(a: DeliveryAssignment): void {
@@ -78,39 +141,82 @@ export class CommandDispatch {
     this.sendMission(a);
   }
 
-  /** A mission the drone refused fails its delivery; an accepted one is not re-sent on reconnect. */
+  /** The drone's answer to its mission: the reply the core waits for. */
   onCommandResult(droneId: string, payload: Buffer): void {
     const d = decodeMessage('CommandResult', payload, this.maxPayloadBytes);
     if (!d.ok) {
       this.reject('HUB_ERR_PAYLOAD', d.message, droneId);
       return;
     }
+    const r = d.value;
     const active = this.tracker.activeFor(droneId);
-    if (active && d.value.outcome === 'accepted' && d.value.commandId === missionCommandId(active.deliveryId)) {
+    if (!active || r.commandId !== missionCommandId(active.deliveryId)) return;
+    const rec = this.dispatched.get(active.deliveryId);
+    if (r.outcome === 'accepted') {
       this.acknowledged.set(droneId, active.deliveryId);
+      if (rec && !rec.reply) this.answer(rec, { outcome: 'accepted', mavResult: r.mavResult });
+      return;
     }
-    this.failIfMissionRefused(droneId, d.value);
+    this.tracker.release(active.deliveryId);
+    // The core is waiting: the reply is its answer, and its compensation (abort 'failed') ends the tracking.
+    if (rec && !rec.reply) return this.answer(rec, { outcome: 'refused', reason: 'mission_rejected', detail: `${r.code}: ${r.message}`, mavResult: r.mavResult });
+    // Refused after it was accepted (a mission sent again later): nobody waits, so fail the delivery here.
+    this.failRefused(droneId, active, r);
   }
 
-  private failIfMissionRefused(droneId: string, r: CommandResult): void {
-    const active = this.tracker.activeFor(droneId);
-    if (!active || r.outcome === 'accepted' || r.commandId !== missionCommandId(active.deliveryId)) return;
-    this.tracker.release(active.deliveryId);
-    const status = this.fleet.get(droneId)?.status;
-    this.tracking.publish({
+  /**
+   * Once a second: a pending assignment whose drone has not been heard of for the limit (since
+   * the assignment came, or since its last status or online flag, whichever is later) is refused.
+   */
+  onTick(now: number): void {
+    for (const rec of this.dispatched.values()) {
+      const view = this.fleet.get(rec.a.droneId);
+      const quietMs = now - Math.max(rec.since, view?.lastSeen ?? 0);
+      if (rec.reply || view?.online === true || quietMs < this.offlineLimitMs || !this.mine(rec.a.droneId)) continue;
+      this.tracker.release(rec.a.deliveryId);
+      this.answer(rec, { outcome: 'refused', reason: 'drone_offline', detail: `drone ${rec.a.droneId} offline for ${Math.round(quietMs / 1000)} s` });
+    }
+  }
+
+  private refuse(a: DeliveryAssignment, reason: DispatchRefusal, detail: string): void {
+    const rec: Dispatched = { a, since: this.clock.now(), reply: null };
+    this.dispatched.set(a.deliveryId, rec);
+    if (this.mine(a.droneId)) this.answer(rec, { outcome: 'refused', reason, detail });
+  }
+
+  private answer(rec: Dispatched, r: Pick<DispatchReply, 'outcome' | 'reason' | 'detail' | 'mavResult'>): void {
+    const reply: DispatchReply = {
+      v: 1, deliveryId: rec.a.deliveryId, droneId: rec.a.droneId, ts: this.clock.now(), ...corr(rec.a),
+      commandId: missionCommandId(rec.a.deliveryId), outcome: r.outcome,
+      ...(r.reason ? { reason: r.reason } : {}), ...(r.detail ? { detail: r.detail.slice(0, 512) } : {}), ...(r.mavResult !== undefined ? { mavResult: r.mavResult } : {}),
+    };
+    rec.reply = reply;
+    this.publishReply(reply);
+  }
+
+  private publishReply(reply: DispatchReply): void {
+    this.out.publish(topics.dispatchReply(reply.deliveryId), encodeMessage(reply));
+    this.repliesPublished += 1;
+  }
+
+  private failRefused(droneId: string, active: DeliveryAssignment, r: CommandResult): void {
+    const draft: TrackingDraft = {
       type: 'DeliveryFailed', stage: 'Failed', deliveryId: active.deliveryId, droneId, ts: this.clock.now(),
-      location: status?.position ? { lat: status.position.lat, lon: status.position.lon, altRel: status.position.altRel } : null,
-      eta: null, reason: `${r.code}: ${r.message}`,
-      ...(active.correlationId ? { correlationId: active.correlationId } : {}),
-    });
+      location: this.here(droneId), eta: null, reason: `${r.code}: ${r.message}`, ...corr(active),
+    };
+    this.tracking.publish(draft);
+  }
+
+  private here(droneId: string): TrackingDraft['location'] {
+    const p = this.fleet.get(droneId)?.status?.position;
+    return p ? { lat: p.lat, lon: p.lon, altRel: p.altRel } : null;
   }
 
   private send(a: DeliveryAssignment, commandId: string, action: DroneCommand['action']): void {
-    const cmd: DroneCommand = {
-      v: 1, commandId, droneId: a.droneId, ts: this.clock.now(), action,
-      ...(a.correlationId ? { correlationId: a.correlationId } : {}),
-    };
+    const cmd: DroneCommand = { v: 1, commandId, droneId: a.droneId, ts: this.clock.now(), action, ...corr(a) };
     this.out.publish(topics.command(a.droneId), encodeMessage(cmd));
     this.counters.commandsPublished += 1;
   }
 }
+
+const corr = (a: Pick<DeliveryAssignment, 'correlationId'>): { correlationId?: string } => (a.correlationId ? { correlationId: a.correlationId } : {});

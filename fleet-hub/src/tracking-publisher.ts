@@ -26,6 +26,9 @@ export class TrackingPublisher {
     if (event.type !== 'EtaUpdated' && event.type !== 'DeliveryAlert') this.onStage?.(event.deliveryId, event.stage);
     this.counters.trackingPublished += 1;
     bump(this.counters.transitions, event.stage);
-    this.log(`tracking ${event.type} delivery=${event.deliveryId}`, { droneId: event.droneId, deliveryId: event.deliveryId, correlationId: event.correlationId, stage: event.stage });
+    // The reason too (why it completed, failed, was cancelled), so the log says what decided an end.
+    this.log(`tracking ${event.type} delivery=${event.deliveryId}${event.reason ? ` (${event.reason})` : ''}`, {
+      droneId: event.droneId, deliveryId: event.deliveryId, correlationId: event.correlationId, stage: event.stage, ...(event.reason ? { reason: event.reason } : {}),
+    });
   }
 }

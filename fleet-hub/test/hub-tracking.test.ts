@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { FleetHub, MemoryDeviceRegistry, MemoryEventStream, hubConfig } from '../src/index.js';
 import {
-  decodeMessage, encodeMessage, subscriptions, topics, type CommandResult, type DeliveryAssignment, type DeliveryTracking, type DroneCommand,
+  decodeMessage, encodeMessage, subscriptions, topics, type CommandResult, type DeliveryAssignment, type DeliveryTracking, type DispatchReply, type DroneCommand,
 } from '@aerie/contracts';
 import { droneStatus } from '../../test-support/fixtures.js';
 import { until } from '../../test-support/until.js';
@@ -75,24 +75,35 @@ describe('fleet-hub over MQTT: assignment → mission command → tracking', () 
     expect(stored.map((e) => e.event.eventId)).toEqual(tracking.map((t) => t.eventId));
   });
 
-  it('fails the delivery when the drone refuses its mission (compensation starts in the core)', async () => {
+  it('answers the core when the drone refuses its mission; the core\'s compensation (abort, failed) then publishes DeliveryFailed', async () => {
     const core = await connect('svc-core');
     const tracking: DeliveryTracking[] = [];
+    const replies: DispatchReply[] = [];
     core.on('message', (_t, p) => {
       const d = decodeMessage('DeliveryTracking', p);
       if (d.ok) tracking.push(d.value);
+      const r = decodeMessage('DispatchReply', p);
+      if (r.ok) replies.push(r.value);
     });
-    await core.subscribeAsync(subscriptions.allTracking, { qos: 1 });
+    await core.subscribeAsync([subscriptions.allTracking, subscriptions.allDispatchReplies], { qos: 1 });
     const drone = await connect('drone-001');
     await core.publishAsync(topics.assignment('dlv-9'), encodeMessage(assignment), { qos: 1, retain: true });
     const refusal: CommandResult = {
       v: 1, commandId: 'mission-dlv-9', droneId: 'drone-001', ts: 2, outcome: 'rejected', code: 'AGENT_ERR_FC_REJECTED', mavResult: 'DENIED', message: 'arm refused: DENIED',
     };
-    // The hub may not have processed the assignment yet; resend until the failure shows up.
-    await until(() => {
+    // The hub may not have processed the assignment yet; resend until the answer shows up.
+    const reply = await until(() => {
       drone.publish(topics.commandResult('drone-001'), encodeMessage(refusal), { qos: 1 });
-      return tracking.find((t) => t.type === 'DeliveryFailed');
-    }, 'DeliveryFailed');
-    expect(tracking[0]).toMatchObject({ stage: 'Failed', deliveryId: 'dlv-9', reason: 'AGENT_ERR_FC_REJECTED: arm refused: DENIED' });
+      return replies[0];
+    }, 'the refusal');
+    expect(reply).toMatchObject({
+      deliveryId: 'dlv-9', droneId: 'drone-001', correlationId: 'corr-9', commandId: 'mission-dlv-9', outcome: 'refused', reason: 'mission_rejected',
+      detail: 'AGENT_ERR_FC_REJECTED: arm refused: DENIED', mavResult: 'DENIED',
+    });
+    // The core decides the failure (its saga compensates); the hub tells the stream when the abort comes.
+    expect(tracking).toEqual([]);
+    await core.publishAsync(topics.assignment('dlv-9'), encodeMessage({ ...assignment, action: 'abort', abortReason: 'failed' }), { qos: 1, retain: true });
+    const failed = await until(() => tracking.find((t) => t.type === 'DeliveryFailed'), 'DeliveryFailed');
+    expect(failed).toMatchObject({ stage: 'Failed', deliveryId: 'dlv-9', correlationId: 'corr-9', reason: 'mission_rejected: AGENT_ERR_FC_REJECTED: arm refused: DENIED' });
   });
 });

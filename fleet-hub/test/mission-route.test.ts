@@ -23,18 +23,20 @@ describe('missions routed round no-fly zones', () => {
       { kind: 'waypoint', lat: 47.3988, lon: 8.5445, alt: 30 },
       { kind: 'waypoint', ...pickup, alt: 30 },
       { kind: 'land', ...pickup },
+      { kind: 'gripper', action: 'grab' },
       { kind: 'delay', seconds: 5 },
       { kind: 'takeoff', alt: 30 },
       { kind: 'waypoint', lat: 47.4000, lon: 8.5510, alt: 30 },
       { kind: 'waypoint', ...dropoff, alt: 30 },
       { kind: 'land', ...dropoff },
+      { kind: 'gripper', action: 'release' },
       { kind: 'delay', seconds: 5 },
       { kind: 'takeoff', alt: 30 },
       { kind: 'waypoint', lat: 47.4000, lon: 8.5420, alt: 30 },
       { kind: 'rtl' },
     ]);
     const { route: _, ...straight } = routed;
-    expect(deliveryMission(straight)).toHaveLength(10);
+    expect(deliveryMission(straight)).toHaveLength(12);
   });
 
   it('reads the stages from the routed mission\'s own item numbers', () => {
@@ -53,8 +55,8 @@ describe('missions routed round no-fly zones', () => {
     // Armed on the pad with the mission started: headed to the pickup before leaving the ground.
     expect(types(st(home, 1))).toContain('DeliveryHeadedToPickup');
     expect(types(st(pickup, 4))).toContain('PackagePickedUp');
-    // Items 4 and 5 (land, delay) are still at the pickup; the old fixed plan's takeoff index (4) is not.
-    expect(types(st(pickup, 5))).not.toContain('DeliveryHeadedToDropoff');
-    expect(types(st(pickup, 6))).toContain('DeliveryHeadedToDropoff');
+    // Items 4 to 6 (land, gripper grab, delay) are still at the pickup; the old fixed plan's takeoff index (4) is not.
+    expect(types(st(pickup, 6))).not.toContain('DeliveryHeadedToDropoff');
+    expect(types(st(pickup, 7))).toContain('DeliveryHeadedToDropoff');
   });
 });

@@ -32,7 +32,9 @@ describe('DeliveryTracker: mission progress, failsafes, ordering, ETA and alerts
     const t = tracker();
     expect(types(t.onStatus(st(home, 'ON_GROUND', { mission: { current: 1, total: planLength } })))).toContain('DeliveryHeadedToPickup');
     expect(types(t.onStatus(st(pickup, 'ON_GROUND', { mission: { current: 3, total: planLength } })))).toContain('PackagePickedUp');
-    expect(types(t.onStatus(st(pickup, 'ON_GROUND', { mission: { current: 4, total: planLength } })))).toContain('DeliveryHeadedToDropoff');
+    // Items 3 to 4 (grab, delay) are still at the pickup; 5 is the takeoff from it.
+    expect(types(t.onStatus(st(pickup, 'ON_GROUND', { mission: { current: 4, total: planLength } })))).not.toContain('DeliveryHeadedToDropoff');
+    expect(types(t.onStatus(st(pickup, 'ON_GROUND', { mission: { current: 5, total: planLength } })))).toContain('DeliveryHeadedToDropoff');
   });
 
   it('never moves a stage backwards on out-of-order or duplicate statuses', () => {

@@ -75,8 +75,8 @@ describe('DeliveryTracker', () => {
     });
   });
 
-  it('plans a mission that lands at pickup and dropoff and returns home', () => {
-    expect(deliveryMission(assignment).map((s) => s.kind)).toEqual(['takeoff', 'waypoint', 'land', 'delay', 'takeoff', 'waypoint', 'land', 'delay', 'takeoff', 'rtl']);
+  it('plans a mission that lands at pickup and dropoff, grabs and releases the package there, and returns home', () => {
+    expect(deliveryMission(assignment).map((s) => s.kind)).toEqual(['takeoff', 'waypoint', 'land', 'gripper', 'delay', 'takeoff', 'waypoint', 'land', 'gripper', 'delay', 'takeoff', 'rtl']);
   });
 });
 

@@ -39,6 +39,9 @@ export const DeliveryTracking = Type.Object(
 );
 export type DeliveryTracking = Static<typeof DeliveryTracking>;
 
+export const ABORT_REASONS = ['cancelled', 'failed', 'reassigned'] as const;
+export type AbortReason = (typeof ABORT_REASONS)[number];
+
 /**
  * delivery-core → fleet-hub on `svc/v1/assignments/{deliveryId}` (retained, so a restarted hub
  * resumes tracking): fly this delivery with this drone, or abort it.
@@ -51,6 +54,10 @@ export const DeliveryAssignment = Type.Object(
     ts: EpochMs,
     correlationId: Type.Optional(CorrelationId),
     action: Type.Union([Type.Literal('fly'), Type.Literal('abort')]),
+    // Optional (older cores send none): why an abort was sent, so the hub's stage machine says
+    // DeliveryCancelled (the customer cancelled), DeliveryFailed (the core's saga compensates) or
+    // nothing (the delivery moves to another drone; DeliveryRescheduled comes from the core).
+    abortReason: Type.Optional(Type.Union(ABORT_REASONS.map((r) => Type.Literal(r)), { description: 'Set on action abort only' })),
     pickup: LatLon,
     dropoff: LatLon,
     cruiseAltM: Type.Number({ minimum: 5, maximum: 120 }),
@@ -69,3 +76,35 @@ export const DeliveryAssignment = Type.Object(
   { additionalProperties: false, $id: 'DeliveryAssignment' },
 );
 export type DeliveryAssignment = Static<typeof DeliveryAssignment>;
+
+/**
+ * Why the hub refused an assignment (stable codes): the drone is not one of the fleet's
+ * (drone_unknown), stayed offline past the hub's limit (drone_offline), is flying another
+ * delivery (drone_busy), or its flight controller refused the mission upload or start
+ * (mission_rejected, with the MAV_MISSION_RESULT / MAV_RESULT in `mavResult`).
+ */
+export const DISPATCH_REFUSALS = ['drone_unknown', 'drone_offline', 'drone_busy', 'mission_rejected'] as const;
+export type DispatchRefusal = (typeof DISPATCH_REFUSALS)[number];
+
+/**
+ * fleet-hub → delivery-core on `svc/v1/dispatch/{deliveryId}` (QoS 1, not retained): the hub's
+ * answer to a `fly` assignment. accepted = the drone's agent uploaded and started the mission
+ * (its CommandResult); refused = it never will. The same assignment sent again is answered the
+ * same way, so the core may re-send on a timeout and take duplicates as harmless.
+ */
+export const DispatchReply = Type.Object(
+  {
+    v: Type.Literal(1),
+    deliveryId: Type.String({ minLength: 1, maxLength: 128 }),
+    droneId: DroneId,
+    ts: EpochMs,
+    correlationId: Type.Optional(CorrelationId),
+    commandId: Type.String({ minLength: 1, maxLength: 128, description: 'The mission command the hub sent the drone for this assignment' }),
+    outcome: Type.Union([Type.Literal('accepted'), Type.Literal('refused')]),
+    reason: Type.Optional(Type.Union(DISPATCH_REFUSALS.map((r) => Type.Literal(r)), { description: 'Set when refused' })),
+    detail: Type.Optional(Type.String({ maxLength: 512 })),
+    mavResult: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'MAV_MISSION_RESULT or MAV_RESULT name, when the flight controller answered' })),
+  },
+  { additionalProperties: false, $id: 'DispatchReply' },
+);
+export type DispatchReply = Static<typeof DispatchReply>;

@@ -12,6 +12,8 @@ export const MissionStep = Type.Union([
   Type.Object({ kind: Type.Literal('land'), lat: Lat, lon: Lon }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('delay'), seconds: Type.Number({ minimum: 0, maximum: 3600 }) }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('rtl') }, { additionalProperties: false }),
+  /** MAV_CMD_DO_GRIPPER as a mission item: grab the package at the pickup, release it at the dropoff. */
+  Type.Object({ kind: Type.Literal('gripper'), action: Type.Union([Type.Literal('grab'), Type.Literal('release')]) }, { additionalProperties: false }),
 ]);
 export type MissionStep = Static<typeof MissionStep>;
 

@@ -19,6 +19,7 @@ export const MAV_CMD_NAV_RETURN_TO_LAUNCH = 20;
 export const MAV_CMD_NAV_LAND = 21;
 export const MAV_CMD_NAV_TAKEOFF = 22;
 export const MAV_CMD_NAV_DELAY = 93;
+export const MAV_CMD_DO_GRIPPER = 211;
 export const MAV_CMD_COMPONENT_ARM_DISARM = 400;
 export const MAV_CMD_MISSION_START = 300;
 export const MAV_FRAME_GLOBAL_RELATIVE_ALT_INT = 6;
@@ -43,6 +44,9 @@ export function toMissionItems(steps: readonly MissionStep[]): MissionItem[] {
         return { ...base, frame: MAV_FRAME_MISSION, command: MAV_CMD_NAV_DELAY, params: [step.seconds, -1, -1, -1], x: 0, y: 0, z: 0 };
       case 'rtl':
         return { ...base, frame: MAV_FRAME_MISSION, command: MAV_CMD_NAV_RETURN_TO_LAUNCH, params: [0, 0, 0, 0], x: 0, y: 0, z: 0 };
+      case 'gripper':
+        // [MAV_CMD_DO_GRIPPER] param1 gripper instance (1), param2 action: GRIPPER_ACTION_RELEASE 0, GRIPPER_ACTION_GRAB 1.
+        return { ...base, frame: MAV_FRAME_MISSION, command: MAV_CMD_DO_GRIPPER, params: [1, step.action === 'grab' ? 1 : 0, 0, 0], x: 0, y: 0, z: 0 };
     }
   });
 }

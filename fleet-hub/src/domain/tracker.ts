@@ -1,7 +1,7 @@
-import { booleanPointInPolygon, circle, distance, point, polygon } from '@turf/turf';
+import { booleanPointInPolygon, circle, point, polygon } from '@turf/turf';
 import type { Feature, Polygon } from 'geojson';
 import type { DeliveryAssignment, DeliveryStage, DeliveryTracking, DroneStatus, TrackingEventType } from '@aerie/contracts';
-import { missionMarks } from './mission-plan.js';
+import { missionMarks, pathLengthM, remainingPath } from './mission-plan.js';
 
 type ActiveStage = Extract<DeliveryStage, 'Scheduled' | 'HeadedToPickup' | 'PickedUp' | 'HeadedToDropoff'>;
 type AlertKind = NonNullable<DeliveryTracking['alert']>;
@@ -48,6 +48,10 @@ export const defaultTrackerOptions: Readonly<TrackerOptions> = Object.freeze({
   fenceRadiusM: 15, staleMs: 15_000, cruiseSpeedMs: 10, etaMinChangeMs: 30_000, batteryPctPerKm: 4, batteryReservePct: 20,
   noFlyZones: [],
 });
+
+/** DeliveryCompleted's reason: the payload release decided, or the landing alone (an agent that cannot tell). */
+export const COMPLETED_BY_RELEASE = 'payload released at the dropoff';
+export const COMPLETED_BY_LANDING = 'landed at the dropoff; payload state not reported';
 
 const STAGE_ORDER: readonly ActiveStage[] = ['Scheduled', 'HeadedToPickup', 'PickedUp', 'HeadedToDropoff'];
 const IN_AIR = new Set<DroneStatus['landedState']>(['IN_AIR', 'TAKEOFF', 'LANDING']);
@@ -182,7 +186,8 @@ export class DeliveryTracker {
         const unreported = s.payload === undefined || s.payload === 'unknown';
         if (a.landedAtDropoff && (a.released || (unreported && landed && inFence))) {
           this.byDrone.delete(s.droneId);
-          emit('DeliveryCompleted', 'Completed', { eta: s.ts });
+          // Says which rule decided, so a release that never came (fallback) is visible downstream.
+          emit('DeliveryCompleted', 'Completed', { eta: s.ts, reason: a.released ? COMPLETED_BY_RELEASE : COMPLETED_BY_LANDING });
           return out;
         }
         break;
@@ -204,12 +209,15 @@ export class DeliveryTracker {
     return out;
   }
 
+  /**
+   * What is left to fly to the dropoff along the routed legs the mission flies (assignment.route
+   * round no-fly zones), not a straight line: both the ETA and the battery reserve depend on it.
+   */
   private remainingM(a: Active, s: DroneStatus): number {
-    const here = [s.position!.lon, s.position!.lat];
-    const pickup = [a.assignment.pickup.lon, a.assignment.pickup.lat];
-    const dropoff = [a.assignment.dropoff.lon, a.assignment.dropoff.lat];
-    const m = (x: number[], y: number[]) => distance(x, y, { units: 'meters' });
-    return a.stage === 'Scheduled' || a.stage === 'HeadedToPickup' ? m(here, pickup) + m(pickup, dropoff) : m(here, dropoff);
+    const here = { lat: s.position!.lat, lon: s.position!.lon };
+    const beforePickup = a.stage === 'Scheduled' || a.stage === 'HeadedToPickup';
+    const current = s.mission.total === a.marks.total && s.mission.current >= 0 ? s.mission.current : null;
+    return pathLengthM(here, remainingPath(a.assignment, here, beforePickup, current));
   }
 
   private eta(a: Active, s: DroneStatus): number {

@@ -76,6 +76,11 @@ export class MissionRunner {
     if (this.status === MissionState.ACTIVE) this.status = MissionState.PAUSED;
   }
 
+  /** The item being run, if any. */
+  get currentItem(): MissionItem | null {
+    return this.status === MissionState.ACTIVE ? (this.items[this.current] ?? null) : null;
+  }
+
   /** The maneuver flying the current item, or null when there is none. */
   maneuver(ctx: ItemContext): Maneuver | null {
     const item = this.items[this.current];
@@ -95,6 +100,9 @@ export class MissionRunner {
         return delay(ctx.kin, item.param1 > 0 ? item.param1 : 0, ctx.nowS);
       case MavCmd.NAV_RETURN_TO_LAUNCH:
         return returnToLaunch(ctx.kin, ctx.rtlAltM);
+      case MavCmd.DO_GRIPPER:
+        // A DO item takes no time: the vehicle acts on it (vehicle.ts) and goes on to the next.
+        return delay(ctx.kin, 0, ctx.nowS);
       default:
         return null;
     }

@@ -43,6 +43,8 @@ const FRAMES_BY_COMMAND = new Map<number, ReadonlySet<number>>([
   [MavCmd.NAV_TAKEOFF, POSITIONAL_FRAMES],
   [MavCmd.NAV_DELAY, new Set([...POSITIONAL_FRAMES, MavFrame.MISSION])],
   [MavCmd.NAV_RETURN_TO_LAUNCH, new Set([...POSITIONAL_FRAMES, MavFrame.MISSION])],
+  // A DO command in the plan (ArduPilot and PX4 delivery missions release the payload this way).
+  [MavCmd.DO_GRIPPER, new Set([...POSITIONAL_FRAMES, MavFrame.MISSION])],
 ]);
 
 /**

@@ -1,7 +1,7 @@
 import type { Clock } from '@aerie/contracts';
 import { executeCommand, DEFAULT_TAKEOFF_ALT_M, type CommandPort } from './commands.js';
 import { guide, holdAfter, holdHere, land, returnToLaunch, takeoff, type Maneuver } from './maneuver.js';
-import { MavLandedState, MavSeverity, MavState, MissionState, type MavLandedStateValue, type MavSeverityValue } from './mav-enums.js';
+import { MavCmd, MavLandedState, MavSeverity, MavState, MissionState, type MavLandedStateValue, type MavSeverityValue } from './mav-enums.js';
 import { MissionRunner } from './mission-runner.js';
 import { MissionTransfer, type MissionTransferStats } from './mission-transfer.js';
 import {
@@ -413,7 +413,12 @@ export class Vehicle implements CommandPort {
 
   private planManeuver(): Maneuver {
     const kin = this.kin;
-    if (this.inMode(PX4_MODES.AUTO_MISSION)) return this.mission.maneuver({ kin, nowS: this.simS, rtlAltM: this.rtlAltM }) ?? holdHere(kin);
+    if (this.inMode(PX4_MODES.AUTO_MISSION)) {
+      // [MAV_CMD_DO_GRIPPER] as a mission item: param2 0 release, 1 grab (the same as the command).
+      const item = this.mission.currentItem;
+      if (item?.command === MavCmd.DO_GRIPPER) this.gripper(item.param2);
+      return this.mission.maneuver({ kin, nowS: this.simS, rtlAltM: this.rtlAltM }) ?? holdHere(kin);
+    }
     if (this.inMode(PX4_MODES.AUTO_TAKEOFF)) return takeoff(kin, this.takeoffAltM);
     if (this.inMode(PX4_MODES.AUTO_RTL)) return returnToLaunch(kin, this.rtlAltM);
     if (this.inMode(PX4_MODES.AUTO_LAND)) return land(kin, null);
