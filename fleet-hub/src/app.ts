@@ -20,6 +20,7 @@ import { HubRouter, hubTopics, isActiveStage, parseHubTopic } from './hub-shardi
 import { FORWARDED } from './pipeline.js';
 import { EventHubsSource } from './adapters/eventhubs-source.js';
 import { IotHubAttachment } from './adapters/iothub-attach.js';
+import { CLOUD_MODE_COMMANDS_NOTICE, CloudCommandRoutes } from './domain/iothub-cloud.js';
 
 export { missionCommandId } from './dispatch.js';
 export type { HubCounters, HubLogger } from './hub-counters.js';
@@ -55,6 +56,10 @@ export class FleetHub {
   private cloud: EventHubsSource | null = null;
   /** The IoT Hub-compatible device endpoint (config.iothubPort), null when off. */
   iothub: IotHubAttachment | null = null;
+  /** Cloud mode: which drones commands can reach (domain/iothub-cloud.ts); null otherwise. */
+  private readonly cloudRoutes: CloudCommandRoutes | null;
+  /** Follows devices.json for `aerie-hub device revoke` run while the hub runs (file registry only). */
+  private registryWatch: { close(): void } | null = null;
 
   private constructor(
     private readonly config: Readonly<HubConfig>,
@@ -69,9 +74,13 @@ export class FleetHub {
   ) {
     this.tracker = new DeliveryTracker({ fenceRadiusM: config.fenceRadiusM, noFlyZones: config.noFlyZones });
     this.queue = new IngestQueue({ maxStatuses: config.maxPendingStatuses, maxDrones: config.maxPendingDrones, maxEvents: config.maxPendingEvents });
-    // Commands for IoT Hub devices leave as cloud-to-device messages; everything else over MQTT.
-    const out: Outbound = { publish: (topic, payload, retain) => void (this.iothub?.takeCommand(topic, payload) || client.publish(topic, payload, { qos: 1, retain: retain ?? false })) };
+    // Commands for IoT Hub devices leave as cloud-to-device messages; in cloud mode those for
+    // devices it cannot reach are refused; everything else over MQTT.
+    const out: Outbound = { publish: (topic, payload, retain) => void (this.iothub?.takeCommand(topic, payload) || this.noCommandRoute(topic) || client.publish(topic, payload, { qos: 1, retain: retain ?? false })) };
     const reject = rejector(this.counters, log);
+    this.cloudRoutes = config.source === 'eventhubs'
+      ? new CloudCommandRoutes(broker !== null, (id) => registry.list().some((d) => d.id === id && d.role === 'drone' && !d.symmetricKey && !d.x509))
+      : null;
     const router = config.sharedGroup ? new HubRouter(hubId, out) : null;
     this.router = router;
     const mine = (droneId: string) => router?.mine(droneId) ?? true;
@@ -89,6 +98,7 @@ export class FleetHub {
     // Staleness is judged on the hub's clock, once a second (by the drone's owner, when shared).
     this.ticker = clock.setInterval(() => {
       for (const draft of this.tracker.onTick(clock.now())) if (draft.droneId === null || mine(draft.droneId)) tracking.publish(draft);
+      this.dispatch.onTick(clock.now());
     }, 1_000);
     this.pump = new IngestPump(this.queue, (m) => pipeline.process(m), writer, config.ingestSliceMs);
   }
@@ -98,7 +108,6 @@ export class FleetHub {
     const log = opts.log ?? ((line) => console.log(line));
     const registry = opts.registry ?? (await FileDeviceRegistry.open(join(config.dataDir, 'devices.json')));
     const refusals: Refusal[] = [];
-      this.dispatch.onTick(clock.now());
     let hub: FleetHub | null = null;
     const onRefusal = (r: Refusal) => (hub ? hub.refused(r) : refusals.push(r));
     const { broker, client, hubId } = await connectHub(config, registry, onRefusal, log);
@@ -116,13 +125,25 @@ export class FleetHub {
     await hub.subscribe();
     if (config.source === 'eventhubs') {
       const q = () => hub.ingestStats();
-      const sink = { ingest: hub.ingest.bind(hub), idle: () => q().pendingStatuses + q().pendingEvents === 0, reject: rejector(hub.counters, log) };
+      log(CLOUD_MODE_COMMANDS_NOTICE, { code: 'HUB_ERR_NO_COMMAND_ROUTE' });
+      const ingest = (droneId: string, channel: string, payload: Buffer) => {
+        hub.cloudRoutes?.sawInCloud(droneId);
+        hub.ingest(droneId, channel, payload);
+      };
+      const sink = { ingest, idle: () => q().pendingStatuses + q().pendingEvents === 0, reject: rejector(hub.counters, log) };
       try {
         hub.cloud = await EventHubsSource.start(config.eventHubs, sink, log);
       } catch (err) {
         await hub.close();
         throw err;
       }
+    }
+    if (registry instanceof FileDeviceRegistry) {
+      hub.registryWatch = registry.watch((id) => {
+        broker?.disconnect(id);
+        hub.iothub?.disconnect(id);
+        log(`hub revoked ${id} (devices.json changed): live connections dropped`, { droneId: id, code: 'HUB_ERR_REVOKED' });
+      }, (err) => log(`hub could not re-read ${join(config.dataDir, 'devices.json')}: ${String(err)}`));
     }
     if (config.metricsPort !== null) {
       hub.metrics = await MetricsServer.start(config.mqttHost, config.metricsPort, hubMetricsSource(hub.counters, () => (broker?.connections ?? 0) + (hub.iothub?.endpoint.connections ?? 0), () => hub.ingestStats()));
@@ -183,6 +204,7 @@ export class FleetHub {
   }
 
   async close(): Promise<void> {
+    this.registryWatch?.close();
     await this.cloud?.close();
     this.pump.close();
     this.clock.clearInterval(this.ticker);
@@ -231,6 +253,14 @@ export class FleetHub {
     if (this.onHubTopic(topic, payload)) return;
     bump(this.counters.rejected, 'HUB_ERR_UNKNOWN_TOPIC');
     this.log(`hub rejected HUB_ERR_UNKNOWN_TOPIC drone=- ${topic}`, { code: 'HUB_ERR_UNKNOWN_TOPIC', droneId: null });
+  }
+
+  /** Cloud mode: a command for a device the hub cannot reach is refused and counted, not published. */
+  private noCommandRoute(topic: string): boolean {
+    const t = this.cloudRoutes ? parseFleetTopic(topic) : null;
+    if (!t || t.channel !== 'cmd' || this.cloudRoutes!.reachable(t.droneId)) return false;
+    rejector(this.counters, this.log)('HUB_ERR_NO_COMMAND_ROUTE', `command for ${t.droneId} not sent: cloud mode cannot reach IoT Hub devices`, t.droneId);
+    return true;
   }
 
   private refused(r: Refusal): void {

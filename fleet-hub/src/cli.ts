@@ -5,7 +5,7 @@ import { HubError } from './errors.js';
 
 export type HubCommand =
   | { kind: 'run'; config: Readonly<HubConfig> }
-  | { kind: 'device-add'; dataDir: string; id: string; role: 'drone' | 'service'; auth: 'password' | 'sas' }
+  | { kind: 'device-add'; dataDir: string; id: string; role: 'drone' | 'service'; auth: 'password' | 'sas' | 'x509' }
   | { kind: 'device-list'; dataDir: string }
   | { kind: 'device-revoke'; dataDir: string; id: string };
 
@@ -22,7 +22,7 @@ export const USAGE = `usage:
                  and AERIE_HUB_CHECKPOINT_STORAGE_CONNECTION_STRING (hubs sharing group and container share the partitions)
   (either form) [--event-stream eventhubs --event-stream-hub NAME]   tracking events to an event hub (partition key = deliveryId)
                  instead of DATA_DIR/events; needs AERIE_HUB_EVENT_STREAM_CONNECTION_STRING and AERIE_HUB_CHECKPOINT_STORAGE_CONNECTION_STRING
-  aerie-hub device add ID [--role drone|service] [--auth password|sas] --data-dir DIR   (prints the new secret or symmetric key once)
+  aerie-hub device add ID [--role drone|service] [--auth password|sas|x509] --data-dir DIR   (prints the new secret or symmetric key once)
   aerie-hub device list --data-dir DIR
   aerie-hub device revoke ID --data-dir DIR
 environment: AERIE_HUB_MQTT_PORT, AERIE_HUB_DATA_DIR, AERIE_HUB_EXTERNAL_URL, AERIE_HUB_EXTERNAL_USERNAME, AERIE_HUB_EXTERNAL_PASSWORD,
@@ -73,7 +73,7 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
       const role = values.role ?? 'drone';
       if (role !== 'drone' && role !== 'service') throw new HubError('HUB_ERR_CONFIG', '--role must be drone or service');
       const auth = values.auth ?? 'password';
-      if (auth !== 'password' && auth !== 'sas') throw new HubError('HUB_ERR_CONFIG', '--auth must be password or sas');
+      if (auth !== 'password' && auth !== 'sas' && auth !== 'x509') throw new HubError('HUB_ERR_CONFIG', '--auth must be password, sas or x509');
       return { kind: 'device-add', dataDir, id, role, auth };
     }
     if (verb === 'revoke') return { kind: 'device-revoke', dataDir, id };
@@ -90,6 +90,7 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
   const overrides: Partial<HubConfig> = {
     dataDir,
     retainedFile: join(dataDir, 'retained.json'),
+    iothubStateDir: join(dataDir, 'iothub'),
     broker: externalUrl ? 'external' : 'embedded',
     externalUrl,
     externalUsername: values['external-username'] ?? env.AERIE_HUB_EXTERNAL_USERNAME ?? '',

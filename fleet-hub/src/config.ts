@@ -49,6 +49,14 @@ export interface HubConfig {
   iothubHostName: string;
   /** The endpoint's service API (twins, direct methods; HTTP Basic as a service principal): 0 = ephemeral, null = off. */
   iothubHttpPort: number | null;
+  /**
+   * Where the IoT Hub endpoint keeps device twins, cloud-to-device queues and the devices it has
+   * seen across restarts (adapters/iothub-store.ts); '' = memory only. `aerie-hub` uses DATA_DIR/iothub.
+   */
+  iothubStateDir: string;
+  /** A cloud-to-device message's time to live (ms; IoT Hub's default 1 h) and how many wait per device (IoT Hub: 50). */
+  iothubC2dTtlMs: number;
+  iothubMaxQueuedC2D: number;
   /** Prometheus /metrics listen port (0 = ephemeral); null = no metrics server. */
   metricsPort: number | null;
   /**
@@ -113,6 +121,7 @@ export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
   dataDir: '.aerie-data/hub',
   fenceRadiusM: 15,
   noFlyZones: [],
+  dispatchOfflineLimitMs: 60_000,
   maxPayloadBytes: 64 * 1024,
   // A status at 1–5 Hz plus events; the demo's warped clock runs agents faster, hence the head-room.
   droneMsgPerSec: 500,
@@ -121,7 +130,6 @@ export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
   // About a tenth of a second of work at the pipeline's capacity on 2 cores: the latency bound under overload.
   maxPendingStatuses: 2_000,
   maxPendingDrones: 100_000,
-  dispatchOfflineLimitMs: 60_000,
   maxPendingEvents: 10_000,
   ingestSliceMs: 10,
   sharedGroup: '',
@@ -134,6 +142,9 @@ export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
   iothubPort: null,
   iothubHostName: '',
   iothubHttpPort: null,
+  iothubStateDir: '',
+  iothubC2dTtlMs: 3_600_000,
+  iothubMaxQueuedC2D: 50,
   retainedFile: '',
 });
 
@@ -170,7 +181,7 @@ export function hubConfig(overrides: HubOverrides = {}): Readonly<HubConfig> {
   if (cfg.eventStream === 'eventhubs' && !Object.values(cfg.eventStreamHub).every(Boolean)) {
     throw new HubError('HUB_ERR_CONFIG', 'eventStream eventhubs needs eventStreamHub.connectionString, hubName, consumerGroup, storageConnectionString and container');
   }
-  for (const k of ['maxPayloadBytes', 'droneMsgPerSec', 'droneBurst', 'maxInflightInbound', 'maxPendingStatuses', 'maxPendingEvents', 'maxPendingDrones', 'ingestSliceMs'] as const) {
+  for (const k of ['maxPayloadBytes', 'droneMsgPerSec', 'droneBurst', 'maxInflightInbound', 'maxPendingStatuses', 'maxPendingEvents', 'maxPendingDrones', 'ingestSliceMs', 'iothubC2dTtlMs', 'iothubMaxQueuedC2D'] as const) {
     if (!(cfg[k] > 0)) throw new HubError('HUB_ERR_CONFIG', `${k} must be > 0`);
   }
   return Object.freeze(cfg);

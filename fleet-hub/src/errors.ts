@@ -15,6 +15,9 @@ export const HubErrorCodes = {
   HUB_ERR_NO_DEVICE: 'No device with this id',
   HUB_ERR_BAD_ID: 'Not a valid device id',
   HUB_ERR_CONFIG: 'Invalid hub configuration',
+  HUB_ERR_C2D_QUEUE_FULL: "The device's cloud-to-device queue is full (IoT Hub: 50 messages)",
+  HUB_ERR_C2D_EXPIRED: 'A cloud-to-device message expired before its device took it',
+  HUB_ERR_NO_COMMAND_ROUTE: 'The hub has no way to send commands to this device (cloud mode: IoT Hub devices)',
 } as const;
 export type HubErrorCode = keyof typeof HubErrorCodes;
 

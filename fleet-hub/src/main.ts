@@ -28,9 +28,11 @@ async function main(): Promise<void> {
     const { secret } = await registry.add(cmd.id, cmd.role, cmd.auth);
     console.log(cmd.auth === 'sas'
       ? `added ${cmd.role} ${cmd.id}; IoT Hub symmetric key (shown once; the agent's SharedAccessKey): ${secret}`
-      : `added ${cmd.role} ${cmd.id}; secret (shown once): ${secret}`);
+      : cmd.auth === 'x509'
+        ? `added ${cmd.role} ${cmd.id}; IoT Hub X.509 device: no secret, it presents a certificate signed by --tls-ca with CN=${cmd.id}`
+        : `added ${cmd.role} ${cmd.id}; secret (shown once): ${secret}`);
   } else if (cmd.kind === 'device-list') {
-    for (const d of registry.list()) console.log(`${d.id}\t${d.role}${d.symmetricKey ? ' sas' : ''}\t${d.revokedAt ? `revoked ${d.revokedAt}` : 'active'}\tcreated ${d.createdAt}`);
+    for (const d of registry.list()) console.log(`${d.id}\t${d.role}${d.symmetricKey ? ' sas' : d.x509 ? ' x509' : ''}\t${d.revokedAt ? `revoked ${d.revokedAt}` : 'active'}\tcreated ${d.createdAt}`);
   } else {
     await registry.revoke(cmd.id);
     console.log(`revoked ${cmd.id}`);

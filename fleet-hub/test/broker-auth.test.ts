@@ -54,6 +54,9 @@ describe('broker identity and ACL', () => {
         "HUB_ERR_NO_DEVICE",
         "HUB_ERR_BAD_ID",
         "HUB_ERR_CONFIG",
+        "HUB_ERR_C2D_QUEUE_FULL",
+        "HUB_ERR_C2D_EXPIRED",
+        "HUB_ERR_NO_COMMAND_ROUTE",
       ]
     `);
   });

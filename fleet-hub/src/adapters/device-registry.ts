@@ -1,6 +1,7 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { HubError } from '../errors.js';
 import type { Principal, Role } from '../domain/acl.js';
@@ -17,10 +18,15 @@ export interface DeviceRecord {
   revokedAt: string | null;
   /** IoT Hub SAS devices: the base64 symmetric key tokens are signed with (kept, as IoT Hub keeps it: HMAC needs the key). */
   symmetricKey?: string;
+  /** IoT Hub X.509 devices: no secret; the certificate signed by the hub's CA whose subject CN is the id. Their commands go out as C2D. */
+  x509?: true;
 }
 
-/** 'password': MQTT user name and a hashed secret; 'sas': an IoT Hub symmetric key (iothub-endpoint.ts). */
-export type DeviceAuth = 'password' | 'sas';
+/**
+ * 'password': MQTT user name and a hashed secret; 'sas': an IoT Hub symmetric key; 'x509': an IoT
+ * Hub device with a CA-signed certificate and no secret (iothub-endpoint.ts).
+ */
+export type DeviceAuth = 'password' | 'sas' | 'x509';
 
 export type AuthOutcome = { ok: true; principal: Principal } | { ok: false; code: 'HUB_ERR_BAD_CREDENTIALS' | 'HUB_ERR_REVOKED' };
 
@@ -53,11 +59,11 @@ export class MemoryDeviceRegistry implements DeviceRegistry {
   async add(id: string, role: Role, auth: DeviceAuth = 'password'): Promise<{ record: DeviceRecord; secret: string }> {
     if (!ID.test(id)) throw new HubError('HUB_ERR_BAD_ID', `"${id}" is not a valid device id`);
     if (this.records.has(id)) throw new HubError('HUB_ERR_DEVICE_EXISTS', `device ${id} already exists`);
-    // A SAS device gets a 256-bit key, as IoT Hub generates them; it has no MQTT password.
-    const secret = auth === 'sas' ? randomBytes(32).toString('base64') : randomBytes(24).toString('base64url');
+    // A SAS device gets a 256-bit key, as IoT Hub generates them; it has no MQTT password, nor has an X.509 one.
+    const secret = auth === 'sas' ? randomBytes(32).toString('base64') : auth === 'x509' ? '' : randomBytes(24).toString('base64url');
     const record: DeviceRecord = {
-      id, role, secretHash: auth === 'sas' ? 'none' : await hashSecret(secret), createdAt: new Date().toISOString(), revokedAt: null,
-      ...(auth === 'sas' ? { symmetricKey: secret } : {}),
+      id, role, secretHash: auth === 'password' ? await hashSecret(secret) : 'none', createdAt: new Date().toISOString(), revokedAt: null,
+      ...(auth === 'sas' ? { symmetricKey: secret } : {}), ...(auth === 'x509' ? { x509: true as const } : {}),
     };
     this.records.set(id, record);
     await this.persist();
@@ -96,13 +102,52 @@ export class FileDeviceRegistry extends MemoryDeviceRegistry {
 
   static async open(path: string): Promise<FileDeviceRegistry> {
     const reg = new FileDeviceRegistry(path);
-    try {
-      const parsed = JSON.parse(await readFile(path, 'utf8')) as { devices: DeviceRecord[] };
-      for (const d of parsed.devices) reg.records.set(d.id, d);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    await reg.reload();
     return reg;
+  }
+
+  /** Re-reads the file; returns the ids it shows revoked that were not before. */
+  async reload(): Promise<string[]> {
+    let devices: DeviceRecord[];
+    try {
+      devices = (JSON.parse(await readFile(this.path, 'utf8')) as { devices: DeviceRecord[] }).devices;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const revoked = devices.filter((d) => d.revokedAt && !this.records.get(d.id)?.revokedAt).map((d) => d.id);
+    this.records.clear();
+    for (const d of devices) this.records.set(d.id, d);
+    return revoked;
+  }
+
+  /**
+   * Follows changes other processes make (`aerie-hub device add|revoke` while the hub runs): the
+   * file is replaced by rename, which inotify reports on the directory at once; a 5 s poll backs
+   * it up. `onRevoked` gets each id newly revoked, so the hub drops its live connections.
+   */
+  watch(onRevoked: (id: string) => void, onError: (err: unknown) => void = () => undefined): { close(): void } {
+    let running: Promise<void> = Promise.resolve();
+    const check = () => {
+      running = running.then(() => this.reload()).then((ids) => ids.forEach(onRevoked), onError);
+    };
+    let watcher: FSWatcher | null = null;
+    try {
+      watcher = watch(dirname(this.path), (_event, name) => {
+        if (name === basename(this.path)) check();
+      });
+      watcher.on('error', onError);
+    } catch (err) {
+      onError(err);
+    }
+    const poll = setInterval(check, 5_000);
+    poll.unref();
+    return {
+      close: () => {
+        watcher?.close();
+        clearInterval(poll);
+      },
+    };
   }
 
   protected override async persist(): Promise<void> {

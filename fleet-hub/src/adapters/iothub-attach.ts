@@ -18,22 +18,17 @@ export interface IotHubSink {
  * and invokes direct methods, whose CommandResults also enter the pipeline.
  */
 export class IotHubAttachment {
-  private readonly iotDevices = new Set<string>();
-
   private constructor(readonly endpoint: IotHubEndpoint, private readonly api: IotServiceApi | null, private readonly registry: DeviceRegistry, private readonly sink: IotHubSink) {}
 
   static async start(config: Readonly<HubConfig>, registry: DeviceRegistry, sink: IotHubSink, log: HubLogger, now: () => number): Promise<IotHubAttachment> {
     let self: IotHubAttachment | null = null;
     const endpoint = await IotHubEndpoint.start({
       host: config.mqttHost, port: config.iothubPort ?? 0, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaFile,
-      hostName: config.iothubHostName, registry, now,
+      hostName: config.iothubHostName, registry, now, log,
       limits: { maxPayloadBytes: config.maxPayloadBytes, msgPerSec: config.droneMsgPerSec, burst: config.droneBurst },
-      maxQueuedC2D: 50,
+      maxQueuedC2D: config.iothubMaxQueuedC2D, c2dTtlMs: config.iothubC2dTtlMs, stateDir: config.iothubStateDir,
       onTelemetry: (id, channel, payload) => sink.ingest(id, channel, payload),
-      onOnline: (id, online) => {
-        if (online) self?.iotDevices.add(id);
-        sink.ingest(id, 'online', Buffer.from(String(online)));
-      },
+      onOnline: (id, online) => sink.ingest(id, 'online', Buffer.from(String(online))),
       onRefusal: (r) => {
         sink.refused({ ...r, log: false });
         if (r.log !== false) log(`hub refused ${r.code} (${r.reason}) on iothub client=${r.clientId} principal=${r.principal ?? '-'} topic=${r.topic ?? '-'}`, { code: r.code, reason: r.reason, clientId: r.clientId, droneId: r.principal, topic: r.topic });
@@ -63,14 +58,19 @@ export class IotHubAttachment {
   }
 
   /**
-   * Takes a hub publication that is a command for an IoT Hub device (one with a symmetric key,
-   * or one that has connected here) and queues it as a cloud-to-device message; false = not ours.
+   * Takes a hub publication that is a command for an IoT Hub device and queues it as a
+   * cloud-to-device message; false = not ours. IoT Hub devices are those the registry marks
+   * (a symmetric key, or `--auth x509`), so their commands queue before they ever connect, and
+   * any device that has connected here (remembered across restarts). The command's commandId is
+   * the message id: a command sent again while the first is queued or delivered is not queued twice.
    */
   takeCommand(topic: string, payload: string | Buffer): boolean {
     const t = parseFleetTopic(topic);
     if (!t || t.channel !== 'cmd') return false;
-    if (!this.iotDevices.has(t.droneId) && !this.registry.list().some((d) => d.id === t.droneId && d.symmetricKey)) return false;
-    this.endpoint.sendC2D(t.droneId, Buffer.from(payload), { type: 'command', '$.ct': 'application/json', '$.ce': 'utf-8' });
+    if (!this.endpoint.knows(t.droneId) && !this.registry.list().some((d) => d.id === t.droneId && (d.symmetricKey || d.x509))) return false;
+    const body = Buffer.from(payload);
+    const cmd = decodeMessage('DroneCommand', body);
+    this.endpoint.sendC2D(t.droneId, body, { type: 'command', '$.ct': 'application/json', '$.ce': 'utf-8' }, cmd.ok ? cmd.value.commandId : undefined);
     return true;
   }
 

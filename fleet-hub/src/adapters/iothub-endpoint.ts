@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createTlsServer, type Server } from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,8 @@ import {
   c2dTopic, desiredPatchTopic, mayDeviceSubscribe, methodRequestTopic, parseDeviceTopic, twinResponseTopic,
 } from '../domain/iothub-topics.js';
 import { TwinStore, type TwinDoc } from '../domain/iothub-twin.js';
+import { C2dQueues, type C2dMessage } from '../domain/iothub-c2d.js';
+import { IotHubStore, type IotRecord } from './iothub-store.js';
 import { IotSession, type SessionHandler } from './iothub-session.js';
 import type { DeviceRegistry } from './device-registry.js';
 import type { HubErrorCode } from '../errors.js';
@@ -40,6 +43,11 @@ export interface IotHubEndpointOptions {
   limits: { maxPayloadBytes: number; msgPerSec: number; burst: number };
   /** Cloud-to-device messages kept per device while it is away (IoT Hub: 50); the excess is refused. */
   maxQueuedC2D: number;
+  /** How long a cloud-to-device message waits for its device (IoT Hub's default TTL: 1 h), on the hub's clock. */
+  c2dTtlMs: number;
+  /** Directory keeping twins, C2D queues and known devices across restarts (iothub-store.ts); '' = memory only. */
+  stateDir: string;
+  log: (line: string, fields?: Record<string, unknown>) => void;
   now: () => number;
   onTelemetry: (deviceId: string, channel: IotChannel, payload: Buffer) => void;
   onOnline: (deviceId: string, online: boolean) => void;
@@ -56,11 +64,6 @@ export interface MethodResult {
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
-interface Queued {
-  payload: Buffer;
-  properties: Record<string, string>;
-}
-
 /**
  * An IoT Hub-compatible device endpoint (mqtts): IoT Hub's user name, SAS token and X.509 identity,
  * telemetry, cloud-to-device messages, direct methods and twins, so an agent built on
@@ -71,8 +74,16 @@ export class IotHubEndpoint implements SessionHandler {
   readonly twins = new TwinStore();
   /** Refusals by fine reason (the hub counts them by code). */
   readonly refusedByReason: Record<string, number> = {};
+  /** Cloud-to-device messages: queued, duplicates not queued again, expired undelivered. */
+  readonly c2dStats = { queued: 0, duplicates: 0, expired: 0, completed: 0 };
   private readonly sessions = new Map<string, IotSession>();
-  private readonly c2d = new Map<string, Queued[]>();
+  private readonly c2d: C2dQueues;
+  /** Devices that have connected here at least once (kept on disk). */
+  private readonly seen = new Set<string>();
+  /** Queued but not yet on disk: not sent before it is, so a delivered message is never one a crash forgets. */
+  private readonly unsynced = new WeakSet<C2dMessage>();
+  private store: IotHubStore | null = null;
+  private sweep: NodeJS.Timeout | null = null;
   private readonly methods = new Map<string, { deviceId: string; resolve: (r: MethodResult) => void; timer: NodeJS.Timeout }>();
   private readonly buckets = new WeakMap<IotSession, { tokens: number; at: number; lastLog: number }>();
   /** Subscriptions of devices that connected with CleanSession 0, for their next connection [MQTT-3.1.2-4]. */
@@ -81,10 +92,18 @@ export class IotHubEndpoint implements SessionHandler {
   private nextRid = 1;
   private server: Server | null = null;
 
-  private constructor(private readonly opts: IotHubEndpointOptions) {}
+  private constructor(private readonly opts: IotHubEndpointOptions) {
+    this.c2d = new C2dQueues(opts.maxQueuedC2D, opts.c2dTtlMs);
+  }
 
   static async start(opts: IotHubEndpointOptions): Promise<IotHubEndpoint> {
     const ep = new IotHubEndpoint(opts);
+    if (opts.stateDir) {
+      ep.store = await IotHubStore.open(opts.stateDir, { twins: ep.twins, c2d: ep.c2d, seen: ep.seen });
+      if (ep.store.skipped > 0) opts.log(`iothub state: ${ep.store.skipped} torn or unreadable journal line(s) skipped in ${opts.stateDir}`, { dir: opts.stateDir });
+    }
+    ep.sweep = setInterval(() => ep.sweepExpired(), Math.min(1_000, Math.max(10, opts.c2dTtlMs)));
+    ep.sweep.unref();
     const server = createTlsServer({
       cert: readFileSync(opts.certFile), key: readFileSync(opts.keyFile), ca: readFileSync(opts.caFile),
       // Ask for a certificate but let SAS devices in too; onConnect looks at `authorized`.
@@ -92,10 +111,15 @@ export class IotHubEndpoint implements SessionHandler {
     }, (socket) => new IotSession(socket, ep));
     // A failed handshake concerns that socket only.
     server.on('tlsClientError', () => undefined);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port, opts.host, () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(opts.port, opts.host, () => resolve());
+      });
+    } catch (err) {
+      await ep.close();
+      throw err;
+    }
     ep.server = server;
     return ep;
   }
@@ -112,22 +136,41 @@ export class IotHubEndpoint implements SessionHandler {
     return this.sessions.has(deviceId);
   }
 
-  /** Queues a cloud-to-device message (QoS 1; removed when the device acknowledges it). False when the queue is full. */
-  sendC2D(deviceId: string, payload: Buffer, properties: Record<string, string> = {}): boolean {
-    const q = this.c2d.get(deviceId) ?? [];
-    if (q.length >= this.opts.maxQueuedC2D) {
-      this.refuse({ code: 'HUB_ERR_RATE', reason: 'IOTHUB_C2D_QUEUE_FULL', clientId: deviceId, principal: deviceId, topic: null });
+  /**
+   * Queues a cloud-to-device message (QoS 1; completed when the device acknowledges it, dropped
+   * when its TTL runs out), sent once it is on disk. A message id already queued or delivered
+   * and still live is not queued again (true: nothing lost). False when the device's queue is
+   * full: refused with HUB_ERR_C2D_QUEUE_FULL and counted.
+   */
+  sendC2D(deviceId: string, payload: Buffer, properties: Record<string, string> = {}, messageId: string = randomUUID()): boolean {
+    const r = this.c2d.enqueue(deviceId, messageId, payload, properties, this.opts.now());
+    if (!r.ok && r.reason === 'IOTHUB_C2D_DUPLICATE') {
+      this.c2dStats.duplicates += 1;
+      this.opts.log(`iothub C2D ${messageId} for ${deviceId} is already queued or delivered: not queued again`, { droneId: deviceId, messageId, reason: r.reason });
+      return true;
+    }
+    if (!r.ok) {
+      this.refuse({ code: 'HUB_ERR_C2D_QUEUE_FULL', reason: r.reason, clientId: deviceId, principal: deviceId, topic: null });
       return false;
     }
-    q.push({ payload, properties });
-    this.c2d.set(deviceId, q);
-    this.flushC2D(deviceId);
+    const m = r.message;
+    this.c2dStats.queued += 1;
+    this.unsynced.add(m);
+    void this.persist({ t: 'c2d', d: deviceId, id: m.messageId, p: m.payload.toString('base64'), props: m.properties, at: m.enqueuedAt, exp: m.expiresAt }).then(() => {
+      this.unsynced.delete(m);
+      this.flushC2D(deviceId);
+    });
     return true;
   }
 
   /** Messages waiting for a device (sent, not yet acknowledged, or not sent). */
   queuedC2D(deviceId: string): number {
-    return this.c2d.get(deviceId)?.length ?? 0;
+    return this.c2d.pending(deviceId).length;
+  }
+
+  /** Whether the device has ever connected here (its commands are ours to carry). */
+  knows(deviceId: string): boolean {
+    return this.seen.has(deviceId);
   }
 
   /** A direct method: request on `$iothub/methods/POST/{method}/?$rid=`, answer on `$iothub/methods/res/{status}/?$rid=`. */
@@ -150,10 +193,11 @@ export class IotHubEndpoint implements SessionHandler {
     return this.twins.get(deviceId);
   }
 
-  /** Desired-property patch: stored, and sent to the device if it listens. */
-  updateDesired(deviceId: string, patch: Record<string, unknown>): number {
+  /** Desired-property patch: stored (on disk when the state is), then sent to the device if it listens. */
+  async updateDesired(deviceId: string, patch: Record<string, unknown>): Promise<number> {
     const r = this.twins.patchDesired(deviceId, patch);
     if (!r.ok) throw new Error(r.reason);
+    if (!(await this.persistTwin(deviceId, 'desired', r.version))) throw new Error('the twin could not be stored');
     this.sessions.get(deviceId)?.deliver(desiredPatchTopic(r.version), Buffer.from(JSON.stringify({ ...patch, $version: r.version })), 0);
     return r.version;
   }
@@ -165,10 +209,12 @@ export class IotHubEndpoint implements SessionHandler {
   }
 
   async close(): Promise<void> {
+    if (this.sweep) clearInterval(this.sweep);
     for (const s of [...this.sessions.values()]) s.close();
     for (const m of this.methods.values()) clearTimeout(m.timer);
     const server = this.server;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.store?.close();
   }
 
   onConnect(session: IotSession, p: IConnectPacket): void {
@@ -205,6 +251,10 @@ export class IotHubEndpoint implements SessionHandler {
     this.cleanSession.set(session, clean);
     if (clean) this.keptSessions.delete(id);
     session.accept(id, p.keepalive ?? 0, clean ? null : (this.keptSessions.get(id) ?? null), expiresAtMs);
+    if (!this.seen.has(id)) {
+      this.seen.add(id);
+      void this.persist({ t: 'seen', d: id });
+    }
     this.opts.onOnline(id, true);
     this.flushC2D(id);
   }
@@ -243,7 +293,11 @@ export class IotHubEndpoint implements SessionHandler {
           session.deliver(twinResponseTopic(400, topic.rid, null), Buffer.from(JSON.stringify({ errorCode: 400004, message: r.reason })), 0);
           return;
         }
-        session.deliver(twinResponseTopic(204, topic.rid, r.version), Buffer.alloc(0), 0);
+        // Answered once the new version is on disk; a failed write answers 500 as IoT Hub does on a server error.
+        void this.persistTwin(id, 'reported', r.version).then((ok) => {
+          if (ok) session.deliver(twinResponseTopic(204, topic.rid, r.version), Buffer.alloc(0), 0);
+          else session.deliver(twinResponseTopic(500, topic.rid, null), Buffer.from(JSON.stringify({ errorCode: 500001, message: 'twin not stored' })), 0);
+        });
         return;
       }
       case 'method-response': {
@@ -269,10 +323,12 @@ export class IotHubEndpoint implements SessionHandler {
   }
 
   onDelivered(session: IotSession, token: unknown): void {
-    // IoT Hub completes a C2D message when the device PUBACKs it.
-    const q = session.deviceId ? this.c2d.get(session.deviceId) : undefined;
-    const i = q ? q.indexOf(token as Queued) : -1;
-    if (q && i !== -1) q.splice(i, 1);
+    // Over MQTT, IoT Hub completes a C2D message when the device PUBACKs it.
+    const id = session.deviceId;
+    const m = token as C2dMessage | undefined;
+    if (!id || !m || !this.c2d.complete(id, m.messageId)) return;
+    this.c2dStats.completed += 1;
+    void this.persist({ t: 'done', d: id, id: m.messageId, exp: m.expiresAt });
   }
 
   onClose(session: IotSession): void {
@@ -290,19 +346,44 @@ export class IotHubEndpoint implements SessionHandler {
   }
 
   /** Sends what is queued and not yet in flight on this connection; unacknowledged ones go again on the next. */
-  private readonly inFlight = new WeakMap<IotSession, Set<Queued>>();
+  private readonly inFlight = new WeakMap<IotSession, Set<C2dMessage>>();
 
   private flushC2D(deviceId: string): void {
     const session = this.sessions.get(deviceId);
-    const q = this.c2d.get(deviceId);
-    if (!session || !q) return;
+    const q = this.c2d.pending(deviceId);
+    if (!session || q.length === 0) return;
     let sent = this.inFlight.get(session);
     if (!sent) this.inFlight.set(session, (sent = new Set()));
+    const now = this.opts.now();
     for (const m of q) {
-      if (sent.has(m)) continue;
-      if (!session.deliver(c2dTopic(deviceId, m.properties), m.payload, 1, m)) return;
+      if (sent.has(m) || this.unsynced.has(m) || m.expiresAt <= now) continue;
+      // IoT Hub's system properties: message id and absolute expiry (the SDK's messageId, expiryTimeUtc).
+      const props = { ...m.properties, '$.mid': m.messageId, '$.exp': new Date(m.expiresAt).toISOString() };
+      if (!session.deliver(c2dTopic(deviceId, props), m.payload, 1, m)) return;
       sent.add(m);
     }
+  }
+
+  /** Drops the messages whose TTL ran out, undelivered: counted and logged (HUB_ERR_C2D_EXPIRED). */
+  private sweepExpired(): void {
+    for (const { deviceId, message } of this.c2d.expire(this.opts.now())) {
+      this.c2dStats.expired += 1;
+      void this.persist({ t: 'drop', d: deviceId, id: message.messageId });
+      this.refuse({ code: 'HUB_ERR_C2D_EXPIRED', reason: 'IOTHUB_C2D_EXPIRED', clientId: deviceId, principal: deviceId, topic: message.messageId });
+    }
+  }
+
+  private persistTwin(deviceId: string, section: 'desired' | 'reported', version: number): Promise<boolean> {
+    return this.persist({ t: 'twin', d: deviceId, s: section, props: this.twins.section(deviceId, section).props, v: version });
+  }
+
+  /** Resolves true once the change is on disk (at once without a state directory), false if the write failed. */
+  private persist(r: IotRecord): Promise<boolean> {
+    if (!this.store) return Promise.resolve(true);
+    return this.store.append(r).then(() => true, (err: unknown) => {
+      this.opts.log(`iothub state write failed in ${this.opts.stateDir}: ${String(err)}`, { dir: this.opts.stateDir, droneId: r.d });
+      return false;
+    });
   }
 
   private overLimit(session: IotSession, size: number): { code: HubErrorCode; log: boolean } | null {

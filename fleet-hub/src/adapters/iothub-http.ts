@@ -8,7 +8,7 @@ export interface IotServiceOps {
   twin(deviceId: string): TwinDoc & { connectionState: string };
   devices(): string[];
   invoke(deviceId: string, method: string, payload: unknown, timeoutMs: number): Promise<MethodResult>;
-  updateDesired(deviceId: string, patch: Record<string, unknown>): number;
+  updateDesired(deviceId: string, patch: Record<string, unknown>): Promise<number>;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -110,7 +110,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, registry: Devic
     const desired = (b.properties as Record<string, unknown> | undefined)?.desired;
     if (typeof desired !== 'object' || desired === null || Array.isArray(desired)) return problem(res, 400, 'Bad Request', 'body must be {"properties":{"desired":{…}}}');
     try {
-      return json(res, 200, { deviceId: id, properties: { desired: { $version: ops.updateDesired(id, desired as Record<string, unknown>) } } });
+      return json(res, 200, { deviceId: id, properties: { desired: { $version: await ops.updateDesired(id, desired as Record<string, unknown>) } } });
     } catch (err) {
       return problem(res, 400, 'Bad Request', (err as Error).message);
     }

@@ -57,6 +57,29 @@ export class TwinStore {
     return this.patch(deviceId, patch, 'desired');
   }
 
+  /** One section as stored (for persisting after a patch): properties and version. */
+  section(deviceId: string, section: 'desired' | 'reported'): { props: TwinProps; version: number } {
+    const t = this.entry(deviceId);
+    return { props: structuredClone(t[section]), version: section === 'desired' ? t.dv : t.rv };
+  }
+
+  /** Puts back a section read from disk; an older version than the one held is ignored. */
+  restore(deviceId: string, section: 'desired' | 'reported', props: TwinProps, version: number): void {
+    const t = this.entry(deviceId);
+    if (section === 'desired' && version >= t.dv) {
+      t.desired = structuredClone(props);
+      t.dv = version;
+    } else if (section === 'reported' && version >= t.rv) {
+      t.reported = structuredClone(props);
+      t.rv = version;
+    }
+  }
+
+  /** Devices with a twin entry. */
+  devices(): string[] {
+    return [...this.twins.keys()];
+  }
+
   forget(deviceId: string): void {
     this.twins.delete(deviceId);
   }
