@@ -98,9 +98,12 @@ async function fleetDir(): Promise<{ dir: string; sasKey: string; coreSecret: st
   dirs.push(dir);
   const registry = await FileDeviceRegistry.open(join(dir, 'devices.json'));
   const sasKey = (await registry.add('drone-001', 'drone', 'sas')).secret;
-  await registry.add('drone-x509', 'drone', 'x509');
   const mqttSecret = (await registry.add('drone-mqtt', 'drone')).secret;
   const coreSecret = (await registry.add('svc-core', 'service')).secret;
+  // The operator's way to register an X.509 IoT Hub device: no secret to print.
+  const out = execFileSync(process.execPath, [main, 'device', 'add', 'drone-x509', '--auth', 'x509', '--data-dir', dir], { encoding: 'utf8' });
+  expect(out).toContain('IoT Hub X.509 device: no secret');
+  expect(execFileSync(process.execPath, [main, 'device', 'list', '--data-dir', dir], { encoding: 'utf8' })).toMatch(/drone-x509\tdrone x509\tactive/);
   return { dir, sasKey, coreSecret, mqttSecret };
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { HubError } from '../errors.js';
@@ -128,8 +128,16 @@ export class FileDeviceRegistry extends MemoryDeviceRegistry {
    */
   watch(onRevoked: (id: string) => void, onError: (err: unknown) => void = () => undefined): { close(): void } {
     let running: Promise<void> = Promise.resolve();
+    let seen = '';
     const check = () => {
-      running = running.then(() => this.reload()).then((ids) => ids.forEach(onRevoked), onError);
+      running = running.then(async () => {
+        // The poll re-reads only a file that changed (a fleet's registry is megabytes of hashes).
+        const s = await stat(this.path).catch(() => null);
+        const version = s ? `${s.ino}/${s.mtimeMs}/${s.size}` : '';
+        if (version === seen) return;
+        seen = version;
+        for (const id of await this.reload()) onRevoked(id);
+      }).catch(onError);
     };
     let watcher: FSWatcher | null = null;
     try {
