@@ -6,10 +6,11 @@ import { performance } from 'node:perf_hooks';
 import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
 import { parseIotUsername, parseSasToken, verifySas } from '../domain/iothub-auth.js';
 import {
-  c2dTopic, desiredPatchTopic, mayDeviceSubscribe, methodRequestTopic, parseDeviceTopic, twinResponseTopic,
+  desiredPatchTopic, mayDeviceSubscribe, methodRequestTopic, parseDeviceTopic, twinResponseTopic,
 } from '../domain/iothub-topics.js';
 import { TwinStore, type TwinDoc } from '../domain/iothub-twin.js';
-import { C2dQueues, type C2dMessage } from '../domain/iothub-c2d.js';
+import { C2dQueues } from '../domain/iothub-c2d.js';
+import { C2dOutbox } from './iothub-c2d-outbox.js';
 import { IotHubStore, type IotRecord } from './iothub-store.js';
 import { IotSession, type SessionHandler } from './iothub-session.js';
 import type { DeviceRegistry } from './device-registry.js';
@@ -74,14 +75,11 @@ export class IotHubEndpoint implements SessionHandler {
   readonly twins = new TwinStore();
   /** Refusals by fine reason (the hub counts them by code). */
   readonly refusedByReason: Record<string, number> = {};
-  /** Cloud-to-device messages: queued, duplicates not queued again, expired undelivered. */
-  readonly c2dStats = { queued: 0, duplicates: 0, expired: 0, completed: 0 };
   private readonly sessions = new Map<string, IotSession>();
   private readonly c2d: C2dQueues;
+  private readonly outbox: C2dOutbox;
   /** Devices that have connected here at least once (kept on disk). */
   private readonly seen = new Set<string>();
-  /** Queued but not yet on disk: not sent before it is, so a delivered message is never one a crash forgets. */
-  private readonly unsynced = new WeakSet<C2dMessage>();
   private store: IotHubStore | null = null;
   private sweep: NodeJS.Timeout | null = null;
   private readonly methods = new Map<string, { deviceId: string; resolve: (r: MethodResult) => void; timer: NodeJS.Timeout }>();
@@ -94,6 +92,10 @@ export class IotHubEndpoint implements SessionHandler {
 
   private constructor(private readonly opts: IotHubEndpointOptions) {
     this.c2d = new C2dQueues(opts.maxQueuedC2D, opts.c2dTtlMs);
+    this.outbox = new C2dOutbox({
+      queues: this.c2d, now: opts.now, session: (id) => this.sessions.get(id), log: opts.log,
+      persist: (r) => this.persist(r), refuse: (r) => this.refuse(r),
+    });
   }
 
   static async start(opts: IotHubEndpointOptions): Promise<IotHubEndpoint> {
@@ -102,7 +104,7 @@ export class IotHubEndpoint implements SessionHandler {
       ep.store = await IotHubStore.open(opts.stateDir, { twins: ep.twins, c2d: ep.c2d, seen: ep.seen });
       if (ep.store.skipped > 0) opts.log(`iothub state: ${ep.store.skipped} torn or unreadable journal line(s) skipped in ${opts.stateDir}`, { dir: opts.stateDir });
     }
-    ep.sweep = setInterval(() => ep.sweepExpired(), Math.min(1_000, Math.max(10, opts.c2dTtlMs)));
+    ep.sweep = setInterval(() => ep.outbox.sweep(), Math.min(1_000, Math.max(10, opts.c2dTtlMs)));
     ep.sweep.unref();
     const server = createTlsServer({
       cert: readFileSync(opts.certFile), key: readFileSync(opts.keyFile), ca: readFileSync(opts.caFile),
@@ -143,29 +145,17 @@ export class IotHubEndpoint implements SessionHandler {
    * full: refused with HUB_ERR_C2D_QUEUE_FULL and counted.
    */
   sendC2D(deviceId: string, payload: Buffer, properties: Record<string, string> = {}, messageId: string = randomUUID()): boolean {
-    const r = this.c2d.enqueue(deviceId, messageId, payload, properties, this.opts.now());
-    if (!r.ok && r.reason === 'IOTHUB_C2D_DUPLICATE') {
-      this.c2dStats.duplicates += 1;
-      this.opts.log(`iothub C2D ${messageId} for ${deviceId} is already queued or delivered: not queued again`, { droneId: deviceId, messageId, reason: r.reason });
-      return true;
-    }
-    if (!r.ok) {
-      this.refuse({ code: 'HUB_ERR_C2D_QUEUE_FULL', reason: r.reason, clientId: deviceId, principal: deviceId, topic: null });
-      return false;
-    }
-    const m = r.message;
-    this.c2dStats.queued += 1;
-    this.unsynced.add(m);
-    void this.persist({ t: 'c2d', d: deviceId, id: m.messageId, p: m.payload.toString('base64'), props: m.properties, at: m.enqueuedAt, exp: m.expiresAt }).then(() => {
-      this.unsynced.delete(m);
-      this.flushC2D(deviceId);
-    });
-    return true;
+    return this.outbox.send(deviceId, payload, properties, messageId);
+  }
+
+  /** Cloud-to-device messages: queued, duplicates not queued again, expired undelivered, completed. */
+  get c2dStats(): Readonly<C2dOutbox['stats']> {
+    return this.outbox.stats;
   }
 
   /** Messages waiting for a device (sent, not yet acknowledged, or not sent). */
   queuedC2D(deviceId: string): number {
-    return this.c2d.pending(deviceId).length;
+    return this.outbox.pending(deviceId);
   }
 
   /** Whether the device has ever connected here (its commands are ours to carry). */
@@ -256,7 +246,7 @@ export class IotHubEndpoint implements SessionHandler {
       void this.persist({ t: 'seen', d: id });
     }
     this.opts.onOnline(id, true);
-    this.flushC2D(id);
+    this.outbox.flush(id);
   }
 
   onPublish(session: IotSession, p: IPublishPacket): void {
@@ -319,16 +309,11 @@ export class IotHubEndpoint implements SessionHandler {
   }
 
   afterSubscribe(session: IotSession): void {
-    if (session.deviceId) this.flushC2D(session.deviceId);
+    if (session.deviceId) this.outbox.flush(session.deviceId);
   }
 
   onDelivered(session: IotSession, token: unknown): void {
-    // Over MQTT, IoT Hub completes a C2D message when the device PUBACKs it.
-    const id = session.deviceId;
-    const m = token as C2dMessage | undefined;
-    if (!id || !m || !this.c2d.complete(id, m.messageId)) return;
-    this.c2dStats.completed += 1;
-    void this.persist({ t: 'done', d: id, id: m.messageId, exp: m.expiresAt });
+    if (session.deviceId) this.outbox.delivered(session.deviceId, token);
   }
 
   onClose(session: IotSession): void {
@@ -343,34 +328,6 @@ export class IotHubEndpoint implements SessionHandler {
       m.resolve({ status: 404, payload: { message: `device ${id} disconnected` } });
     }
     this.opts.onOnline(id, false);
-  }
-
-  /** Sends what is queued and not yet in flight on this connection; unacknowledged ones go again on the next. */
-  private readonly inFlight = new WeakMap<IotSession, Set<C2dMessage>>();
-
-  private flushC2D(deviceId: string): void {
-    const session = this.sessions.get(deviceId);
-    const q = this.c2d.pending(deviceId);
-    if (!session || q.length === 0) return;
-    let sent = this.inFlight.get(session);
-    if (!sent) this.inFlight.set(session, (sent = new Set()));
-    const now = this.opts.now();
-    for (const m of q) {
-      if (sent.has(m) || this.unsynced.has(m) || m.expiresAt <= now) continue;
-      // IoT Hub's system properties: message id and absolute expiry (the SDK's messageId, expiryTimeUtc).
-      const props = { ...m.properties, '$.mid': m.messageId, '$.exp': new Date(m.expiresAt).toISOString() };
-      if (!session.deliver(c2dTopic(deviceId, props), m.payload, 1, m)) return;
-      sent.add(m);
-    }
-  }
-
-  /** Drops the messages whose TTL ran out, undelivered: counted and logged (HUB_ERR_C2D_EXPIRED). */
-  private sweepExpired(): void {
-    for (const { deviceId, message } of this.c2d.expire(this.opts.now())) {
-      this.c2dStats.expired += 1;
-      void this.persist({ t: 'drop', d: deviceId, id: message.messageId });
-      this.refuse({ code: 'HUB_ERR_C2D_EXPIRED', reason: 'IOTHUB_C2D_EXPIRED', clientId: deviceId, principal: deviceId, topic: message.messageId });
-    }
   }
 
   private persistTwin(deviceId: string, section: 'desired' | 'reported', version: number): Promise<boolean> {
