@@ -31,8 +31,10 @@ export interface SchedulingConfig {
   noFlyMarginM: number;
   /**
    * How long a planned pair stays tentative and is re-optimised each pass before the drone is
-   * committed (ms); 0 commits on the first pass. What another drone must save to take over a
-   * tentative pair (s): the hysteresis that keeps near-equal drones from flapping.
+   * committed (ms; 2000 by default, the one default of the service and the aerie-core command);
+   * 0 commits on the first pass. What another drone must save to take over a tentative pair (s):
+   * the hysteresis that keeps near-equal drones from flapping. A pair whose pickup window opens
+   * later stays tentative past holdMs, until the drone has to leave (domain/scheduler.ts).
    */
   holdMs: number;
   switchPenaltyS: number;
@@ -75,7 +77,8 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   // A 2 kg-class quadcopter: ~450 W hover/cruise empty, ~90 W per kg carried, 250 Wh pack, 20 % never planned.
   airframe: { maxPayloadKg: 2.5, maxRangeM: 20_000, defaultPackageKg: 1 },
   energy: { basePowerW: 450, perKgPowerW: 90, reserveFraction: 0.2, capacityWh: 250 },
-  scheduling: { noFlyZones: [], noFlyMarginM: 50, holdMs: 0, switchPenaltyS: 20 },
+  // holdMs: a few scheduler passes (scheduleEveryMs) of re-optimisation before a drone is committed (issue 7).
+  scheduling: { noFlyZones: [], noFlyMarginM: 50, holdMs: 2000, switchPenaltyS: 20 },
   auth: { keys: [], jwt: null, ratePerSec: 50, burst: 100, trackingSecret: '' },
   drones: [],
 });

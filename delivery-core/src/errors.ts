@@ -19,6 +19,9 @@ export const DeliveryErrorCodes = {
   DLV_ERR_ACCOUNT_CONFLICT: 'A different account already exists with this id',
   DLV_ERR_PACKAGE_NOT_FOUND: 'No package with this id',
   DLV_ERR_PACKAGE_CONFLICT: 'A different package already exists with this id, or the package or delivery is already bound',
+  DLV_ERR_WINDOW_INVALID: 'The pickup window ends before it starts, or the deadline is before the pickup window opens',
+  DLV_ERR_WINDOW_PAST: 'The pickup window or the deadline is already over',
+  DLV_ERR_DEADLINE_UNREACHABLE: 'Not even a drone waiting at the pickup could reach the dropoff by the deadline',
 } as const;
 export type DeliveryErrorCode = keyof typeof DeliveryErrorCodes;
 

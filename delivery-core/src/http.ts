@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { DeliveryError, DeliveryErrorCodes, type DeliveryErrorCode } from './errors.js';
 import { newCorrelationId, type DeliveryService } from './service.js';
-import { ACTIVE_STAGES, type Delivery, type StageChange } from './domain/delivery.js';
+import { ACTIVE_STAGES, sameRequest, type Delivery, type DeliveryRequest, type DeliveryWindow, type StageChange } from './domain/delivery.js';
 import { systemClock, type DeliveryStage } from '@aerie/contracts';
 import { collectOpenApi } from './openapi.js';
 import { registerEvents } from './sse.js';
@@ -24,9 +24,27 @@ const IdParams = {
   // The id travels in MQTT topics: no '/', '+', '#' or whitespace.
   properties: { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' } },
 } as const;
+/** RFC 3339 date-time with its offset (ajv-formats "date-time"), e.g. 2026-12-03T10:00:00Z. */
+const IsoTime = { type: 'string', format: 'date-time', maxLength: 64 } as const;
+const PickupWindowSchema = {
+  type: 'object', additionalProperties: false, minProperties: 1,
+  description: 'When the package may be picked up: not before start, not after end (either may be left out)',
+  properties: { start: IsoTime, end: IsoTime },
+} as const;
 const RequestBody = {
   type: 'object', additionalProperties: false, required: ['pickup', 'dropoff'],
-  properties: { pickup: LatLonSchema, dropoff: LatLonSchema, owner: { type: 'string', minLength: 1, maxLength: 128 } },
+  properties: {
+    pickup: LatLonSchema, dropoff: LatLonSchema, owner: { type: 'string', minLength: 1, maxLength: 128 },
+    pickupWindow: PickupWindowSchema, deadline: { ...IsoTime, description: 'The package is at the dropoff no later than this' },
+  },
+} as const;
+/** PATCH: any of the request's places and times; null clears a window or deadline. */
+const RescheduleBody = {
+  type: 'object', additionalProperties: false, minProperties: 1,
+  properties: {
+    pickup: LatLonSchema, dropoff: LatLonSchema,
+    pickupWindow: { ...PickupWindowSchema, type: ['object', 'null'] }, deadline: { ...IsoTime, type: ['string', 'null'] },
+  },
 } as const;
 
 /**
@@ -40,9 +58,10 @@ const NullableString = { type: ['string', 'null'] } as const;
 const NullableNumber = { type: ['number', 'null'] } as const;
 const Accepted = {
   type: 'object',
-  required: ['id', 'owner', 'stage', 'droneId', 'pickup', 'dropoff', 'eta', 'etaEpochMs', 'lastPosition', 'correlationId', 'createdAt', 'updatedAt', 'failureReason', 'trackingUrl'],
+  required: ['id', 'owner', 'stage', 'droneId', 'pickup', 'dropoff', 'pickupWindow', 'deadline', 'eta', 'etaEpochMs', 'lastPosition', 'correlationId', 'createdAt', 'updatedAt', 'failureReason', 'trackingUrl'],
   properties: {
     id: { type: 'string' }, owner: NullableString, stage: { type: 'string' }, droneId: NullableString, pickup: LatLonOut, dropoff: LatLonOut,
+    pickupWindow: { type: ['object', 'null'], required: ['start', 'end'], properties: { start: NullableString, end: NullableString } }, deadline: NullableString,
     eta: NullableString, etaEpochMs: NullableNumber,
     lastPosition: { type: ['object', 'null'], required: ['lat', 'lon', 'altRel'], properties: { lat: { type: 'number' }, lon: { type: 'number' }, altRel: { type: 'number' } } },
     correlationId: { type: 'string' }, createdAt: { type: 'string' }, updatedAt: { type: 'string' }, failureReason: NullableString,
@@ -81,7 +100,25 @@ interface RequestBodyT {
   pickup: { lat: number; lon: number };
   dropoff: { lat: number; lon: number };
   owner?: string;
+  pickupWindow?: { start?: string; end?: string };
+  deadline?: string;
 }
+interface RescheduleBodyT {
+  pickup?: RequestBodyT['pickup'];
+  dropoff?: RequestBodyT['dropoff'];
+  pickupWindow?: { start?: string; end?: string } | null;
+  deadline?: string | null;
+}
+
+const msOf = (t: string | undefined | null): number | null => (t == null ? null : Date.parse(t));
+
+/** The body's window as stored (epoch ms); undefined when the body names none. */
+function windowOf(b: Pick<RequestBodyT, 'pickupWindow' | 'deadline'>): DeliveryWindow | undefined {
+  if (!b.pickupWindow && b.deadline === undefined) return undefined;
+  return { pickupFrom: msOf(b.pickupWindow?.start), pickupBy: msOf(b.pickupWindow?.end), deadline: msOf(b.deadline) };
+}
+
+const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function problem(reply: FastifyReply, status: number, code: DeliveryErrorCode, detail: string) {
   return reply.code(status).type('application/problem+json').send({
@@ -92,6 +129,8 @@ function problem(reply: FastifyReply, status: number, code: DeliveryErrorCode, d
 export function view(d: Delivery, history?: StageChange[]) {
   return {
     id: d.id, owner: d.owner, stage: d.stage, droneId: d.droneId, pickup: d.pickup, dropoff: d.dropoff,
+    pickupWindow: d.window.pickupFrom === null && d.window.pickupBy === null ? null : { start: isoOrNull(d.window.pickupFrom), end: isoOrNull(d.window.pickupBy) },
+    deadline: isoOrNull(d.window.deadline),
     eta: d.eta === null ? null : new Date(d.eta).toISOString(), etaEpochMs: d.eta, lastPosition: d.lastPosition,
     correlationId: d.correlationId, createdAt: new Date(d.createdAt).toISOString(), updatedAt: new Date(d.updatedAt).toISOString(),
     failureReason: d.failureReason,
@@ -161,7 +200,14 @@ export function buildHttp(service: DeliveryService, auth: Authenticator = Authen
   app.get('/api/docs', () => openApi());
 
   const accept = async (reply: FastifyReply, id: string, body: RequestBodyT, correlationId: string) => {
-    const { delivery } = await service.requestDurable(id, { pickup: body.pickup, dropoff: body.dropoff, owner: body.owner ?? null }, correlationId);
+    const window = windowOf(body);
+    const request: DeliveryRequest = { pickup: body.pickup, dropoff: body.dropoff, owner: body.owner ?? null, ...(window ? { window } : {}) };
+    const bad = window ? service.windowProblem(window, body.pickup, body.dropoff) : null;
+    // A window that has since passed still answers a retry of the request that was accepted with it.
+    if (bad && !(await service.get(id).then(({ delivery }) => sameRequest(delivery, request), () => false))) {
+      throw new DeliveryError(bad.code, bad.code === 'DLV_ERR_WINDOW_INVALID' ? 400 : 422, bad.detail);
+    }
+    const { delivery } = await service.requestDurable(id, request, correlationId);
     // 202 once durable: the group commit holding this row has been fsynced; scheduling happens
     // from the table at the scheduler's own pace (load levelling).
     return reply.code(202).header('location', `/api/v1/deliveries/${encodeURIComponent(delivery.id)}`).send({ ...view(delivery), trackingUrl: trackingPath(auth.trackingSecret, delivery.id) });
@@ -232,12 +278,21 @@ export function buildHttp(service: DeliveryService, auth: Authenticator = Authen
     statuses: () => service.droneStatuses(), active: () => service.list({ stages: ACTIVE_STAGES }, 100_000), principal,
   });
 
-  app.patch<{ Params: { id: string }; Body: { pickup?: RequestBodyT['pickup']; dropoff?: RequestBodyT['dropoff'] } }>('/api/v1/deliveries/:id', {
-    schema: { params: IdParams, body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { pickup: LatLonSchema, dropoff: LatLonSchema } } },
-    config: { summary: 'Reschedule: a new pickup or dropoff before the drone takes off' },
+  app.patch<{ Params: { id: string }; Body: RescheduleBodyT }>('/api/v1/deliveries/:id', {
+    schema: { params: IdParams, body: RescheduleBody },
+    config: { summary: 'Reschedule: a new pickup, dropoff, pickup window or deadline before the drone takes off (a Scheduled delivery is re-planned)' },
   }, async (req) => {
     await visible(req);
-    return view(await service.reschedule(req.params.id, req.body));
+    const { pickup, dropoff, pickupWindow, deadline } = req.body;
+    return view(await service.reschedule(req.params.id, {
+      ...(pickup ? { pickup } : {}), ...(dropoff ? { dropoff } : {}),
+      ...(pickupWindow !== undefined || deadline !== undefined ? {
+        window: {
+          ...(pickupWindow !== undefined ? { pickupFrom: msOf(pickupWindow?.start), pickupBy: msOf(pickupWindow?.end) } : {}),
+          ...(deadline !== undefined ? { deadline: msOf(deadline) } : {}),
+        },
+      } : {}),
+    }));
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/deliveries/:id', { schema: { params: IdParams }, config: { summary: 'Cancel before pickup' } }, async (req, reply) => {

@@ -5,14 +5,14 @@ import { readFileSync } from 'node:fs';
 import type { ApiKey, JwtConfig } from './auth.js';
 import type { DroneRegistration } from './config.js';
 import type { ZoneFeature } from './domain/routing.js';
-import { coreConfig } from './config.js';
+import { coreConfig, defaultCoreConfig } from './config.js';
 import { startDeliveryCore } from './app.js';
 import { DeliveryError } from './errors.js';
 
 const USAGE = `usage: aerie-core [--http-port P] [--http-host H] [--data-dir DIR] [--api-keys FILE] [--jwt-jwks FILE] [--drones FILE] [--no-fly FILE] [--hold-ms MS] --mqtt-url URL --mqtt-username U --mqtt-password P
 environment: DATABASE_URL (PostgreSQL instead of the SQLite file in the data dir), AERIE_CORE_HTTP_PORT, AERIE_CORE_DATA_DIR, AERIE_CORE_API_KEYS_FILE, AERIE_CORE_MQTT_URL, AERIE_CORE_MQTT_USERNAME, AERIE_CORE_MQTT_PASSWORD,
   AERIE_CORE_JWT_HS256_SECRET, AERIE_CORE_JWT_JWKS_FILE, AERIE_CORE_JWT_ISSUER, AERIE_CORE_JWT_AUDIENCE, AERIE_CORE_TRACKING_SECRET, AERIE_CORE_DRONES_FILE,
-  AERIE_CORE_NO_FLY_FILE (GeoJSON no-fly zones), AERIE_CORE_HOLD_MS (how long a planned drone stays tentative and re-optimised; default 2000)`;
+  AERIE_CORE_NO_FLY_FILE (GeoJSON no-fly zones), AERIE_CORE_HOLD_MS (how long a planned drone stays tentative and re-optimised; default ${defaultCoreConfig.scheduling.holdMs})`;
 
 /** JWT verification when a secret or a JWKS is given; issuer and audience are checked when set. */
 function jwtFrom(env: NodeJS.ProcessEnv, jwksFile: string | undefined): JwtConfig | null {
@@ -59,10 +59,10 @@ async function main(): Promise<void> {
       trackingSecret: env.AERIE_CORE_TRACKING_SECRET ?? '',
     },
     // A GeoJSON FeatureCollection (or array of Features) of Polygon/MultiPolygon no-fly zones. The
-    // service re-optimises a planned pair for a couple of scheduler passes before committing it.
+    // service re-optimises a planned pair for a couple of scheduler passes (holdMs, config.ts) before committing it.
     scheduling: {
       ...(noFlyFile ? { noFlyZones: zonesOf(JSON.parse(readFileSync(noFlyFile, 'utf8'))) } : {}),
-      holdMs: Number(values['hold-ms'] ?? env.AERIE_CORE_HOLD_MS ?? 2000),
+      ...(values['hold-ms'] ?? env.AERIE_CORE_HOLD_MS ? { holdMs: Number(values['hold-ms'] ?? env.AERIE_CORE_HOLD_MS) } : {}),
     },
     // A JSON array of { id, airframe, maxPayloadKg, maxRangeM, home: { lat, lon } }.
     ...(dronesFile ? { drones: JSON.parse(readFileSync(dronesFile, 'utf8')) as DroneRegistration[] } : {}),

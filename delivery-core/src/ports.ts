@@ -18,9 +18,16 @@ export interface DeliveryRepository {
    * batch only this change is undone, not the batch).
    */
   advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason' | 'etaAtDispatch'>>): Promise<boolean>;
-  /** New pickup and/or dropoff, only while the stage is one of `stages` (checked atomically); false otherwise. */
-  reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>, stages: readonly DeliveryStage[], now: number): Promise<boolean>;
-  update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition' | 'etaAtHalfway'>>, now: number): Promise<void>;
+  /**
+   * New places, window, route (null clears it) or aborted drone, only while the stage is one of
+   * `stages` (checked atomically); false otherwise. With `replan`, the delivery also goes back to
+   * planning in the same write: that stage (Requested) recorded, drone, ETA and route cleared.
+   */
+  reschedule(
+    id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff' | 'window' | 'route' | 'abortedDroneId'>>, stages: readonly DeliveryStage[], now: number, replan?: StageChange,
+  ): Promise<boolean>;
+  /** `route: null` clears the stored route. */
+  update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition' | 'etaAtHalfway' | 'route'>>, now: number): Promise<void>;
   /**
    * Runs `fn` as one transaction (one fsync for all its writes) through `tx`, the repository
    * bound to it: committed when `fn` resolves, rolled back when it rejects. A row read through

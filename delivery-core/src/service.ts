@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import {
   haversineM, systemClock, type Clock, type DeliveryAssignment, type DeliveryStage, type DeliveryTracking, type DroneStatus, type LatLon,
 } from '@aerie/contracts';
-import { ACTIVE_STAGES, FINAL_STAGES, canAdvance, isCancellable, sameRequest, type Delivery, type DeliveryRequest, type StageChange } from './domain/delivery.js';
+import {
+  ACTIVE_STAGES, FINAL_STAGES, OPEN_WINDOW, canAdvance, isCancellable, sameRequest, windowMissed, windowProblem,
+  type Delivery, type DeliveryRequest, type DeliveryWindow, type StageChange, type StoredRoute, type WindowProblem,
+} from './domain/delivery.js';
 import { remainingSeconds, type RoutedLegs } from './domain/eta.js';
 import { isAvailable } from './domain/assignment.js';
 import { SpeedLearner } from './domain/speed-learner.js';
 import { courseDeg, groundSpeedMs } from './domain/wind.js';
 import type { PlanDrone, PlanJob } from './domain/planner.js';
-import { Scheduler, type AssignmentView, type DispatchRoute } from './domain/scheduler.js';
+import { Scheduler, type AssignmentView } from './domain/scheduler.js';
 import { DeliveryError } from './errors.js';
 import type { DeliveryRepository, FleetLink, ListFilter } from './ports.js';
 import { GroupCommitQueue } from './adapters/group-commit.js';
@@ -63,6 +66,7 @@ export class DeliveryService {
         maxPayloadKg: Math.max(config.airframe.maxPayloadKg, ...config.drones.map((r) => r.maxPayloadKg)),
         maxRangeM: Math.max(config.airframe.maxRangeM, ...config.drones.map((r) => r.maxRangeM)),
         defaultPackageKg: config.airframe.defaultPackageKg,
+        windowMissed: (d, now) => windowMissed(d.window, now, this.fastestS(d.pickup, d.dropoff)),
       },
       assignmentOf: (d, droneId, action) => this.assignmentOf(d, droneId, action),
       onStage: (d, change) => this.notify(d, change),
@@ -70,7 +74,6 @@ export class DeliveryService {
     });
     // An ended delivery frees the drone its saga reserved.
     this.listeners.push((d) => void this.workflow.stageChanged(d).catch((err: unknown) => this.onError(err)));
-    this.listeners.push((d) => { if (FINAL_STAGES.has(d.stage)) this.routes.delete(d.id); });
     fleet.onStatus((s) => this.onStatus(s));
     fleet.onTracking((e) => {
       this.trackingQueue.push(e);
@@ -84,6 +87,8 @@ export class DeliveryService {
   /** Resumes after a restart: active deliveries get their assignment again (idempotent downstream). */
   async start(): Promise<void> {
     for (const d of await this.repo.listByStage(ACTIVE_STAGES, 100_000)) if (d.droneId) this.fleet.publishAssignment(d.id, this.assignmentOf(d, d.droneId, 'fly'));
+    // A reschedule that a crash cut short after the row went back to planning: finish it (idempotent).
+    for (const d of await this.repo.listByStage(['Requested'], 100_000)) if (d.abortedDroneId) await this.finishReplan(d, null);
     // The Supervisor: unfinished sagas resume (or compensate) before the scheduler plans again.
     await this.workflow.start();
     this.timer = this.clock.setInterval(() => void this.pass(), this.config.scheduleEveryMs);
@@ -144,6 +149,7 @@ export class DeliveryService {
     const delivery: Delivery = {
       id, owner: req.owner, pickup: req.pickup, dropoff: req.dropoff, stage: 'Requested', droneId: null, eta: null, lastPosition: null,
       correlationId, createdAt: now, updatedAt: now, failureReason: null, etaAtDispatch: null, etaAtHalfway: null,
+      window: req.window ?? OPEN_WINDOW, route: null, abortedDroneId: null,
     };
     return { delivery, first: { stage: 'Requested', at: now, eventId: `${id}:requested` } };
   }
@@ -172,23 +178,72 @@ export class DeliveryService {
   }
 
   /**
-   * A new pickup or dropoff while no drone is flying it yet (Requested or Scheduled). A
-   * Scheduled delivery's retained assignment is published again with the new places, so the
-   * hub builds the mission from them; once the drone is airborne it is too late (409).
+   * Seconds from a drone already waiting at the pickup to the package at the dropoff: loading,
+   * take-off, cruise with the wind, landing (domain/eta.ts). No drone of the fleet does better,
+   * so a deadline closer than this can never be met.
    */
-  async reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>): Promise<Delivery> {
-    const updated = await this.repo.batch(async (tx) => {
+  fastestS(pickup: LatLon, dropoff: LatLon): number {
+    return remainingSeconds(this.config.profile, 'PickedUp', pickup, pickup, dropoff);
+  }
+
+  /** Why a requested window is refused (past, inconsistent, or a deadline no drone can meet), or null. */
+  windowProblem(w: DeliveryWindow, pickup: LatLon, dropoff: LatLon): WindowProblem | null {
+    return windowProblem(w, this.clock.now(), this.fastestS(pickup, dropoff));
+  }
+
+  /**
+   * A new pickup, dropoff or window before take-off. A Requested delivery (not dispatched yet,
+   * perhaps tentatively planned) just changes: the next pass re-plans it. A Scheduled one has its
+   * mission at the hub already (fleet-hub starts it on dispatch, and ignores a second assignment
+   * for the same delivery and drone), so it goes back to planning: the row returns to Requested
+   * without its drone in one write, the hub is told to abort, the saga releases the drone and
+   * takes the scheduler's next proposal (never that drone again: Delivery.abortedDroneId), and
+   * DeliveryRescheduled leaves through the outbox. Once the drone is airborne: 409.
+   */
+  async reschedule(id: string, patch: { pickup?: LatLon; dropoff?: LatLon; window?: Partial<DeliveryWindow> }): Promise<Delivery> {
+    const now = this.clock.now();
+    const { before, updated, change } = await this.repo.batch(async (tx) => {
       const { delivery } = await this.get(id, tx);
-      if (!await tx.reschedule(id, patch, RESCHEDULABLE, this.clock.now())) {
-        if (delivery.stage === 'Completed' || delivery.stage === 'Failed' || delivery.stage === 'Cancelled') {
-          throw new DeliveryError('DLV_ERR_NOT_ACTIVE', 409, `delivery ${id} is ${delivery.stage}`);
-        }
-        throw new DeliveryError('DLV_ERR_TOO_LATE_TO_RESCHEDULE', 409, `delivery ${id} is ${delivery.stage}`);
+      if (FINAL_STAGES.has(delivery.stage)) throw new DeliveryError('DLV_ERR_NOT_ACTIVE', 409, `delivery ${id} is ${delivery.stage}`);
+      if (!RESCHEDULABLE.includes(delivery.stage)) throw new DeliveryError('DLV_ERR_TOO_LATE_TO_RESCHEDULE', 409, `delivery ${id} is ${delivery.stage}`);
+      const window = patch.window ? { ...delivery.window, ...patch.window } : undefined;
+      const bad = windowProblem(window ?? delivery.window, now, this.fastestS(patch.pickup ?? delivery.pickup, patch.dropoff ?? delivery.dropoff));
+      // A new window must be valid and ahead; the kept one must still be reachable from the new places.
+      if (bad && (patch.window || bad.code === 'DLV_ERR_DEADLINE_UNREACHABLE')) throw new DeliveryError(bad.code, bad.code === 'DLV_ERR_WINDOW_INVALID' ? 400 : 422, bad.detail);
+      const back: StageChange | undefined = delivery.stage === 'Scheduled' ? { stage: 'Requested', at: now, eventId: `${id}:rescheduled:${now}` } : undefined;
+      const fields = {
+        ...(patch.pickup ? { pickup: patch.pickup } : {}), ...(patch.dropoff ? { dropoff: patch.dropoff } : {}), ...(window ? { window } : {}),
+        route: null, ...(back && delivery.droneId ? { abortedDroneId: delivery.droneId } : {}),
+      };
+      if (!await tx.reschedule(id, fields, [delivery.stage], now, back)) {
+        throw new DeliveryError('DLV_ERR_TOO_LATE_TO_RESCHEDULE', 409, `delivery ${id} changed stage meanwhile`);
       }
-      return await tx.get(id) ?? delivery;
+      return { before: delivery, updated: await tx.get(id) ?? delivery, change: back ?? null };
     });
-    if (updated.stage === 'Scheduled' && updated.droneId) this.fleet.publishAssignment(id, this.assignmentOf(updated, updated.droneId, 'fly'));
+    if (change) {
+      await this.finishReplan(updated, before.droneId);
+      this.notify(updated, change);
+    }
     return updated;
+  }
+
+  /**
+   * The rest of a reschedule of a Scheduled delivery, after its row is back to Requested: abort
+   * the mission the hub holds (retained, so a restarted hub does not resume it), then the saga
+   * releases the drone and waits for the next proposal. Each part is idempotent: start() calls it
+   * again for a row a crash left half way.
+   */
+  private async finishReplan(d: Delivery, droneId: string | null): Promise<void> {
+    const from = droneId ?? d.abortedDroneId;
+    if (from) {
+      this.fleet.publishAssignment(d.id, this.assignmentOf(d, from, 'abort'));
+      this.fleet.publishAssignment(d.id, null);
+    }
+    const last = (await this.repo.history(d.id)).findLast((h) => h.eventId.startsWith(`${d.id}:rescheduled:`));
+    await this.workflow.replan(d.id, {
+      id: last?.eventId ?? `${d.id}:rescheduled`,
+      payload: { deliveryId: d.id, owner: d.owner, fromDroneId: from, reason: 'rescheduled before take-off' },
+    });
   }
 
   /** Cancel before pickup; the hub is told to abort the mission and bring the drone home. */
@@ -251,7 +306,14 @@ export class DeliveryService {
     if (drones.length === 0) return 0;
     // The package its saga bound (PUT /packages with deliveryId), else the default weight.
     const weights = await this.workflow.packageWeights(pending.map((d) => d.id));
-    const jobs: PlanJob[] = pending.map((d) => ({ id: d.id, pickup: d.pickup, dropoff: d.dropoff, weightKg: weights.get(d.id) ?? airframe.defaultPackageKg }));
+    const jobs: PlanJob[] = pending.map((d) => ({
+      id: d.id, pickup: d.pickup, dropoff: d.dropoff, weightKg: weights.get(d.id) ?? airframe.defaultPackageKg,
+      // The customer's window: hard constraints of the plan (a drone that would miss it is not a candidate).
+      ...(d.window.pickupFrom !== null ? { notBefore: d.window.pickupFrom } : {}),
+      ...(d.window.pickupBy !== null ? { pickupBy: d.window.pickupBy } : {}),
+      ...(d.window.deadline !== null ? { deadline: d.window.deadline } : {}),
+      ...(d.abortedDroneId !== null ? { avoidDroneId: d.abortedDroneId } : {}),
+    }));
     const commit = this.scheduler.pass(drones, jobs, now);
     // Each decision goes through the delivery's saga (reserve the drone, dispatch through the hub,
     // create the delivery as Scheduled — or compensate); the saga notifies the listeners.
@@ -263,7 +325,13 @@ export class DeliveryService {
       const position = droneId ? statusOf.get(droneId)?.position : undefined;
       if (!droneId || !position) continue;
       this.scheduler.committed(d.id);
-      const eta = now + Math.round(this.scheduler.dispatchEtaS(position, d.pickup, d.dropoff) * 1000);
+      // The route round no-fly zones is stored with the delivery before the saga dispatches it, so
+      // the mission the hub gets is the one a restarted core publishes again.
+      const route = this.plannedRoute(d, droneId, position);
+      if (route) await this.repo.update(d.id, { route }, now);
+      // With a window, the package is at the dropoff no earlier than the window allows.
+      const waitS = this.scheduler.explanation(d.id)?.breakdown?.waitS ?? 0;
+      const eta = now + Math.round((waitS + this.scheduler.dispatchEtaS(position, d.pickup, d.dropoff)) * 1000);
       if (await this.workflow.propose(d.id, droneId, eta)) done += 1;
       if (++proposed % PROPOSALS_PER_CHUNK === 0) await yieldToIo();
     }
@@ -356,6 +424,8 @@ export class DeliveryService {
     const d = await tx.get(e.deliveryId);
     if (!d || !canAdvance(d.stage, e.stage)) return null;
     if (d.droneId && e.droneId && d.droneId !== e.droneId) return null;
+    // The drone a reschedule took this delivery from: its late events are not about the new plan.
+    if (e.droneId && e.droneId === d.abortedDroneId) return null;
     const s = d.droneId ? this.drones.get(d.droneId) : undefined;
     const eta = FINAL_STAGES.has(e.stage) ? (e.stage === 'Completed' ? e.ts : null)
       : this.clock.now() + Math.round(remainingSeconds(this.config.profile, e.stage, e.location ?? s?.position ?? d.pickup, d.pickup, d.dropoff, 1, this.routedLegs(d)) * 1000);
@@ -373,32 +443,29 @@ export class DeliveryService {
     };
   }
 
-  /** Routes round the no-fly zones per delivery, as sent in its assignment (kept for the in-flight ETA). */
-  private readonly routes = new Map<string, DispatchRoute & { key: string; from: LatLon }>();
-
   /**
-   * The legs the scheduler costed, from where the drone is (its base when unheard of), and home
-   * to that same place: the mission ends in RTL, which flies to where the drone took off.
-   * Computed once per delivery, drone and places, so a re-published assignment carries the
-   * mission the hub already sent. Null without no-fly zones.
+   * The legs the scheduler costed, from where the drone is, and home to that same place: the
+   * mission ends in RTL, which flies to where the drone took off. Null without no-fly zones.
    */
-  private routeOf(d: Delivery, droneId: string): (DispatchRoute & { from: LatLon }) | null {
-    const key = `${droneId}|${d.pickup.lat},${d.pickup.lon}|${d.dropoff.lat},${d.dropoff.lon}`;
-    const known = this.routes.get(d.id);
-    if (known?.key === key) return known;
-    const base = this.config.drones.find((r) => r.id === droneId)?.home;
-    const from = this.drones.get(droneId)?.position ?? base ?? d.pickup;
+  private plannedRoute(d: Delivery, droneId: string, from: LatLon): StoredRoute | null {
     const r = this.scheduler.dispatchRoute(from, d.pickup, d.dropoff, from);
-    if (!r) return null;
-    const routed = { ...r, key, from: { lat: from.lat, lon: from.lon } };
-    this.routes.set(d.id, routed);
-    return routed;
+    return r ? { droneId, from: { lat: from.lat, lon: from.lon }, ...r } : null;
   }
 
-  /** The delivery's dispatched legs for the ETA, when it was routed round zones by this process. */
+  /**
+   * The delivery's route as stored when it was proposed (so a re-published assignment, after a
+   * restart too, carries the mission the hub already sent); computed afresh only for a row
+   * without one for this drone (from the drone's place, or its base when unheard of).
+   */
+  private routeOf(d: Delivery, droneId: string): StoredRoute | null {
+    if (d.route?.droneId === droneId) return d.route;
+    const base = this.config.drones.find((r) => r.id === droneId)?.home;
+    return this.plannedRoute(d, droneId, this.drones.get(droneId)?.position ?? base ?? d.pickup);
+  }
+
+  /** The delivery's dispatched legs for the ETA, when it was routed round zones. */
   private routedLegs(d: Delivery): RoutedLegs | undefined {
-    const r = this.routes.get(d.id);
-    return r && d.droneId !== null && r.key.startsWith(`${d.droneId}|`) ? r : undefined;
+    return d.route && d.droneId !== null && d.route.droneId === d.droneId ? d.route : undefined;
   }
 
   private notify(d: Delivery, change: StageChange | null): void {

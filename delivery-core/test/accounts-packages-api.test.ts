@@ -25,7 +25,7 @@ function call(key: string | null, method: 'GET' | 'PUT', url: string, payload?: 
 function setup(withAuth: boolean) {
   clock = new ManualClock();
   fleet = new MemoryFleetLink();
-  const config = coreConfig({ dbPath: ':memory:', auth: withAuth ? { keys: KEYS, ratePerSec: 10_000, burst: 10_000 } : {} });
+  const config = coreConfig({ dbPath: ':memory:', scheduling: { holdMs: 0 }, auth: withAuth ? { keys: KEYS, ratePerSec: 10_000, burst: 10_000 } : {} });
   service = new DeliveryService(new MemoryDeliveryRepository(), fleet, config, clock, new MemoryWorkflowStore());
   app = buildHttp(service, new Authenticator(config.auth, clock));
 }
@@ -110,7 +110,7 @@ describe('package weight in planning', () => {
     clock = new ManualClock();
     fleet = new MemoryFleetLink();
     const config = coreConfig({
-      dbPath: ':memory:',
+      dbPath: ':memory:', scheduling: { holdMs: 0 },
       drones: [
         { id: 'small', airframe: 'quad 1 kg', maxPayloadKg: 1, maxRangeM: 20_000, home: { lat: 47.399, lon: 8.547 } },
         { id: 'big', airframe: 'hexa 5 kg', maxPayloadKg: 5, maxRangeM: 20_000, home: { lat: 47.39, lon: 8.53 } },

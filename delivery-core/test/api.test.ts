@@ -22,7 +22,7 @@ function tracking(deliveryId: string, type: DeliveryTracking['type'], stage: Del
 
 beforeEach(() => {
   fleet = new MemoryFleetLink();
-  service = new DeliveryService(new MemoryDeliveryRepository(), fleet, coreConfig({ dbPath: ':memory:' }), clock);
+  service = new DeliveryService(new MemoryDeliveryRepository(), fleet, coreConfig({ dbPath: ':memory:', scheduling: { holdMs: 0 } }), clock);
   app = buildHttp(service);
 });
 afterEach(async () => {
@@ -36,6 +36,7 @@ describe('delivery API', () => {
       'DLV_ERR_IDEMPOTENCY_KEY_MISSING', 'DLV_ERR_IDEMPOTENCY_KEY_REUSED', 'DLV_ERR_TOO_LATE_TO_RESCHEDULE',
       'DLV_ERR_UNAUTHENTICATED', 'DLV_ERR_FORBIDDEN', 'DLV_ERR_RATE_LIMITED', 'DLV_ERR_ROLE_FORBIDDEN', 'DLV_ERR_DRONE_NOT_FOUND',
       'DLV_ERR_ACCOUNT_NOT_FOUND', 'DLV_ERR_ACCOUNT_CONFLICT', 'DLV_ERR_PACKAGE_NOT_FOUND', 'DLV_ERR_PACKAGE_CONFLICT',
+      'DLV_ERR_WINDOW_INVALID', 'DLV_ERR_WINDOW_PAST', 'DLV_ERR_DEADLINE_UNREACHABLE',
     ]);
   });
 
@@ -131,7 +132,7 @@ describe('delivery API', () => {
     expect(finished).toEqual(await asGet('d1'));
   });
 
-  it('PATCH moves the dropoff before take-off, re-publishing the assignment; once airborne it is a 409', async () => {
+  it('PATCH moves the dropoff before take-off: a Scheduled delivery is aborted at the hub and re-planned on another drone; once airborne it is a 409', async () => {
     fleet.pushStatus(droneStatus({ droneId: 'drone-001', ts: now }));
     await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: body });
     const moved = { lat: 47.402, lon: 8.551 };
@@ -139,10 +140,31 @@ describe('delivery API', () => {
     expect(a.statusCode).toBe(200);
     expect(a.json()).toMatchObject({ stage: 'Requested', dropoff: moved, pickup: body.pickup });
     await service.schedulePending();
+    expect(fleet.assignments.get('d1')).toMatchObject({ action: 'fly', droneId: 'drone-001', dropoff: moved });
+    const published: unknown[] = [];
+    const orig = fleet.publishAssignment.bind(fleet);
+    fleet.publishAssignment = (id, x) => {
+      published.push(x);
+      orig(id, x);
+    };
     const moved2 = { lat: 47.403, lon: 8.552 };
-    expect((await app.inject({ method: 'PATCH', url: '/api/v1/deliveries/d1', payload: { dropoff: moved2 } })).statusCode).toBe(200);
-    expect(fleet.assignments.get('d1')).toMatchObject({ action: 'fly', dropoff: moved2 });
-    fleet.pushTracking(tracking('d1', 'DeliveryHeadedToPickup', 'HeadedToPickup', 'e1'));
+    const b = await app.inject({ method: 'PATCH', url: '/api/v1/deliveries/d1', payload: { dropoff: moved2 } });
+    expect(b.statusCode).toBe(200);
+    expect(b.json()).toMatchObject({ stage: 'Requested', droneId: null, eta: null, dropoff: moved2 });
+    // The hub aborts the mission it holds (fleet-hub ignores a second 'fly' for the same delivery and drone).
+    expect(published).toMatchObject([{ action: 'abort', droneId: 'drone-001' }, null]);
+    // The drone is free, but not for this delivery again (its agent has run this mission's command id).
+    expect(await service.schedulePending()).toBe(0);
+    fleet.pushStatus(droneStatus({ droneId: 'drone-002', ts: now }));
+    expect(await service.schedulePending()).toBe(1);
+    expect(fleet.assignments.get('d1')).toMatchObject({ action: 'fly', droneId: 'drone-002', dropoff: moved2 });
+    // Late events of the drone the delivery was taken from do not move it.
+    fleet.pushTracking({ ...tracking('d1', 'DeliveryHeadedToPickup', 'HeadedToPickup', 'old-1'), droneId: 'drone-001' });
+    await service.settled();
+    const got = (await app.inject({ method: 'GET', url: '/api/v1/deliveries/d1' })).json<{ stage: string; droneId: string; stageHistory: { stage: string }[] }>();
+    expect(got).toMatchObject({ stage: 'Scheduled', droneId: 'drone-002' });
+    expect(got.stageHistory.map((h) => h.stage)).toEqual(['Requested', 'Scheduled', 'Requested', 'Scheduled']);
+    fleet.pushTracking({ ...tracking('d1', 'DeliveryHeadedToPickup', 'HeadedToPickup', 'e1'), droneId: 'drone-002' });
     await service.settled();
     const late = await app.inject({ method: 'PATCH', url: '/api/v1/deliveries/d1', payload: { dropoff: body.dropoff } });
     expect(late.statusCode).toBe(409);

@@ -20,7 +20,7 @@ afterEach(async () => {
 
 function setup(scheduling: Partial<SchedulingConfig>) {
   const fleet = new MemoryFleetLink();
-  const service = new DeliveryService(new MemoryDeliveryRepository(), fleet, coreConfig({ dbPath: ':memory:', scheduling }), clock);
+  const service = new DeliveryService(new MemoryDeliveryRepository(), fleet, coreConfig({ dbPath: ':memory:', scheduling: { holdMs: 0, ...scheduling } }), clock);
   app = buildHttp(service);
   return { fleet, service, app };
 }

@@ -20,7 +20,7 @@ let app: FastifyInstance;
 
 beforeEach(() => {
   fleet = new MemoryFleetLink();
-  service = new DeliveryService(new MemoryDeliveryRepository(), fleet, coreConfig({ dbPath: ':memory:', drones: REGISTRY }), clock);
+  service = new DeliveryService(new MemoryDeliveryRepository(), fleet, coreConfig({ dbPath: ':memory:', scheduling: { holdMs: 0 }, drones: REGISTRY }), clock);
   app = buildHttp(service);
 });
 afterEach(async () => {

@@ -37,7 +37,7 @@ describe('ETA in flight and its error', () => {
     let now = 1_700_000_000_000;
     const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined, setInterval: () => 0, clearInterval: () => undefined };
     const fleet = new MemoryFleetLink();
-    const service = new DeliveryService(new MemoryDeliveryRepository(), fleet, coreConfig({ dbPath: ':memory:' }), clock);
+    const service = new DeliveryService(new MemoryDeliveryRepository(), fleet, coreConfig({ dbPath: ':memory:', scheduling: { holdMs: 0 } }), clock);
     const app = buildHttp(service);
     const pickup = { lat: 47.39, lon: 8.54 };
     const dropoff = { lat: 47.41, lon: 8.54 };

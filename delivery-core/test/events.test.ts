@@ -15,7 +15,7 @@ let base: string;
 
 beforeEach(async () => {
   fleet = new MemoryFleetLink();
-  service = new DeliveryService(new MemoryDeliveryRepository(), fleet, coreConfig({ dbPath: ':memory:' }), clock);
+  service = new DeliveryService(new MemoryDeliveryRepository(), fleet, coreConfig({ dbPath: ':memory:', scheduling: { holdMs: 0 } }), clock);
   app = buildHttp(service);
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });

@@ -5,6 +5,7 @@ export function newDelivery(id: string, createdAt = 1000): Delivery {
   return {
     id, owner: 'shop-1', pickup: { lat: 47.399, lon: 8.547 }, dropoff: { lat: 47.401, lon: 8.55 }, stage: 'Requested', droneId: null, eta: null,
     lastPosition: null, correlationId: `corr-${id}`, createdAt, updatedAt: createdAt, failureReason: null, etaAtDispatch: null, etaAtHalfway: null,
+    window: { pickupFrom: null, pickupBy: null, deadline: null }, route: null, abortedDroneId: null,
   };
 }
 
@@ -67,6 +68,37 @@ export function repositoryContract(name: string, make: () => DeliveryRepository 
       expect(await r.reschedule('d1', { dropoff: { lat: 3, lon: 4 } }, ['Requested', 'Scheduled'], 2500)).toBe(false);
       expect((await r.get('d1'))?.dropoff).toEqual({ lat: 1, lon: 2 });
       expect(await r.reschedule('nope', { dropoff: { lat: 3, lon: 4 } }, ['Requested'], 2500)).toBe(false);
+      await r.close();
+    });
+
+    it('keeps the window, the route and the aborted drone; a reschedule with replan goes back to Requested in one write (issue 7)', async () => {
+      const r = await make();
+      const window = { pickupFrom: 5_000, pickupBy: 9_000, deadline: 20_000 };
+      await r.insert({ ...newDelivery('w'), window }, { stage: 'Requested', at: 1000, eventId: 'w:r' });
+      expect(await r.get('w')).toEqual({ ...newDelivery('w'), window });
+      const route = { droneId: 'drone-1', from: { lat: 47.39, lon: 8.54 }, toPickup: [{ lat: 47.395, lon: 8.541 }], toDropoff: [], toHome: [{ lat: 47.4, lon: 8.55 }] };
+      await r.update('w', { route }, 1500);
+      expect(await r.get('w')).toMatchObject({ route, window, updatedAt: 1500 });
+      expect(await r.advance('w', { stage: 'Scheduled', at: 2000, eventId: 'w:s' }, { droneId: 'drone-1', eta: 30_000, etaAtDispatch: 30_000 })).toBe(true);
+      // Only the window changes; the rest of the row stays.
+      const later = { pickupFrom: 6_000, pickupBy: null, deadline: null };
+      expect(await r.reschedule('w', { window: later }, ['Scheduled'], 2500)).toBe(true);
+      expect(await r.get('w')).toMatchObject({ stage: 'Scheduled', droneId: 'drone-1', route, window: later });
+      // Back to planning: drone, ETA and route cleared, the stage recorded, the aborted drone kept.
+      const back = { stage: 'Requested' as const, at: 3000, eventId: 'w:rescheduled:3000' };
+      expect(await r.reschedule('w', { dropoff: { lat: 1, lon: 2 }, route: null, abortedDroneId: 'drone-1' }, ['Scheduled'], 3000, back)).toBe(true);
+      expect(await r.get('w')).toMatchObject({
+        stage: 'Requested', droneId: null, eta: null, etaAtDispatch: null, route: null, abortedDroneId: 'drone-1', dropoff: { lat: 1, lon: 2 }, window: later, updatedAt: 3000,
+      });
+      expect((await r.history('w')).map((h) => h.stage)).toEqual(['Requested', 'Scheduled', 'Requested']);
+      expect(await r.reschedule('w', {}, ['Scheduled'], 3500, { ...back, at: 3500, eventId: 'w:rescheduled:3500' })).toBe(false);
+      // The drone is free for another delivery; this one is scheduled again under a new event id.
+      await r.insert(newDelivery('o'), { stage: 'Requested', at: 1000, eventId: 'o:r' });
+      expect(await r.advance('o', { stage: 'Scheduled', at: 4000, eventId: 'o:s' }, { droneId: 'drone-1' })).toBe(true);
+      expect(await r.advance('w', { stage: 'Scheduled', at: 4000, eventId: 'w:s:1' }, { droneId: 'drone-2' })).toBe(true);
+      expect(await r.get('w')).toMatchObject({ stage: 'Scheduled', droneId: 'drone-2', abortedDroneId: 'drone-1' });
+      await r.update('w', { route: null }, 4500);
+      expect((await r.get('w'))?.route).toBeNull();
       await r.close();
     });
 

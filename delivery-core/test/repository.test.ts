@@ -51,7 +51,8 @@ describe('SqliteDeliveryRepository', () => {
       const q = new GroupCommitQueue(repo);
       let k = 0;
       const d = (id) => ({ id, owner: null, pickup: { lat: 1, lon: 2 }, dropoff: { lat: 3, lon: 4 }, stage: 'Requested', droneId: null, eta: null,
-        lastPosition: null, correlationId: 'c', createdAt: 1, updatedAt: 1, failureReason: null, etaAtDispatch: null, etaAtHalfway: null });
+        lastPosition: null, correlationId: 'c', createdAt: 1, updatedAt: 1, failureReason: null, etaAtDispatch: null, etaAtHalfway: null,
+        window: { pickupFrom: null, pickupBy: null, deadline: null }, route: null, abortedDroneId: null });
       const more = () => {
         for (let i = 0; i < 50; i++) {
           const id = 'k' + (k++);

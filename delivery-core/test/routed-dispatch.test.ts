@@ -27,7 +27,7 @@ async function dispatched(zones: boolean) {
   let now = 1_700_000_000_000;
   const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined, setInterval: () => 0, clearInterval: () => undefined };
   const fleet = new MemoryFleetLink();
-  const config = coreConfig({ dbPath: ':memory:', scheduling: zones ? { noFlyZones: [zone], noFlyMarginM: 20 } : {} });
+  const config = coreConfig({ dbPath: ':memory:', scheduling: { holdMs: 0, ...(zones ? { noFlyZones: [zone], noFlyMarginM: 20 } : {}) } });
   const service = new DeliveryService(new MemoryDeliveryRepository(), fleet, config, clock);
   fleet.pushStatus(droneStatus({ ts: now, position: { ...pickup, altMsl: 488, altRel: 0 } }));
   const put = await buildHttp(service).inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: { pickup, dropoff } });

@@ -20,7 +20,7 @@ const clock = { now: () => Date.now() + skew, setTimeout: () => 0, clearTimeout:
 const pickup = { lat: 47.397, lon: 8.545 };
 const dropoff = { lat: 47.404, lon: 8.556 };
 const config = coreConfig({
-  dbPath: ':memory:',
+  dbPath: ':memory:', scheduling: { holdMs: 0 },
   auth: { keys: [{ key: 'k-alice', clientId: 'alice', role: 'customer', account: 'alice' }], trackingSecret: 'tracking-test-secret' },
 });
 

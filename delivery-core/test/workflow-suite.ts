@@ -45,6 +45,7 @@ export function newRequested(id: string, owner: string | null, createdAt: number
   return {
     id, owner, pickup, dropoff, stage: 'Requested', droneId: null, eta: null, lastPosition: null, correlationId: `corr-${id}`,
     createdAt, updatedAt: createdAt, failureReason: null, etaAtDispatch: null, etaAtHalfway: null,
+    window: { pickupFrom: null, pickupBy: null, deadline: null }, route: null, abortedDroneId: null,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { DeliveryStage } from '@aerie/contracts';
 import type { Delivery, StageChange } from '../domain/delivery.js';
 import { ACTIVE_STAGES } from '../domain/delivery.js';
-import type { ListFilter } from '../ports.js';
+import type { DeliveryRepository, ListFilter } from '../ports.js';
 import { SerialRepository, type SyncDeliveryStore } from './serial-repository.js';
 
 /** In-memory twin of the SQL repositories, held to the same contract suite. */
@@ -50,16 +50,24 @@ class MemoryStore implements SyncDeliveryStore {
     return true;
   }
 
-  reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>, stages: readonly DeliveryStage[], now: number): boolean {
+  reschedule(id: string, patch: Parameters<DeliveryRepository['reschedule']>[1], stages: readonly DeliveryStage[], now: number, replan?: StageChange): boolean {
     const d = this.rows.get(id);
     if (!d || !stages.includes(d.stage)) return false;
     Object.assign(d, definedOnly(patch), { updatedAt: now });
+    if (patch.route === null) d.route = null;
+    if (replan) {
+      Object.assign(d, { stage: replan.stage, droneId: null, eta: null, etaAtDispatch: null, route: null });
+      if (!this.eventIds.has(replan.eventId)) {
+        this.eventIds.add(replan.eventId);
+        this.changes.get(id)?.push(replan);
+      }
+    }
     return true;
   }
 
-  update(id: string, patch: Partial<Pick<Delivery, 'eta' | 'lastPosition' | 'etaAtHalfway'>>, now: number): void {
+  update(id: string, patch: Parameters<DeliveryRepository['update']>[1], now: number): void {
     const d = this.rows.get(id);
-    if (d) Object.assign(d, { updatedAt: now }, definedOnly(patch));
+    if (d) Object.assign(d, { updatedAt: now }, definedOnly(patch), patch.route === null ? { route: null } : {});
   }
 
   listByStage(stages: readonly DeliveryStage[], limit: number): Delivery[] {

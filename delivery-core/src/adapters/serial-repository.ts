@@ -4,6 +4,7 @@ import type { DeliveryRepository, ListFilter } from '../ports.js';
 
 type AdvancePatch = Parameters<DeliveryRepository['advance']>[2];
 type UpdatePatch = Parameters<DeliveryRepository['update']>[1];
+type ReschedulePatch = Parameters<DeliveryRepository['reschedule']>[1];
 
 /** The synchronous core of an embedded store: each call is atomic on its own. */
 export interface SyncDeliveryStore {
@@ -11,7 +12,7 @@ export interface SyncDeliveryStore {
   get(id: string): Delivery | null;
   history(id: string): StageChange[];
   advance(id: string, change: StageChange, patch: AdvancePatch): boolean;
-  reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>, stages: readonly DeliveryStage[], now: number): boolean;
+  reschedule(id: string, patch: ReschedulePatch, stages: readonly DeliveryStage[], now: number, replan?: StageChange): boolean;
   update(id: string, patch: UpdatePatch, now: number): void;
   listByStage(stages: readonly DeliveryStage[], limit: number): Delivery[];
   list(f: ListFilter, limit: number): Delivery[];
@@ -55,8 +56,8 @@ export class SerialRepository implements DeliveryRepository {
   advance(id: string, change: StageChange, patch: AdvancePatch): Promise<boolean> {
     return this.run(() => this.core.advance(id, change, patch));
   }
-  reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>, stages: readonly DeliveryStage[], now: number): Promise<boolean> {
-    return this.run(() => this.core.reschedule(id, patch, stages, now));
+  reschedule(id: string, patch: ReschedulePatch, stages: readonly DeliveryStage[], now: number, replan?: StageChange): Promise<boolean> {
+    return this.run(() => this.core.reschedule(id, patch, stages, now, replan));
   }
   update(id: string, patch: UpdatePatch, now: number): Promise<void> {
     return this.run(() => this.core.update(id, patch, now));
@@ -112,8 +113,8 @@ class JoinedTransaction implements DeliveryRepository {
   advance(id: string, change: StageChange, patch: AdvancePatch): Promise<boolean> {
     return settle(() => this.core.advance(id, change, patch));
   }
-  reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>, stages: readonly DeliveryStage[], now: number): Promise<boolean> {
-    return settle(() => this.core.reschedule(id, patch, stages, now));
+  reschedule(id: string, patch: ReschedulePatch, stages: readonly DeliveryStage[], now: number, replan?: StageChange): Promise<boolean> {
+    return settle(() => this.core.reschedule(id, patch, stages, now, replan));
   }
   update(id: string, patch: UpdatePatch, now: number): Promise<void> {
     return settle(() => this.core.update(id, patch, now));

@@ -18,7 +18,7 @@ export interface Alternative {
 export interface Explanation {
   jobId: string;
   droneId: string | null;
-  /** Seconds of flight until the package is at the dropoff; the cost minimised. */
+  /** Seconds of flight until the package is at the dropoff (a wait for the pickup window not counted); the cost minimised. */
   costS: number | null;
   /** The chosen trip in parts (s, Wh, m); distance is routed round no-fly zones. */
   breakdown: Pick<Trip, 'approachS' | 'waitS' | 'groundS' | 'loadedS' | 'returnS' | 'energyWh' | 'distanceM' | 'straightM'> | null;

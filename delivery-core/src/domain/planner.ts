@@ -26,9 +26,12 @@ export interface PlanJob {
   pickup: LatLon;
   dropoff: LatLon;
   weightKg: number;
-  /** Epoch ms: pickup not before / dropoff no later than. */
+  /** Epoch ms: pickup not before / pickup no later than / dropoff no later than (the customer's window). */
   notBefore?: number;
+  pickupBy?: number;
   deadline?: number;
+  /** A drone never to be given this job: its mission for it was aborted by a reschedule (Delivery.abortedDroneId). */
+  avoidDroneId?: string;
 }
 
 export interface EnergyModel {
@@ -41,12 +44,19 @@ export interface EnergyModel {
   capacityWh: number;
 }
 
-export type RejectReason = 'payload' | 'no-fly' | 'wind' | 'range' | 'energy' | 'deadline';
-/** The order the constraints are checked in: a pair is reported for the first it breaks. */
-export const REASONS: readonly RejectReason[] = ['payload', 'no-fly', 'wind', 'range', 'energy', 'deadline'];
+export type RejectReason = 'payload' | 'no-fly' | 'wind' | 'range' | 'energy' | 'deadline' | 'window' | 'rescheduled';
+/**
+ * The order the constraints are checked in: a pair is reported for the first it breaks
+ * ('rescheduled', the drone the job was taken from, before all of them).
+ */
+export const REASONS: readonly RejectReason[] = ['payload', 'no-fly', 'wind', 'range', 'energy', 'deadline', 'window', 'rescheduled'];
+const RESCHEDULED = 7;
 
 export interface Trip {
-  /** Seconds until the package is at the dropoff: the cost minimised (before any hysteresis bonus). */
+  /**
+   * Seconds until the package is at the dropoff, less any wait for the pickup window (spent on
+   * the ground before launch): the cost minimised (before any hysteresis bonus).
+   */
   costS: number;
   approachS: number; waitS: number; groundS: number; loadedS: number; returnS: number;
   energyWh: number;
@@ -157,13 +167,18 @@ function score(batch: Batch, e: EnergyModel, d: PlanDrone, j: PlanJob, now: numb
   if (!Number.isFinite(approachS + loaded + returnS)) return 2;
   if (distanceM > d.maxRangeM) return 3;
   const waitS = j.notBefore !== undefined ? Math.max(0, (j.notBefore - now) / 1000 - approachS) : 0;
-  const costS = approachS + waitS + batch.p.groundDelayS + loaded;
+  // The wait for a pickup window is not a cost: the drone spends it on the ground before it
+  // launches (the scheduler times the dispatch), and the package arrives with the window either
+  // way; what is left to tell drones apart is how long each would fly.
+  const costS = approachS + batch.p.groundDelayS + loaded;
   parts[APPROACH] = approachS; parts[WAIT] = waitS; parts[GROUND] = batch.p.groundDelayS; parts[LOADED] = loaded; parts[RETURN] = returnS; parts[COST] = costS;
   // Waiting happens on the ground (motors off); loaded only between pickup and dropoff.
   const energyWh = (e.basePowerW * (approachS + returnS) + (e.basePowerW + e.perKgPowerW * j.weightKg) * loaded) / 3600;
   parts[ENERGY] = energyWh;
   if (energyWh > d.energyWh - e.reserveFraction * e.capacityWh) return 4;
-  if (j.deadline !== undefined && now + costS * 1000 > j.deadline) return 5;
+  if (j.deadline !== undefined && now + (costS + waitS) * 1000 > j.deadline) return 5;
+  // At the pickup (after the approach) no later than the end of the pickup window.
+  if (j.pickupBy !== undefined && now + approachS * 1000 > j.pickupBy) return 6;
   return NONE;
 }
 
@@ -172,7 +187,10 @@ export function trip(b: Batch | FlightProfile, e: EnergyModel, d: PlanDrone, j: 
   const batch = b instanceof Batch ? b : new Batch(b, e, j.pickup);
   parts.fill(0);
   let r = 0;
-  if (j.weightKg <= d.maxPayloadKg) {
+  if (j.avoidDroneId === d.id) {
+    r = RESCHEDULED;
+    parts[COST] = Infinity;
+  } else if (j.weightKg <= d.maxPayloadKg) {
     batch.leg(d.position, j.pickup, scratch); legs[0] = scratch[0]!; legs[1] = scratch[1]!;
     batch.leg(j.pickup, j.dropoff, scratch); legs[2] = scratch[0]!; legs[3] = scratch[1]!;
     batch.leg(j.dropoff, d.home, scratch); legs[4] = scratch[0]!; legs[5] = scratch[1]!;
@@ -181,7 +199,7 @@ export function trip(b: Batch | FlightProfile, e: EnergyModel, d: PlanDrone, j: 
   const straightM = straight(batch, d.position, j.pickup) + straight(batch, j.pickup, j.dropoff) + straight(batch, j.dropoff, d.home);
   return {
     costS: parts[COST]!, approachS: parts[APPROACH]!, waitS: parts[WAIT]!, groundS: parts[GROUND]!, loadedS: parts[LOADED]!, returnS: parts[RETURN]!,
-    energyWh: r === NONE || r >= 4 ? parts[ENERGY]! : Infinity, distanceM: parts[DIST]!, straightM, reason: r === NONE ? null : REASONS[r]!,
+    energyWh: r === NONE || (r >= 4 && r < RESCHEDULED) ? parts[ENERGY]! : Infinity, distanceM: parts[DIST]!, straightM, reason: r === NONE ? null : REASONS[r]!,
   };
 }
 
@@ -234,10 +252,12 @@ export function costGraph(p: FlightProfile, e: EnergyModel, drones: readonly Pla
     const quick = batch.windCannotBlock && Number.isFinite(loadedS) && retS.every(Number.isFinite);
     const keep = o.incumbent?.get(j.id);
     const keepK = keep === undefined ? -1 : (droneIdx.get(keep) ?? -1);
+    const avoidK = j.avoidDroneId === undefined ? -1 : (droneIdx.get(j.avoidDroneId) ?? -1);
     for (let k = 0; k < drones.length; k++) {
       const d = drones[k]!;
       let r = 0;
-      if (j.weightKg <= d.maxPayloadKg) {
+      if (k === avoidK) r = RESCHEDULED;
+      else if (j.weightKg <= d.maxPayloadKg) {
         const h = homeIdx[k]!;
         legs[4] = retS[h]!; legs[5] = retM[h]!;
         if (router) {

@@ -74,6 +74,7 @@ export const SagaFailureCodes = {
   DLV_SAGA_DRONE_TAKEN: 'The reserved drone was given to another delivery outside the saga',
   DLV_SAGA_GAVE_UP: 'A transient failure did not pass within the step\'s attempts',
   DLV_SAGA_UNEXPECTED: 'A step failed with an unclassified error',
+  DLV_SAGA_WINDOW_MISSED: 'The pickup window closed, or no drone can reach the dropoff by the deadline any more',
   // Transient: recorded while the saga waits, never as a failure reason.
   DLV_SAGA_WAITING_FOR_DRONE: 'No drone has been proposed for the delivery yet',
   DLV_SAGA_DRONE_BUSY: 'The proposed drone is reserved by another delivery',

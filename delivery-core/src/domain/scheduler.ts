@@ -19,14 +19,24 @@ export interface SchedulerSettings {
 export interface AssignmentView extends Explanation {
   at: number;
   state: 'tentative' | 'committed' | 'unassigned';
+  /** Tentative until its pickup window: when the drone would have to leave (epoch ms). */
+  launchAt?: number;
 }
+
+/**
+ * A drone may wait this long on the ground at the pickup for the window to open (s). A pair that
+ * would wait longer is not committed yet: it stays tentative, re-optimised every pass, until
+ * its launch time comes (the hub sends the mission down, and the drone takes off, on dispatch).
+ */
+export const LAUNCH_SLACK_S = 30;
 
 const MAX_EXPLANATIONS = 10_000;
 
 /**
  * The scheduling half of the service, pure: each pass plans the pending deliveries × the
  * available drones optimally, holds new pairs tentatively and re-optimises them on the next
- * passes (with hysteresis), and answers which pairs to commit; it keeps the latest explanation
+ * passes (with hysteresis) — for `holdMs`, and for a pickup window that opens later, until the
+ * drone has to leave — and answers which pairs to commit; it keeps the latest explanation
  * of each delivery (bounded) for GET /api/v1/deliveries/{id}/assignment.
  */
 export class Scheduler {
@@ -48,8 +58,16 @@ export class Scheduler {
     });
     const commit = this.tentative.update(plan.assignments, jobs.map((j) => j.id), now, this.s.holdMs);
     for (const e of plan.explanations) {
+      // "Committed" is the dispatch (fleet-hub starts the mission at once): a pair whose drone
+      // would only wait at the pickup is held back and re-optimised until it has to leave.
+      const waitS = e.breakdown?.waitS ?? 0;
+      const early = waitS > LAUNCH_SLACK_S;
+      if (early) commit.delete(e.jobId);
       this.explained.delete(e.jobId);
-      this.explained.set(e.jobId, { ...e, at: now, state: e.droneId === null ? 'unassigned' : commit.has(e.jobId) ? 'committed' : 'tentative' });
+      this.explained.set(e.jobId, {
+        ...e, at: now, state: e.droneId === null ? 'unassigned' : commit.has(e.jobId) ? 'committed' : 'tentative',
+        ...(early ? { launchAt: now + Math.ceil((waitS - LAUNCH_SLACK_S) * 1000) } : {}),
+      });
     }
     // Bounded: the most recent explanations only (a Map iterates oldest insertion first).
     for (const k of this.explained.keys()) {

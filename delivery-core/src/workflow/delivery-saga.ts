@@ -19,7 +19,11 @@ export interface DeliverySagaContext {
   hub: MissionHub;
   clock: Clock;
   proposals: Map<string, Proposal>;
-  limits: { maxPayloadKg: number; maxRangeM: number; defaultPackageKg: number };
+  limits: {
+    maxPayloadKg: number; maxRangeM: number; defaultPackageKg: number;
+    /** Why the delivery's window or deadline can no longer be met by any drone (domain/delivery.ts windowMissed), or null. */
+    windowMissed?: (d: Delivery, now: number) => string | null;
+  };
   /** How long a saga waiting for the scheduler sleeps before looking again (the scheduler wakes it sooner). */
   waitForDroneMs: number;
   requireRegisteredAccount: boolean;
@@ -45,6 +49,14 @@ async function loadRequested(ctx: DeliverySagaContext, id: string): Promise<Deli
   const d = await load(ctx, id);
   if (FINAL_STAGES.has(d.stage)) throw new PermanentError('DLV_SAGA_DELIVERY_ENDED', `delivery ${id} is ${d.stage}`);
   return d;
+}
+
+/**
+ * A delivery re-planned after a reschedule (DeliveryWorkflow.replan) is scheduled again: its
+ * stage change and event need ids of their own, or the store and the outbox drop them as repeats.
+ */
+function roundSuffix(data: Readonly<SagaData>): string {
+  return typeof data.round === 'number' && data.round > 0 ? `:${data.round}` : '';
 }
 
 async function releaseHeld(ctx: DeliverySagaContext, id: string): Promise<void> {
@@ -115,6 +127,9 @@ export function deliverySaga(backoff: BackoffPolicy): SagaDefinition<DeliverySag
           const held = await ctx.store.heldBy(id);
           const proposal = ctx.proposals.get(id);
           if (held) return { droneId: held, eta: proposal?.droneId === held ? proposal.eta : null };
+          // A window no drone can make any more (and no drone held for it) fails now, with its reason, rather than waiting forever.
+          const missed = ctx.limits.windowMissed?.(d, ctx.clock.now());
+          if (missed) throw new PermanentError('DLV_SAGA_WINDOW_MISSED', missed);
           if (!proposal) throw waiting('DLV_SAGA_WAITING_FOR_DRONE', `no drone proposed for ${id} yet`, ctx.clock.now() + ctx.waitForDroneMs);
           ctx.proposals.delete(id);
           if (!(await ctx.store.reserveDrone(proposal.droneId, id, ctx.clock.now()))) {
@@ -150,7 +165,7 @@ export function deliverySaga(backoff: BackoffPolicy): SagaDefinition<DeliverySag
           }
           const now = ctx.clock.now();
           const eta = typeof data.eta === 'number' ? data.eta : null;
-          const change: StageChange = { stage: 'Scheduled', at: now, eventId: `${id}:scheduled` };
+          const change: StageChange = { stage: 'Scheduled', at: now, eventId: `${id}:scheduled${roundSuffix(data)}` };
           if (await ctx.deliveries.advance(id, change, { droneId, eta, etaAtDispatch: eta })) {
             ctx.onStage({ ...d, stage: 'Scheduled', droneId, eta, etaAtDispatch: eta, updatedAt: now }, change);
             return;
@@ -159,7 +174,7 @@ export function deliverySaga(backoff: BackoffPolicy): SagaDefinition<DeliverySag
           if (after.stage === 'Requested' || after.droneId !== droneId) throw new PermanentError('DLV_SAGA_DRONE_TAKEN', `drone ${droneId} already has an active delivery`);
         },
         events: (data) => [{
-          id: `${str(data, 'deliveryId')}:scheduled`, type: 'DeliveryScheduled', aggregateId: str(data, 'deliveryId'),
+          id: `${str(data, 'deliveryId')}:scheduled${roundSuffix(data)}`, type: 'DeliveryScheduled', aggregateId: str(data, 'deliveryId'),
           payload: { deliveryId: data.deliveryId ?? null, owner: data.owner ?? null, droneId: data.droneId ?? null, eta: data.eta ?? null, packageId: data.packageId ?? null },
         }],
       },

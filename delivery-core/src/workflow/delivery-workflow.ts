@@ -94,6 +94,31 @@ export class DeliveryWorkflow {
     }
   }
 
+  /**
+   * A Scheduled delivery goes back to planning (a reschedule before take-off; the service has
+   * aborted the mission and moved the row back to Requested): its drone is released and its
+   * saga returns to the reserve step, to take the scheduler's next proposal, with a new round so
+   * the next Scheduled is recorded afresh; DeliveryRescheduled leaves through the outbox in the
+   * same write. Idempotent: a saga already back (running) is left as it is, so the service can
+   * call it again after a crash.
+   */
+  async replan(deliveryId: string, event: { id: string; payload: Record<string, string | number | null> }): Promise<void> {
+    const held = await this.deps.store.heldBy(deliveryId);
+    if (held) await this.deps.store.releaseDrone(held, deliveryId);
+    const reserve = this.runner.stepIndex('reserve-drone');
+    for (let tries = 0; tries < 5; tries++) {
+      const s = await this.deps.store.getSaga(deliveryId);
+      if (!s || s.status !== 'completed') return;
+      const { droneId: _drone, eta: _eta, ...data } = s.data;
+      const now = this.deps.clock.now();
+      const next: SagaState = {
+        ...s, status: 'running', step: reserve, attempts: 0, nextAttemptAt: now, error: null, version: s.version + 1, updatedAt: now,
+        data: { ...data, round: (typeof s.data.round === 'number' ? s.data.round : 0) + 1 },
+      };
+      if (await this.deps.store.saveSaga(next, [{ id: event.id, type: 'DeliveryRescheduled', aggregateId: deliveryId, payload: event.payload }])) return;
+    }
+  }
+
   /** Drones held by sagas (reserved, perhaps not yet Scheduled): not to be planned for anyone else. */
   async reserved(): Promise<{ drones: Set<string>; holders: Set<string> }> {
     const rs = await this.deps.store.reservations();

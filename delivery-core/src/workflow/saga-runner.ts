@@ -50,6 +50,13 @@ export class SagaRunner<C> {
     return next;
   }
 
+  /** The index of the step named `name` (a saga sent back to it: DeliveryWorkflow.replan). */
+  stepIndex(name: string): number {
+    const k = this.def.steps.findIndex((st) => st.name === name);
+    if (k < 0) throw new Error(`no step ${name} in saga ${this.def.kind}`);
+    return k;
+  }
+
   /** Waits for every run in flight (shutdown). */
   async idle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);

@@ -1,6 +1,6 @@
 import { CompiledQuery, sql, type Compilable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import type { DeliveryStage } from '@aerie/contracts';
-import type { Delivery, StageChange } from '../../domain/delivery.js';
+import type { Delivery, StageChange, StoredRoute } from '../../domain/delivery.js';
 import type { DeliveryRepository, ListFilter } from '../../ports.js';
 import type { CoreDatabase, DeliveriesTable, SqlDialectName } from './schema.js';
 import { migrateToLatest } from './migrations.js';
@@ -9,8 +9,9 @@ type Db = Kysely<CoreDatabase>;
 type Row = Selectable<DeliveriesTable>;
 type AdvancePatch = Parameters<DeliveryRepository['advance']>[2];
 type UpdatePatch = Parameters<DeliveryRepository['update']>[1];
+type ReschedulePatch = Parameters<DeliveryRepository['reschedule']>[1];
 
-/** Rows per INSERT: under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters at 16 columns. */
+/** Rows per INSERT: under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters at 21 columns. */
 const ROWS_PER_INSERT = 500;
 
 /** INSERT texts by dialect, statement and row count (SqlDeliveryRepository.insertRows). */
@@ -149,15 +150,28 @@ export class SqlDeliveryRepository implements DeliveryRepository {
     }
   }
 
-  async reschedule(id: string, patch: Partial<Pick<Delivery, 'pickup' | 'dropoff'>>, stages: readonly DeliveryStage[], now: number): Promise<boolean> {
+  async reschedule(id: string, patch: ReschedulePatch, stages: readonly DeliveryStage[], now: number, replan?: StageChange): Promise<boolean> {
     await this.ready;
     if (stages.length === 0) return false;
-    const res = await this.written(this.db.updateTable('deliveries').set({
+    const set: Updateable<DeliveriesTable> = {
       updated_at: now,
       ...(patch.pickup ? { pickup_lat: patch.pickup.lat, pickup_lon: patch.pickup.lon } : {}),
       ...(patch.dropoff ? { dropoff_lat: patch.dropoff.lat, dropoff_lon: patch.dropoff.lon } : {}),
-    }).where('id', '=', id).where('stage', 'in', stages).executeTakeFirst());
-    return Number(res.numUpdatedRows) === 1;
+      ...(patch.window ? { pickup_from: patch.window.pickupFrom, pickup_by: patch.window.pickupBy, deadline: patch.window.deadline } : {}),
+      ...(patch.route !== undefined ? { route: patch.route ? JSON.stringify(patch.route) : null } : {}),
+      ...(patch.abortedDroneId !== undefined ? { aborted_drone_id: patch.abortedDroneId } : {}),
+      // Back to planning: the drone, its ETA and its route are the old assignment's.
+      ...(replan ? { stage: replan.stage, drone_id: null, eta: null, eta_dispatch: null, route: null } : {}),
+    };
+    return this.written(this.atomic(async (db) => {
+      const res = await db.updateTable('deliveries').set(set).where('id', '=', id).where('stage', 'in', stages).executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) return false;
+      if (replan) {
+        await db.insertInto('stage_history').values({ delivery_id: id, stage: replan.stage, at: replan.at, event_id: replan.eventId })
+          .onConflict((oc) => oc.column('event_id').doNothing()).execute();
+      }
+      return true;
+    }));
   }
 
   async update(id: string, patch: UpdatePatch, now: number): Promise<void> {
@@ -167,6 +181,7 @@ export class SqlDeliveryRepository implements DeliveryRepository {
       ...(patch.eta !== undefined ? { eta: patch.eta } : {}),
       ...(patch.lastPosition ? { last_position: JSON.stringify(patch.lastPosition) } : {}),
       ...(patch.etaAtHalfway != null ? { eta_halfway: patch.etaAtHalfway } : {}),
+      ...(patch.route !== undefined ? { route: patch.route ? JSON.stringify(patch.route) : null } : {}),
     }).where('id', '=', id).execute());
   }
 
@@ -241,6 +256,8 @@ function toRow(d: Delivery): Row {
     stage: d.stage, drone_id: d.droneId, eta: d.eta, last_position: d.lastPosition ? JSON.stringify(d.lastPosition) : null,
     correlation_id: d.correlationId, created_at: d.createdAt, updated_at: d.updatedAt, failure_reason: d.failureReason,
     eta_dispatch: d.etaAtDispatch, eta_halfway: d.etaAtHalfway,
+    pickup_from: d.window.pickupFrom, pickup_by: d.window.pickupBy, deadline: d.window.deadline,
+    route: d.route ? JSON.stringify(d.route) : null, aborted_drone_id: d.abortedDroneId,
   };
 }
 
@@ -250,5 +267,7 @@ function toDelivery(r: Row): Delivery {
     stage: r.stage, droneId: r.drone_id, eta: r.eta, lastPosition: r.last_position ? (JSON.parse(r.last_position) as Delivery['lastPosition']) : null,
     correlationId: r.correlation_id, createdAt: r.created_at, updatedAt: r.updated_at, failureReason: r.failure_reason,
     etaAtDispatch: r.eta_dispatch, etaAtHalfway: r.eta_halfway,
+    window: { pickupFrom: r.pickup_from, pickupBy: r.pickup_by, deadline: r.deadline },
+    route: r.route ? (JSON.parse(r.route) as StoredRoute) : null, abortedDroneId: r.aborted_drone_id,
   };
 }

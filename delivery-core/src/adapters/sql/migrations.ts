@@ -26,6 +26,18 @@ export async function runStatements(db: Kysely<unknown>, statements: readonly st
   for (const s of statements) await sql.raw(s).execute(db);
 }
 
+/**
+ * ALTER TABLE … ADD COLUMN for the columns not there yet: SQLite has no ADD COLUMN IF NOT EXISTS
+ * and runs migrations outside a transaction, so a migration cut short must find what it added.
+ */
+async function addColumns(db: Kysely<unknown>, dialect: SqlDialectName, table: string, columns: readonly (readonly [string, string])[]): Promise<void> {
+  const { rows } = dialect === 'postgres'
+    ? await sql<{ name: string }>`SELECT column_name AS name FROM information_schema.columns WHERE table_name = ${table} AND table_schema = current_schema()`.execute(db)
+    : await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table})`.execute(db);
+  const have = new Set(rows.map((r) => r.name));
+  for (const [name, type] of columns) if (!have.has(name)) await sql.raw(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`).execute(db);
+}
+
 function migrationsFor(dialect: SqlDialectName): Record<string, Migration> {
   const t = columnTypes(dialect);
   const run = runStatements;
@@ -51,6 +63,19 @@ function migrationsFor(dialect: SqlDialectName): Record<string, Migration> {
         'CREATE INDEX IF NOT EXISTS deliveries_owner ON deliveries (owner, created_at, id)',
         // The scheduler's "oldest Requested first" must not sort the whole backlog on every pass.
         'CREATE INDEX IF NOT EXISTS deliveries_stage_order ON deliveries (stage, created_at, id)',
+      ]),
+    },
+    // The ingestion queue's consumer position, one row per queue (per instance's log), moved in
+    // the same transaction as the rows it drained: exactly once across a crash (issue 7).
+    '0002_ingest_cursor': {
+      up: (db) => run(db, [`CREATE TABLE IF NOT EXISTS ingest_cursor (queue TEXT PRIMARY KEY, position ${t.ms} NOT NULL)`]),
+    },
+    // Issue 7 scheduling: the customer's pickup window and deadline, the dispatched route round
+    // no-fly zones (a restart re-publishes the same mission), and the drone a reschedule took
+    // the delivery from.
+    '0003_delivery_window_route': {
+      up: (db) => addColumns(db, dialect, 'deliveries', [
+        ['pickup_from', t.ms], ['pickup_by', t.ms], ['deadline', t.ms], ['route', 'TEXT'], ['aborted_drone_id', 'TEXT'],
       ]),
     },
   };

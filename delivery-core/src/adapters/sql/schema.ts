@@ -24,6 +24,14 @@ export interface DeliveriesTable {
   failure_reason: string | null;
   eta_dispatch: number | null;
   eta_halfway: number | null;
+  /** The customer's window (epoch ms; null: no bound), migration 0003. */
+  pickup_from: number | null;
+  pickup_by: number | null;
+  deadline: number | null;
+  /** JSON StoredRoute: the dispatched assignment's legs round no-fly zones. */
+  route: string | null;
+  /** The drone whose mission for this delivery a reschedule aborted: not given it again. */
+  aborted_drone_id: string | null;
 }
 
 export interface StageHistoryTable {
@@ -35,10 +43,17 @@ export interface StageHistoryTable {
   event_id: string;
 }
 
+/** How far each ingestion queue has been drained into `deliveries` (written in the drain's transaction). */
+export interface IngestCursorTable {
+  queue: string;
+  position: number;
+}
+
 /** Every table of delivery-core's store; a migration that adds a table adds it here. */
 export interface CoreDatabase {
   deliveries: DeliveriesTable;
   stage_history: StageHistoryTable;
+  ingest_cursor: IngestCursorTable;
 }
 
 export type SqlDialectName = 'sqlite' | 'postgres';
