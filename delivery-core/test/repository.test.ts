@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDeliveryRepository, PostgresDeliveryRepository, SqliteDeliveryRepository } from '../src/index.js';
 import { startPostgres, type RunningPostgres } from '../../test-support/postgres.js';
@@ -86,5 +87,46 @@ describe('SqliteDeliveryRepository', () => {
     const db = new Database(path, { readonly: true });
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     db.close();
+  });
+});
+
+// Migration 0003 (issue 7: window, route, aborted drone) on a store written before it. The old
+// store is made by dropping what 0003 added, rows kept; on SQLite one column is left behind, as
+// a crash inside the migration would (SQLite runs it outside a transaction).
+const COLUMNS_0003 = ['pickup_from', 'pickup_by', 'deadline', 'route', 'aborted_drone_id'];
+describe('migration 0003 on an older store', () => {
+  it('SQLite: adds the missing columns (one already there from a cut-short run), rows get an open window', async () => {
+    const path = join(dir, 'old.sqlite');
+    const a = new SqliteDeliveryRepository(path);
+    await a.insert(newDelivery('old'), { stage: 'Requested', at: 1000, eventId: 'old:r' });
+    await a.close();
+    const raw = new Database(path);
+    for (const c of COLUMNS_0003.slice(1)) raw.exec(`ALTER TABLE deliveries DROP COLUMN ${c}`);
+    raw.prepare("DELETE FROM kysely_migration WHERE name = '0003_delivery_window_route'").run();
+    raw.close();
+    const b = new SqliteDeliveryRepository(path);
+    expect(await b.get('old')).toEqual(newDelivery('old'));
+    const window = { pickupFrom: 5000, pickupBy: null, deadline: 9000 };
+    await b.insert({ ...newDelivery('new'), window }, { stage: 'Requested', at: 1000, eventId: 'new:r' });
+    expect((await b.get('new'))?.window).toEqual(window);
+    await b.close();
+  });
+
+  it('PostgreSQL: adds the columns to a store from before 0003', async () => {
+    const url = await postgres.createDatabase();
+    const a = new PostgresDeliveryRepository(url);
+    await a.insert(newDelivery('old'), { stage: 'Requested', at: 1000, eventId: 'old:r' });
+    await a.close();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`ALTER TABLE deliveries ${COLUMNS_0003.map((c) => `DROP COLUMN ${c}`).join(', ')}`);
+    await client.query("DELETE FROM kysely_migration WHERE name = '0003_delivery_window_route'");
+    await client.end();
+    const b = new PostgresDeliveryRepository(url);
+    expect(await b.get('old')).toEqual(newDelivery('old'));
+    const route = { droneId: 'x', from: { lat: 1, lon: 2 }, toPickup: [], toDropoff: [{ lat: 1.5, lon: 2.5 }], toHome: [] };
+    await b.update('old', { route }, 2000);
+    expect((await b.get('old'))?.route).toEqual(route);
+    await b.close();
   });
 });
