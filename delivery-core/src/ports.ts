@@ -1,4 +1,4 @@
-import type { DeliveryAssignment, DeliveryStage, DeliveryTracking, DroneStatus, Location } from '@aerie/contracts';
+import type { DeliveryAssignment, DeliveryStage, DeliveryTracking, DispatchReply, DroneStatus, Location } from '@aerie/contracts';
 import type { Delivery, StageChange } from './domain/delivery.js';
 
 /**
@@ -61,3 +61,5 @@ export interface FleetLink {
 }
 
 export type { Location };
+  /** The hub's answers to `fly` assignments (svc/v1/dispatch/{deliveryId}); repeats are possible. */
+  onDispatchReply(listener: (r: DispatchReply) => void): void;

@@ -60,7 +60,7 @@ export class DeliveryService {
     this.ingest = new GroupCommitQueue(repo);
     this.scheduler = new Scheduler({ profile: config.profile, energy: config.energy, ...config.scheduling });
     this.workflow = new DeliveryWorkflow({
-      deliveries: repo, store: records, hub: new FleetMissionHub(fleet), clock, options: workflowOptions,
+      deliveries: repo, store: records, hub: new FleetMissionHub(fleet, clock), clock, options: workflowOptions,
       // "Can never fit" is judged against the most capable drone: registered, or the default airframe.
       limits: {
         maxPayloadKg: Math.max(config.airframe.maxPayloadKg, ...config.drones.map((r) => r.maxPayloadKg)),

@@ -4,7 +4,9 @@ import type { Delivery, DeliveryRepository } from '../src/index.js';
 import { PermanentError, TransientError } from '../src/domain/saga-errors.js';
 import type { OutboxEvent } from '../src/domain/outbox.js';
 import { DeliveryWorkflow } from '../src/workflow/delivery-workflow.js';
-import type { MissionHub, WorkflowStore } from '../src/workflow/ports.js';
+import type { HubAnswer, MissionHub, WorkflowStore } from '../src/workflow/ports.js';
+import { FleetMissionHub } from '../src/workflow/fleet-mission-hub.js';
+import { MemoryFleetLink } from '../src/adapters/memory-fleet-link.js';
 import { ManualClock, driveUntil } from './workflow-helpers.js';
 
 /** One database: `open` gives a fresh pair of handles on it, as a restarted process would get. */
@@ -24,12 +26,18 @@ export class ScriptedHub implements MissionHub {
   readonly dispatched: DeliveryAssignment[] = [];
   readonly aborted: DeliveryAssignment[] = [];
   failures: (() => Error)[] = [];
+  /** The hub's answer per delivery; a dispatched one without an entry is accepted. */
+  readonly answers = new Map<string, HubAnswer | null>();
   log: string[] = [];
   dispatch(a: DeliveryAssignment): Promise<void> {
     const fail = this.failures.shift();
     if (fail) return Promise.reject(fail());
     this.dispatched.push(a);
     return Promise.resolve();
+  }
+  answer({ deliveryId }: DeliveryAssignment): Promise<HubAnswer | null> {
+    if (this.answers.has(deliveryId)) return Promise.resolve(this.answers.get(deliveryId) ?? null);
+    return Promise.resolve(this.dispatched.some((a) => a.deliveryId === deliveryId) ? { outcome: 'accepted' } : null);
   }
   abort(a: DeliveryAssignment): Promise<void> {
     this.aborted.push(a);
@@ -63,7 +71,10 @@ function makeWorkflow(h: { deliveries: DeliveryRepository; store: WorkflowStore 
     assignmentOf: (d, droneId, action) => ({
       v: 1, deliveryId: d.id, droneId, ts: clock.now(), correlationId: d.correlationId, action, pickup: d.pickup, dropoff: d.dropoff, cruiseAltM: 30, groundDelayS: 5,
     }),
-    options: { requireRegisteredAccount: true, hubRetry: { attempts: 2, baseMs: 100, capMs: 100 }, hubBreaker: { failureThreshold: 3, openMs: 10_000 }, sagaBackoff: { baseMs: 1000, capMs: 4000 } },
+    options: {
+      requireRegisteredAccount: true, hubRetry: { attempts: 2, baseMs: 100, capMs: 100 }, hubBreaker: { failureThreshold: 3, openMs: 10_000 }, sagaBackoff: { baseMs: 1000, capMs: 4000 },
+      hubReplyTimeoutMs: 5000,
+    },
   });
 }
 
@@ -159,6 +170,77 @@ export function workflowSuite(name: string, backend: () => Promise<Backend>): vo
       }
     });
 
+    it('the hub refuses the dispatch (DispatchReply): abort with reason failed, release the drone, unbind the package, Failed with the reason, notified', async () => {
+      const { h, clock, hub, wf, events, log, done } = await setup();
+      try {
+        await h.deliveries.insert(newRequested('d1', null, clock.now()), { stage: 'Requested', at: clock.now(), eventId: 'd1:requested' });
+        hub.answers.set('d1', { outcome: 'refused', reason: 'mission_rejected', detail: 'AGENT_ERR_FC_REJECTED: arm refused', mavResult: 'MAV_RESULT_FAILED' });
+        expect(await wf.propose('d1', 'drone-7', clock.now() + 1000)).toBe(false);
+        expect(hub.dispatched.map((a) => a.deliveryId)).toEqual(['d1']);
+        expect(log).toEqual(['abort d1', 'releaseDrone d1', 'unbindPackage d1']);
+        expect(hub.aborted[0]).toMatchObject({ action: 'abort', abortReason: 'failed', droneId: 'drone-7', correlationId: 'corr-d1' });
+        expect(await h.store.reservations()).toEqual([]);
+        expect(await h.deliveries.get('d1')).toMatchObject({
+          stage: 'Failed', failureReason: 'DLV_SAGA_MISSION_REJECTED: mission_rejected: AGENT_ERR_FC_REJECTED: arm refused (MAV_RESULT_FAILED)',
+        });
+        expect(await h.store.getSaga('d1')).toMatchObject({ status: 'failed', error: { step: 'await-hub-answer', code: 'DLV_SAGA_MISSION_REJECTED' } });
+        await wf.relay.drain();
+        expect(events).toMatchObject([{ type: 'DeliveryFailed', payload: { code: 'DLV_SAGA_MISSION_REJECTED', step: 'await-hub-answer' } }]);
+      } finally {
+        await done();
+      }
+    });
+
+    it('waits for the hub\'s answer without holding the runner; the answer wakes the saga; a restart mid-wait resends on timeout and resumes', async () => {
+      const { db, h, clock, done } = await setup();
+      try {
+        // The hub over a fleet link whose hub has not answered (yet).
+        const link = new MemoryFleetLink(() => null);
+        const first = makeWorkflow(h, new FleetMissionHub(link, clock), clock);
+        await h.deliveries.insert(newRequested('d1', null, clock.now()), { stage: 'Requested', at: clock.now(), eventId: 'd1:requested' });
+        await h.deliveries.insert(newRequested('d2', null, clock.now()), { stage: 'Requested', at: clock.now(), eventId: 'd2:requested' });
+        expect(await first.propose('d1', 'drone-1', clock.now() + 60_000)).toBe(false);
+        expect(await h.store.getSaga('d1')).toMatchObject({ status: 'running', step: 4, error: null, nextAttemptAt: clock.now() + 5000 });
+        expect(link.assignments.get('d1')).toMatchObject({ action: 'fly', droneId: 'drone-1' });
+        expect(await h.deliveries.get('d1')).toMatchObject({ stage: 'Requested' });
+        // The answer comes a second later: the saga goes on at once, not at its next try.
+        await clock.advance(1000);
+        link.pushReply({ v: 1, deliveryId: 'd1', droneId: 'drone-1', ts: clock.now(), commandId: 'mission-d1', outcome: 'accepted' });
+        await driveUntil(clock, first.runner.idle());
+        expect(await h.deliveries.get('d1')).toMatchObject({ stage: 'Scheduled', droneId: 'drone-1' });
+
+        // d2 is dispatched, and the core dies before any answer.
+        expect(await first.propose('d2', 'drone-2', clock.now() + 60_000)).toBe(false);
+        await first.stop();
+        await h.deliveries.close();
+        await h.store.close();
+        const again = await db.open();
+        h.deliveries = again.deliveries;
+        h.store = again.store;
+        const sent: string[] = [];
+        const link2 = new MemoryFleetLink((a) => {
+          sent.push(a.deliveryId);
+          return null;
+        });
+        const second = makeWorkflow(again, new FleetMissionHub(link2, clock), clock);
+        await clock.advance(6000);
+        // Past the deadline: the restarted Supervisor sends the assignment again (retried in process), then backs off durably.
+        await driveUntil(clock, second.start());
+        expect(sent.filter((id) => id === 'd2').length).toBeGreaterThanOrEqual(1);
+        expect(await again.store.getSaga('d2')).toMatchObject({ status: 'running', step: 4, attempts: 2 });
+        expect(await again.store.reservations()).toContainEqual({ droneId: 'drone-2', holder: 'd2' });
+        // The hub answers the re-sent assignment: the saga completes, once.
+        link2.pushReply({ v: 1, deliveryId: 'd2', droneId: 'drone-2', ts: clock.now(), commandId: 'mission-d2', outcome: 'accepted' });
+        link2.pushReply({ v: 1, deliveryId: 'd2', droneId: 'drone-2', ts: clock.now(), commandId: 'mission-d2', outcome: 'accepted' });
+        await driveUntil(clock, second.runner.idle());
+        expect(await again.store.getSaga('d2')).toMatchObject({ status: 'completed' });
+        expect((await again.deliveries.history('d2')).map((c) => c.stage)).toEqual(['Requested', 'Scheduled']);
+        await second.stop();
+      } finally {
+        await done();
+      }
+    });
+
     it('transient hub failures retry, the breaker opens after N and half-opens after its delay, then the saga completes', async () => {
       const { h, clock, hub, wf, done } = await setup();
       try {
@@ -235,7 +317,7 @@ export function workflowSuite(name: string, backend: () => Promise<Backend>): vo
       }
     });
 
-    for (const n of [1, 2, 3, 4, 5, 6]) {
+    for (const n of [1, 2, 3, 4, 5, 6, 7]) {
       for (const when of ['before', 'after'] as const) {
         it(`a crash at saga save ${n} (${when} its commit) resumes in a new instance on the same database and completes exactly once`, async () => {
           const { db, h, clock, hub, done } = await setup();

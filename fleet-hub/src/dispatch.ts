@@ -1,6 +1,6 @@
 import {
   decodeMessage, encodeMessage, topics,
-  type Clock, type CommandResult, type DeliveryAssignment, type DispatchRefusal, type DispatchReply, type DroneCommand,
+  type Clock, type CommandResult, type DeliveryAssignment, type DispatchRefusal, type DispatchReply, type DroneCommand, type DroneStatus,
 } from '@aerie/contracts';
 import type { DeliveryTracker, TrackingDraft } from './domain/tracker.js';
 import type { FleetState } from './domain/fleet-state.js';
@@ -44,6 +44,8 @@ export class CommandDispatch {
   private readonly mine: (droneId: string) => boolean;
   private readonly known: (droneId: string) => boolean | null;
   private readonly offlineLimitMs: number;
+  /** droneId → the tracker's status for it when its mission was held (see hold). */
+  private readonly held = new Map<string, DroneStatus | null>();
   /** DispatchReplies sent, repeats included. */
   repliesPublished = 0;
 
@@ -88,38 +90,38 @@ export class CommandDispatch {
     this.dispatched.set(a.deliveryId, { a, since: this.clock.now(), reply: null });
     if (!this.mine(a.droneId)) return;
     for (const draft of drafts) this.tracking.publish(draft);
-    this.sendMission(a);
+    // Known to be offline: held until it is back and hears its FC. Sent now, the command would
+    // wait in the drone's broker session and reach the agent before its FC link is up.
+    if (this.fleet.get(a.droneId)?.online === false) this.hold(a.droneId);
+    else this.sendMission(a);
   }
 
   /** The same assignment again (the core re-sent it after a timeout, or a restart): the same answer. */
   private again(rec: Dispatched): void {
     if (!this.mine(rec.a.droneId)) return;
     if (rec.reply) return this.publishReply(rec.reply);
-    // Still waiting for the drone: send the mission again if it is online (same commandId: the
-    // agent runs it once and answers a repeat with the result it already has).
-    if (this.fleet.get(rec.a.droneId)?.online === true && this.acknowledged.get(rec.a.droneId) !== rec.a.deliveryId) this.sendMission(rec.a);
+    // Still waiting for the drone: send the mission again if it is online and hears its FC (same
+    // commandId: the agent runs it once and answers a repeat with the result it already has).
+    const linked = this.tracker.lastStatusOf(rec.a.droneId)?.link.fcConnected === true;
+    if (this.fleet.get(rec.a.droneId)?.online === true && linked && !this.held.has(rec.a.droneId) && this.acknowledged.get(rec.a.droneId) !== rec.a.deliveryId) {
+      this.sendMission(rec.a);
+    }
   }
 
   /**
    * An abort: the drone flies home (RTL), and the delivery's tracking ends the way its reason
    * says — cancelled by the customer, failed (the core's saga compensating), or moved to
-   * another drone (nothing here: the core publishes DeliveryRescheduled).
+   * another drone (nothing here: the core publishes DeliveryRescheduled). A dispatch the hub
+   * refused is no longer tracked: the core alone decides and records that failure.
    */
   private abort(a: DeliveryAssignment): void {
-    const rec = this.dispatched.get(a.deliveryId);
     this.dispatched.delete(a.deliveryId);
     const active = this.tracker.release(a.deliveryId);
-    if (!this.mine(a.droneId)) return;
-    if (active) this.send(a, `rtl-${a.deliveryId}`, { kind: 'rtl' });
-    // A refused dispatch the core now compensates: the stream hears why it failed.
-    const refused = rec?.reply?.outcome === 'refused' ? rec.reply : null;
-    if (!active && !refused) return;
+    if (!active || !this.mine(a.droneId)) return;
+    this.send(a, `rtl-${a.deliveryId}`, { kind: 'rtl' });
     const ended = { deliveryId: a.deliveryId, droneId: a.droneId, ts: this.clock.now(), location: this.here(a.droneId), eta: null, ...corr(a) };
     if (a.abortReason === 'cancelled') this.tracking.publish({ ...ended, type: 'DeliveryCancelled', stage: 'Cancelled', reason: 'cancelled by the customer' });
-    if (a.abortReason === 'failed') {
-      const why = refused ? `${refused.reason ?? 'refused'}: ${refused.detail ?? ''}` : 'aborted by delivery-core';
-      this.tracking.publish({ ...ended, type: 'DeliveryFailed', stage: 'Failed', reason: why });
-    }
+    if (a.abortReason === 'failed') this.tracking.publish({ ...ended, type: 'DeliveryFailed', stage: 'Failed', reason: 'aborted by delivery-core (its saga compensates a failure)' });
   }
 
   private sendMission(a: DeliveryAssignment): void {
@@ -128,17 +130,43 @@ export class CommandDispatch {
 
   /**
    * A drone came online: if it has an active delivery whose mission it has not acknowledged,
-   * send the mission again. A command published while the drone was offline is lost (its new
-   * session holds nothing queued: the agent connects clean), so without this a mission
-   * dispatched to an offline drone never flies. Same commandId, so the agent runs it at most
-   * once (edge-agent CommandLog). A mission the drone already accepted is not re-sent: an agent
-   * that restarted mid-flight has forgotten its command log and would start the mission over.
+   * the mission goes again — once a status newer than the online flag says the agent hears its
+   * flight controller (onTick): an agent connects to the broker before its FC link is up at
+   * boot, and would answer AGENT_ERR_NO_LINK for good (it keeps each commandId's result). A
+   * command published while the drone was offline is lost (its new session holds nothing
+   * queued: the agent connects clean), so without this a mission dispatched to an offline drone
+   * never flies. Same commandId, so the agent runs it at most once (edge-agent CommandLog). A
+   * mission the drone already accepted is not re-sent: an agent that restarted mid-flight has
+   * forgotten its command log and would start the mission over.
    */
   onOnline(droneId: string): void {
     const a = this.tracker.activeFor(droneId);
     if (!a || this.acknowledged.get(droneId) === a.deliveryId) return;
-    this.counters.missionsResent += 1;
-    this.sendMission(a);
+    this.hold(droneId);
+  }
+
+  /** Holds the drone's mission until a status newer than the one known now says the FC link is up. */
+  private hold(droneId: string): void {
+    this.held.set(droneId, this.tracker.lastStatusOf(droneId));
+  }
+
+  /**
+   * The held missions whose drone has since reported a status with its FC link up. The tracker's
+   * statuses, not the fleet state's: with several hubs the drone's owner gets them forwarded.
+   */
+  private sendHeld(): void {
+    for (const [droneId, before] of this.held) {
+      const a = this.tracker.activeFor(droneId);
+      if (!a || this.acknowledged.get(droneId) === a.deliveryId) {
+        this.held.delete(droneId);
+        continue;
+      }
+      const s = this.tracker.lastStatusOf(droneId);
+      if (!s || s === before || !s.link.fcConnected) continue;
+      this.held.delete(droneId);
+      this.counters.missionsResent += 1;
+      this.sendMission(a);
+    }
   }
 
   /** The drone's answer to its mission: the reply the core waits for. */
@@ -169,6 +197,7 @@ export class CommandDispatch {
    * the assignment came, or since its last status or online flag, whichever is later) is refused.
    */
   onTick(now: number): void {
+    this.sendHeld();
     for (const rec of this.dispatched.values()) {
       const view = this.fleet.get(rec.a.droneId);
       const quietMs = now - Math.max(rec.since, view?.lastSeen ?? 0);

@@ -3,6 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { FleetHub, MemoryDeviceRegistry, hubConfig } from '../src/index.js';
 import { decodeMessage, encodeMessage, topics, type CommandResult, type DeliveryAssignment, type DroneCommand } from '@aerie/contracts';
 import { until } from '../../test-support/until.js';
+import { droneStatus } from '../../test-support/fixtures.js';
 
 // Regression: a mission dispatched while its drone was offline was lost (the drone's new clean
 // session holds no queued messages), so the demo had to start the core last.
@@ -21,7 +22,12 @@ async function connect(id: string): Promise<MqttClient> {
   return c;
 }
 
-/** Connects the way edge-agent does (clean session, retained online=true, then the command subscription). */
+let seq = 0;
+/**
+ * Connects the way edge-agent does (clean session, retained online=true, then the command
+ * subscription), then reports a status saying it hears its flight controller: the hub re-sends
+ * a held mission only then (an agent answers AGENT_ERR_NO_LINK before its FC link is up).
+ */
 async function droneOnline(received: DroneCommand[]): Promise<MqttClient> {
   const drone = await connect('drone-001');
   drone.on('message', (_t, p) => {
@@ -30,6 +36,8 @@ async function droneOnline(received: DroneCommand[]): Promise<MqttClient> {
   });
   await drone.subscribeAsync(topics.command('drone-001'), { qos: 1 });
   await drone.publishAsync(topics.online('drone-001'), 'true', { qos: 1, retain: true });
+  seq += 1;
+  await drone.publishAsync(topics.status('drone-001'), encodeMessage(droneStatus({ seq, link: { fcConnected: true, fcHeartbeatAgeMs: 100 } })), { qos: 1 });
   return drone;
 }
 

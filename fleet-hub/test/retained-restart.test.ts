@@ -6,6 +6,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { FleetHub, MemoryDeviceRegistry, hubConfig } from '../src/index.js';
 import { decodeMessage, encodeMessage, subscriptions, topics, type DeliveryAssignment, type DroneCommand } from '@aerie/contracts';
 import { until } from '../../test-support/until.js';
+import { droneStatus } from '../../test-support/fixtures.js';
 
 // Regression: aedes' memory persistence forgot every retained assignment when the embedded hub
 // restarted, so deliveries in flight were no longer tracked or re-sent.
@@ -75,6 +76,8 @@ describe('embedded hub restart', () => {
     });
     await drone.subscribeAsync(topics.command('drone-001'), { qos: 1 });
     await drone.publishAsync(topics.online('drone-001'), 'true', { qos: 1, retain: true });
+    // The mission goes once a status says the agent hears its flight controller (dispatch.ts, hold).
+    await drone.publishAsync(topics.status('drone-001'), encodeMessage(droneStatus({ seq: 1 })), { qos: 1 });
     const cmd = await until(() => commands[0], 'the kept delivery mission');
     expect(cmd.commandId).toBe('mission-dlv-kept');
   });

@@ -1,7 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   decodeMessage, encodeMessage, parseFleetTopic, parseServiceTopic, subscriptions, topics,
-  type DeliveryAssignment, type DeliveryTracking, type DroneStatus,
+  type DeliveryAssignment, type DeliveryTracking, type DispatchReply, type DroneStatus,
 } from '@aerie/contracts';
 import type { FleetLink } from '../ports.js';
 
@@ -20,6 +20,7 @@ export interface MqttFleetLinkOptions {
 export class MqttFleetLink implements FleetLink {
   private readonly statusListeners: ((s: DroneStatus) => void)[] = [];
   private readonly trackingListeners: ((e: DeliveryTracking) => void)[] = [];
+  private readonly replyListeners: ((r: DispatchReply) => void)[] = [];
 
   private constructor(private readonly client: MqttClient, onReject: MqttFleetLinkOptions['onReject']) {
     client.on('message', (topic, payload) => {
@@ -30,6 +31,10 @@ export class MqttFleetLink implements FleetLink {
       } else if (parseServiceTopic(topic)?.kind === 'tracking') {
         const d = decodeMessage('DeliveryTracking', payload);
         if (d.ok) for (const l of this.trackingListeners) l(d.value);
+        else onReject(d.code, d.message);
+      } else if (parseServiceTopic(topic)?.kind === 'dispatch') {
+        const d = decodeMessage('DispatchReply', payload);
+        if (d.ok) for (const l of this.replyListeners) l(d.value);
         else onReject(d.code, d.message);
       }
     });
@@ -49,7 +54,8 @@ export class MqttFleetLink implements FleetLink {
       });
     });
     client.on('error', (err) => o.onReject('DLV_ERR_MQTT', err.message));
-    await client.subscribeAsync({ [subscriptions.allStatus]: { qos: 0 }, [subscriptions.allTracking]: { qos: 1 } });
+    // Replies at QoS 1 on the persistent session: one sent while the core restarts waits in the broker.
+    await client.subscribeAsync({ [subscriptions.allStatus]: { qos: 0 }, [subscriptions.allTracking]: { qos: 1 }, [subscriptions.allDispatchReplies]: { qos: 1 } });
     return link;
   }
 
@@ -59,6 +65,10 @@ export class MqttFleetLink implements FleetLink {
 
   onTracking(listener: (e: DeliveryTracking) => void): void {
     this.trackingListeners.push(listener);
+  }
+
+  onDispatchReply(listener: (r: DispatchReply) => void): void {
+    this.replyListeners.push(listener);
   }
 
   publishAssignment(deliveryId: string, a: DeliveryAssignment | null): void {

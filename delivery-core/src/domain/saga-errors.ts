@@ -79,5 +79,7 @@ export const SagaFailureCodes = {
   DLV_SAGA_WAITING_FOR_DRONE: 'No drone has been proposed for the delivery yet',
   DLV_SAGA_DRONE_BUSY: 'The proposed drone is reserved by another delivery',
   DLV_SAGA_CIRCUIT_OPEN: 'The dependency\'s circuit is open',
+  DLV_SAGA_AWAITING_HUB: 'The hub has not answered the dispatched assignment yet',
+  DLV_SAGA_HUB_NO_REPLY: 'The hub did not answer the dispatched assignment in time; it is sent again',
 } as const;
 export type SagaFailureCode = keyof typeof SagaFailureCodes;

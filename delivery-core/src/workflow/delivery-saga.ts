@@ -26,6 +26,8 @@ export interface DeliverySagaContext {
   };
   /** How long a saga waiting for the scheduler sleeps before looking again (the scheduler wakes it sooner). */
   waitForDroneMs: number;
+  /** How long the hub has to answer a dispatched assignment before it is sent again (ms). */
+  hubReplyTimeoutMs: number;
   requireRegisteredAccount: boolean;
   assignmentOf(d: Delivery, droneId: string, action: DeliveryAssignment['action']): DeliveryAssignment;
   /** Stage changes the saga makes, for the service's live listeners. */
@@ -69,7 +71,7 @@ async function releaseHeld(ctx: DeliverySagaContext, id: string): Promise<void> 
  * step's effect is undone by its compensation, in reverse order, when a later step fails for
  * good. The saga id is the delivery id, so every idempotency key derives from it.
  */
-export function deliverySaga(backoff: BackoffPolicy): SagaDefinition<DeliverySagaContext> {
+export function deliverySaga(backoff: BackoffPolicy, hubReplyAttempts = 12): SagaDefinition<DeliverySagaContext> {
   return {
     kind: 'delivery',
     backoff,
@@ -144,12 +146,39 @@ export function deliverySaga(backoff: BackoffPolicy): SagaDefinition<DeliverySag
         async execute(ctx, data) {
           const d = await loadRequested(ctx, str(data, 'deliveryId'));
           await ctx.hub.dispatch(ctx.assignmentOf(d, str(data, 'droneId'), 'fly'));
+          // The answer to this dispatch must come after it (a re-planned delivery dispatches again).
+          return { dispatchedAt: ctx.clock.now() };
         },
         async compensate(ctx, data) {
           const id = str(data, 'deliveryId');
           const droneId = typeof data.droneId === 'string' ? data.droneId : await ctx.store.heldBy(id);
           const d = await ctx.deliveries.get(id);
-          if (d && droneId) await ctx.hub.abort(ctx.assignmentOf(d, droneId, 'abort'));
+          // The hub ends the delivery's tracking by this reason: DeliveryCancelled or DeliveryFailed.
+          if (d && droneId) await ctx.hub.abort({ ...ctx.assignmentOf(d, droneId, 'abort'), abortReason: d.stage === 'Cancelled' ? 'cancelled' : 'failed' });
+        },
+      },
+      {
+        // The hub's DispatchReply: accepted once the drone started the mission, or refused for good
+        // (unknown, offline past the hub's limit, busy, mission rejected by the flight controller),
+        // which compensates: abort, release the drone, unbind the package, Failed with the reason.
+        // The wait is durable (a restarted core resumes it; the hub answers a re-sent assignment
+        // again) and never blocks the runner: the answer wakes the saga.
+        name: 'await-hub-answer',
+        maxAttempts: hubReplyAttempts,
+        async execute(ctx, data) {
+          const id = str(data, 'deliveryId');
+          const droneId = str(data, 'droneId');
+          const d = await loadRequested(ctx, id);
+          // A saga that was past dispatch when this step was added has no time: treat its wait as over.
+          const since = typeof data.dispatchedAt === 'number' ? data.dispatchedAt : 0;
+          const deadline = since + ctx.hubReplyTimeoutMs;
+          // Past the deadline the hub sends the assignment again and fails the call (transient): retried
+          // with backoff, in process and then durably, each try counted by the circuit breaker.
+          const answer = await ctx.hub.answer(ctx.assignmentOf(d, droneId, 'fly'), since, deadline);
+          if (!answer) throw waiting('DLV_SAGA_AWAITING_HUB', `no answer from the hub for ${id} yet`, deadline);
+          if (answer.outcome === 'refused') {
+            throw new PermanentError('DLV_SAGA_MISSION_REJECTED', `${answer.reason}: ${answer.detail}${answer.mavResult ? ` (${answer.mavResult})` : ''}`);
+          }
         },
       },
       {

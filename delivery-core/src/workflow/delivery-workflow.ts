@@ -51,14 +51,18 @@ export class DeliveryWorkflow {
     const hub = withRetry(withBreaker(deps.hub, this.hubBreaker), o.hubRetry, deps.clock, deps.random);
     const ctx: DeliverySagaContext = {
       deliveries: deps.deliveries, store: deps.store, hub, clock: deps.clock, proposals: this.proposals, limits: deps.limits,
-      waitForDroneMs: o.waitForDroneMs, requireRegisteredAccount: o.requireRegisteredAccount, assignmentOf: (d, droneId, action) => deps.assignmentOf(d, droneId, action), onStage: (d, c) => deps.onStage?.(d, c),
+      waitForDroneMs: o.waitForDroneMs, hubReplyTimeoutMs: o.hubReplyTimeoutMs, requireRegisteredAccount: o.requireRegisteredAccount, assignmentOf: (d, droneId, action) => deps.assignmentOf(d, droneId, action), onStage: (d, c) => deps.onStage?.(d, c),
     };
-    this.runner = new SagaRunner(deliverySaga(o.sagaBackoff), deps.store, ctx, deps.clock, {
+    this.runner = new SagaRunner(deliverySaga(o.sagaBackoff, o.hubReplyAttempts), deps.store, ctx, deps.clock, {
       ...(deps.random ? { random: deps.random } : {}),
       onError: (_id, err) => onError(err),
     });
     this.supervisor = new Supervisor(this.runner, deps.store, deps.deliveries, deps.clock, o.superviseEveryMs, onError);
     this.relay = new OutboxRelay(deps.store, { publish: (e) => this.fanOut(e) }, deps.clock, { everyMs: o.relayEveryMs, batch: o.relayBatch }, onError);
+    // The hub answered a dispatch: the saga waiting for it goes on now, not at its next try.
+    deps.hub.onAnswer?.((id) => {
+      if (!this.stopped) void this.runner.run(id, { now: true }).catch(onError);
+    });
   }
 
   /**

@@ -8,6 +8,14 @@ export interface WorkflowOptions {
   hubBreaker: BreakerPolicy;
   /** Durable backoff between tries of a failed step, across restarts (ms). */
   sagaBackoff: BackoffPolicy;
+  /**
+   * How long the saga waits for the hub's answer to a dispatched assignment before it counts as
+   * no answer (ms; the hub answers once the drone started the mission, or refuses: an offline
+   * drone is refused after the hub's own limit). Then the assignment is sent again with backoff,
+   * behind the hub's circuit breaker, up to `hubReplyAttempts` tries in all, before the saga compensates.
+   */
+  hubReplyTimeoutMs: number;
+  hubReplyAttempts: number;
   /** A saga waiting for the scheduler's proposal looks again after this (ms); a proposal wakes it at once. */
   waitForDroneMs: number;
   /** How often the Supervisor runs due sagas (ms). */
@@ -27,6 +35,8 @@ export const defaultWorkflowOptions: Readonly<WorkflowOptions> = Object.freeze({
   hubRetry: { attempts: 3, baseMs: 100, capMs: 2000 },
   hubBreaker: { failureThreshold: 5, openMs: 10_000 },
   sagaBackoff: { baseMs: 500, capMs: 30_000 },
+  hubReplyTimeoutMs: 20_000,
+  hubReplyAttempts: 12,
   waitForDroneMs: 5000,
   superviseEveryMs: 500,
   relayEveryMs: 200,

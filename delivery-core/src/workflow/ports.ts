@@ -60,12 +60,25 @@ export interface SagaStore extends OutboxSource {
   heldBy(holder: string): Promise<string | null>;
 }
 
-/** The hub as the saga sees it: sends a mission down or aborts it. */
+/** The hub's answer to a dispatched assignment (contracts' DispatchReply, as the saga needs it). */
+export type HubAnswer =
+  | { outcome: 'accepted' }
+  | { outcome: 'refused'; reason: string; detail: string; mavResult: string | null };
+
+/** The hub as the saga sees it: sends a mission down, tells what the hub answered, or aborts it. */
 export interface MissionHub {
-  /** Idempotent per delivery; a PermanentError when the hub refuses the mission. */
+  /** Sends the assignment; idempotent per delivery (the hub answers a repeat the same way). */
   dispatch(a: DeliveryAssignment): Promise<void>;
+  /**
+   * The hub's answer to assignment `a` dispatched at `since`, null while none has come. Once
+   * `deadline` has passed without one, `a` is sent again and the call rejects (transient,
+   * DLV_SAGA_HUB_NO_REPLY). Never waits: the saga waits durably, woken by `onAnswer`.
+   */
+  answer(a: DeliveryAssignment, since: number, deadline: number): Promise<HubAnswer | null>;
   /** Abort the mission and bring the drone home; a no-op for a mission never sent. */
   abort(a: DeliveryAssignment): Promise<void>;
+  /** Tells the workflow an answer came for a delivery, so its saga runs now rather than at its next try. */
+  onAnswer?(listener: (deliveryId: string) => void): void;
 }
 
 export interface WorkflowStore extends AccountStore, PackageStore, SagaStore {

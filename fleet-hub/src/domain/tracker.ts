@@ -114,6 +114,11 @@ export class DeliveryTracker {
     return this.byDrone.get(droneId)?.assignment ?? null;
   }
 
+  /** The newest status applied for a drone on a delivery (also one forwarded by another hub), if any. */
+  lastStatusOf(droneId: string): DroneStatus | null {
+    return this.byDrone.get(droneId)?.lastStatus ?? null;
+  }
+
   get activeCount(): number {
     return this.byDrone.size;
   }
