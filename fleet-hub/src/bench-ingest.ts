@@ -101,7 +101,13 @@ async function waitFor(cond: () => boolean, ms: number): Promise<void> {
   while (!cond() && performance.now() < end) await new Promise((r) => setTimeout(r, 20));
 }
 
-async function rawAedes(drones: PublisherJob['drones'], rate: number, seconds: number): Promise<{ rate: number; delivered: number }> {
+/** CPU time (user + system) this process spent since `from`, in µs: the broker and hub side, not the publishers. */
+function cpuSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return d.user + d.system;
+}
+
+async function rawAedes(drones: PublisherJob['drones'], rate: number, seconds: number): Promise<{ rate: number; delivered: number; cpuUsPerMsg: number }> {
   const aedes = await Aedes.createBroker({ drainTimeout: 5_000 });
   const server = createServer(aedes.handle);
   server.listen(0, '127.0.0.1');
@@ -111,15 +117,17 @@ async function rawAedes(drones: PublisherJob['drones'], rate: number, seconds: n
   let delivered = 0;
   sub.on('message', () => (delivered += 1));
   await sub.subscribeAsync(subscriptions.allStatus, { qos: 1 });
+  const cpu = process.cpuUsage();
   const res = await runPublisher({ url: `mqtt://127.0.0.1:${port}`, drones, rate, seconds });
   await waitFor(() => delivered >= res.acked, 30_000);
+  const cpuUsPerMsg = cpuSince(cpu) / Math.max(1, res.acked);
   await sub.endAsync(true);
   await new Promise<void>((r) => aedes.close(() => r()));
   server.close();
-  return { rate: delivered / res.seconds, delivered };
+  return { rate: delivered / res.seconds, delivered, cpuUsPerMsg };
 }
 
-interface PipelineRun { rate: number; p99: number; lost: number; shed: number; rssMb: number; offered: number }
+interface PipelineRun { rate: number; p99: number; lost: number; shed: number; rssMb: number; offered: number; cpuUsPerMsg: number }
 
 async function pipeline(registry: MemoryDeviceRegistry, drones: PublisherJob['drones'], rate: number, seconds: number): Promise<PipelineRun> {
   const latencies: number[] = [];
@@ -136,13 +144,15 @@ async function pipeline(registry: MemoryDeviceRegistry, drones: PublisherJob['dr
   );
   let rss = process.memoryUsage.rss();
   const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage.rss())), 50);
+  const cpu = process.cpuUsage();
   const res = await runPublisher({ url: hub.mqttUrl, drones, rate, seconds });
   const accounted = () => writer.written + hub.counters.shed.statuses + Object.values(hub.counters.rejected).reduce((a, b) => a + b, 0);
   await waitFor(() => accounted() >= res.acked && hub.ingestStats().pendingStatuses === 0, 30_000);
+  const cpuUsPerMsg = cpuSince(cpu) / Math.max(1, res.acked);
   clearInterval(sampler);
   const run: PipelineRun = {
     rate: writer.written / res.seconds, p99: p99(latencies), lost: Math.max(0, res.acked - accounted()),
-    shed: hub.counters.shed.statuses, rssMb: rss / 2 ** 20, offered: res.sent / res.seconds,
+    shed: hub.counters.shed.statuses, rssMb: rss / 2 ** 20, offered: res.sent / res.seconds, cpuUsPerMsg,
   };
   await hub.close();
   return run;
@@ -160,11 +170,11 @@ async function main(): Promise<void> {
     drones.push({ id, secret: (await registry.add(id, 'drone')).secret });
   }
   const base = await rawAedes(drones, rate, seconds);
-  console.log(`raw aedes pass-through: offered ${rate} msg/s → ${base.rate.toFixed(0)} msg/s delivered`);
+  console.log(`raw aedes pass-through: offered ${rate} msg/s → ${base.rate.toFixed(0)} msg/s delivered, broker CPU ${base.cpuUsPerMsg.toFixed(1)} µs/msg`);
   const run = await pipeline(registry, drones, rate, seconds);
-  console.log(`pipeline: offered ${run.offered.toFixed(0)} msg/s → ${run.rate.toFixed(0)} msg/s written, p99 ${run.p99.toFixed(0)} ms, shed ${run.shed}, lost ${run.lost}`);
+  console.log(`pipeline: offered ${run.offered.toFixed(0)} msg/s → ${run.rate.toFixed(0)} msg/s written, p99 ${run.p99.toFixed(0)} ms, shed ${run.shed}, lost ${run.lost}, hub CPU ${run.cpuUsPerMsg.toFixed(1)} µs/msg`);
   const over = await pipeline(registry, drones, Math.max(1, Math.round(2 * run.rate)), seconds);
-  console.log(`overload (2× ${run.rate.toFixed(0)}): offered ${over.offered.toFixed(0)} msg/s → ${over.rate.toFixed(0)} msg/s written, p99 ${over.p99.toFixed(0)} ms, shed ${over.shed}, lost ${over.lost}, peak RSS ${over.rssMb.toFixed(0)} MB`);
+  console.log(`overload (2× ${run.rate.toFixed(0)}): offered ${over.offered.toFixed(0)} msg/s → ${over.rate.toFixed(0)} msg/s written, p99 ${over.p99.toFixed(0)} ms, shed ${over.shed}, lost ${over.lost}, peak RSS ${over.rssMb.toFixed(0)} MB, hub CPU ${over.cpuUsPerMsg.toFixed(1)} µs/msg`);
   console.log(JSON.stringify({
     bench: 'ingest', value: Math.round(run.rate), baseline: Math.round(base.rate), ratio: Number((run.rate / base.rate).toFixed(3)),
     p99_ms: Math.round(run.p99), lost: run.lost + over.lost, overload_rss_mb: Math.round(over.rssMb),

@@ -5,10 +5,12 @@ import { createServer as createHttpServer } from 'node:http';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { performance } from 'node:perf_hooks';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { SVC_PREFIX, subscriptions } from '@aerie/contracts';
 import { authorizePublish, authorizeSubscribe, type Principal } from '../domain/acl.js';
 import type { DeviceRegistry } from './device-registry.js';
 import type { FileRetainedStore } from './retained-store.js';
 import type { HubErrorCode } from '../errors.js';
+import { DroneIntake, type IntakeHooks, type ParsedPublish } from './drone-intake.js';
 
 export interface Refusal {
   code: HubErrorCode;
@@ -71,6 +73,20 @@ export class EmbeddedBroker {
   private readonly principals = new WeakMap<Client, Principal>();
   private readonly buckets = new WeakMap<Client, Bucket>();
   private readonly liveClients = new Map<string, Client>();
+  /** The hub's intake of drone statuses and events (drone-intake.ts); null until the hub subscribes to them. */
+  private intakeSink: ((topic: string, payload: Buffer) => void) | null = null;
+  /** Payloads the drone intake queued and also handed to aedes for other subscribers. */
+  private readonly taken = new WeakSet<Buffer>();
+  /** The hub's in-process subscription handlers (subscribeLocal). */
+  private readonly localHandlers = new Set<unknown>();
+  /** Per topic: does a subscriber other than the hub match it? Cleared on any (un)subscription. */
+  private readonly routedCache = new Map<string, boolean>();
+  /**
+   * A persistent session (clean = false) has subscribed to fleet topics: aedes queues QoS 1/2
+   * messages for it while it is offline (enqueueOffline), which no live subscription shows, so
+   * from then on every message the intake takes is routed through aedes too.
+   */
+  private persistentFleetSubscriber = false;
 
   private constructor(
     private readonly aedes: Aedes, private readonly server: Server, private readonly tlsServer: Server | null, private readonly wsServer: Server | null,
@@ -175,16 +191,58 @@ export class EmbeddedBroker {
       await listen(http, opts.wsPort, opts.host);
       wsServer = http;
     }
-    self = new EmbeddedBroker(aedes, server, tlsServer, wsServer);
+    const broker = new EmbeddedBroker(aedes, server, tlsServer, wsServer);
+    self = broker;
+    const hooks: IntakeHooks = {
+      sink: () => broker.intakeSink,
+      refuse: (client, topic, size) => {
+        const limited = broker.overLimit(client, size, opts.limits);
+        if (limited) opts.onRefusal({ code: limited.code, clientId: client.id, principal: broker.principals.get(client)?.id ?? null, topic, log: limited.log });
+        return limited !== null;
+      },
+      routed: (topic) => broker.routed(topic),
+      route: (client, packet) => broker.route(client, packet),
+    };
     aedes.on('client', (c) => {
-      const p = self?.principals.get(c);
-      if (p) self?.liveClients.set(p.id, c);
+      const p = broker.principals.get(c);
+      if (!p) return;
+      broker.liveClients.set(p.id, c);
+      // MQTT 3.1.1 drones; anything it does not take goes through aedes as before.
+      if (p.role === 'drone') DroneIntake.attach(c, p.id, hooks);
     });
     aedes.on('clientDisconnect', (c) => {
-      const p = self?.principals.get(c);
-      if (p && self?.liveClients.get(p.id) === c) self.liveClients.delete(p.id);
+      broker.routedCache.clear();
+      const p = broker.principals.get(c);
+      if (p && broker.liveClients.get(p.id) === c) broker.liveClients.delete(p.id);
     });
-    return self;
+    aedes.on('subscribe', (subs, client) => {
+      broker.routedCache.clear();
+      if (!client.clean && subs.some((s) => !s.topic.startsWith(`${SVC_PREFIX}/`))) broker.persistentFleetSubscriber = true;
+    });
+    aedes.on('unsubscribe', () => broker.routedCache.clear());
+    return broker;
+  }
+
+  /**
+   * A message the drone intake queued goes through aedes' routing too when a client other than
+   * the hub subscribes to its topic (the telemetry service, the core), as aedes would have sent it.
+   */
+  private routed(topic: string): boolean {
+    if (this.persistentFleetSubscriber) return true;
+    let routed = this.routedCache.get(topic);
+    if (routed === undefined) {
+      // aedes' in-memory mqemitter matches with a qlobber trie; with another emitter, always route.
+      const matcher = (this.aedes as unknown as { mq: { _matcher?: { match(topic: string): unknown[] } } }).mq._matcher;
+      routed = !matcher || matcher.match(topic).some((h) => !this.localHandlers.has(h));
+      this.routedCache.set(topic, routed);
+    }
+    return routed;
+  }
+
+  private route(client: Client, packet: ParsedPublish): void {
+    this.taken.add(packet.payload);
+    // aedes 1.x's publish(packet, client, done): the client names the sender (clientId, MQTT 5 no-local).
+    (this.aedes as unknown as { publish(p: ParsedPublish, c: Client, done: () => void): void }).publish(packet, client, () => undefined);
   }
 
   private overLimit(client: Client, size: number, limits: ConnectionLimits): { code: HubErrorCode; log: boolean } | null {
@@ -230,13 +288,20 @@ export class EmbeddedBroker {
   /**
    * In-process subscription: the hub's intake without a loopback MQTT hop (no encode, socket,
    * parse and PUBACK per message, which would cost as much as aedes itself). Not for retained
-   * topics: aedes delivers no retained messages to in-process subscribers.
+   * topics: aedes delivers no retained messages to in-process subscribers. Subscribed to the
+   * fleet's statuses and events, it also gets them from drone-intake.ts, off the drones'
+   * connections before aedes' publish path, and acknowledged only once `onMessage` returned.
    */
   async subscribeLocal(filters: readonly string[], onMessage: (topic: string, payload: Buffer) => void): Promise<void> {
     const deliver = (packet: { topic: string; payload: Buffer | string }, cb: () => void) => {
+      // Already queued by the drone intake, routed for another subscriber.
+      if (typeof packet.payload !== 'string' && this.taken.delete(packet.payload)) return cb();
       onMessage(packet.topic, typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload);
       cb();
     };
+    this.localHandlers.add(deliver);
+    this.routedCache.clear();
+    if (filters.includes(subscriptions.allStatus) && filters.includes(subscriptions.allEvents)) this.intakeSink = onMessage;
     for (const f of filters) await new Promise<void>((resolve) => this.aedes.subscribe(f, deliver, resolve));
   }
 
