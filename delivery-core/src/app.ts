@@ -7,6 +7,7 @@ import { Authenticator } from './auth.js';
 import { openCoreDatabase } from './adapters/outbox-database.js';
 import { MqttOutboxPublisher } from './adapters/outbox-mqtt.js';
 import { MqttFleetLink } from './adapters/mqtt-fleet-link.js';
+import { FileLogQueue } from './adapters/file-log-queue.js';
 import type { CoreConfig } from './config.js';
 
 export interface RunningCore {
@@ -49,7 +50,9 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
     await repo.close();
     throw err;
   }
-  const service = new DeliveryService(repo, fleet, config, clock, records);
+  // Accepted requests wait in this instance's log until drained into the database (issue 7).
+  const queue = config.ingest.dir ? new FileLogQueue(config.ingest.dir, { segmentBytes: config.ingest.segmentBytes }) : null;
+  const service = new DeliveryService(repo, fleet, config, clock, records, {}, queue);
   service.workflow.onEvent((e) => outbox.publish(e));
   const http = buildHttp(service, auth);
   await http.listen({ host: config.httpHost, port: config.httpPort });
@@ -65,6 +68,8 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
       await outbox.close();
       await fleet.close();
       await service.settled();
+      await service.ingestion?.stop();
+      await queue?.close();
       await repo.close();
     },
   };

@@ -4,6 +4,7 @@ import type { AssignmentPolicy } from './domain/assignment.js';
 import type { EnergyModel } from './domain/planner.js';
 import type { ZoneFeature } from './domain/routing.js';
 import type { AuthConfig } from './auth.js';
+import { defaultIngestionOptions, type IngestionOptions } from './ingestion.js';
 
 /** What the planner assumes of every drone until the registry says otherwise. */
 export interface Airframe {
@@ -61,6 +62,12 @@ export interface CoreConfig {
   scheduling: SchedulingConfig;
   auth: AuthConfig;
   drones: readonly DroneRegistration[];
+  /**
+   * The durable ingestion queue (issue 7): `dir` holds its log segments (one queue per
+   * instance, also with PostgreSQL); null: creates are group-committed into the table directly.
+   * `segmentBytes`: a new log segment past this size. The drainer's pace: IngestionOptions.
+   */
+  ingest: IngestionOptions & { dir: string | null; segmentBytes: number };
 }
 
 export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
@@ -81,10 +88,12 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   scheduling: { noFlyZones: [], noFlyMarginM: 50, holdMs: 2000, switchPenaltyS: 20 },
   auth: { keys: [], jwt: null, ratePerSec: 50, burst: 100, trackingSecret: '' },
   drones: [],
+  ingest: { ...defaultIngestionOptions, dir: null, segmentBytes: 64 * 1024 * 1024 },
 });
 
-type Overrides = Partial<Omit<CoreConfig, 'mqtt' | 'profile' | 'assignment' | 'airframe' | 'energy' | 'auth' | 'scheduling'>> & {
+type Overrides = Partial<Omit<CoreConfig, 'mqtt' | 'profile' | 'assignment' | 'airframe' | 'energy' | 'auth' | 'scheduling' | 'ingest'>> & {
   scheduling?: Partial<SchedulingConfig>;
+  ingest?: Partial<CoreConfig['ingest']>;
   auth?: Partial<AuthConfig>;
   mqtt?: Partial<CoreConfig['mqtt']>; profile?: Partial<FlightProfile>; assignment?: Partial<AssignmentPolicy>;
   airframe?: Partial<Airframe>; energy?: Partial<EnergyModel>;
@@ -100,7 +109,12 @@ export function coreConfig(o: Overrides = {}): Readonly<CoreConfig> {
     energy: { ...defaultCoreConfig.energy, ...o.energy },
     scheduling: { ...defaultCoreConfig.scheduling, ...o.scheduling },
     auth: { ...defaultCoreConfig.auth, ...o.auth },
+    ingest: { ...defaultCoreConfig.ingest, ...o.ingest },
   };
+  const q = cfg.ingest;
+  if (![q.drainBatchMax, q.tableBacklogMax, q.drainEveryMs, q.segmentBytes, q.busyDrainPerSec].every((x) => Number.isInteger(x) && x > 0) || !(q.busyUtilization > 0 && q.busyUtilization <= 1)) {
+    throw new DeliveryError('DLV_ERR_CONFIG', 500, 'ingest.drainBatchMax, tableBacklogMax, drainEveryMs, segmentBytes and busyDrainPerSec must be positive integers, busyUtilization within (0, 1]');
+  }
   if (!(cfg.auth.ratePerSec > 0 && cfg.auth.burst >= 1)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'auth.ratePerSec must be > 0 and auth.burst ≥ 1');
   if (!(cfg.energy.reserveFraction >= 0 && cfg.energy.reserveFraction < 1)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'energy.reserveFraction must be within [0, 1)');
   if (!(Number.isInteger(cfg.scheduleBatchMax) && cfg.scheduleBatchMax > 0)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'scheduleBatchMax must be a positive integer');

@@ -283,6 +283,7 @@ export function buildHttp(service: DeliveryService, auth: Authenticator = Authen
     config: { summary: 'Reschedule: a new pickup, dropoff, pickup window or deadline before the drone takes off (a Scheduled delivery is re-planned)' },
   }, async (req) => {
     await visible(req);
+    await service.materialize(req.params.id);
     const { pickup, dropoff, pickupWindow, deadline } = req.body;
     return view(await service.reschedule(req.params.id, {
       ...(pickup ? { pickup } : {}), ...(dropoff ? { dropoff } : {}),
@@ -297,6 +298,7 @@ export function buildHttp(service: DeliveryService, auth: Authenticator = Authen
 
   app.delete<{ Params: { id: string } }>('/api/v1/deliveries/:id', { schema: { params: IdParams }, config: { summary: 'Cancel before pickup' } }, async (req, reply) => {
     await visible(req);
+    await service.materialize(req.params.id);
     return reply.code(202).send(view(await service.cancel(req.params.id)));
   });
 

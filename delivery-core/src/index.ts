@@ -8,9 +8,12 @@ export { DeliveryError, DeliveryErrorCodes, type DeliveryErrorCode } from './err
 export { SqliteDeliveryRepository } from './adapters/sqlite-repository.js';
 export { PostgresDeliveryRepository } from './adapters/postgres-repository.js';
 export { MemoryDeliveryRepository } from './adapters/memory-repository.js';
+export { FileLogQueue, type FileLogOptions } from './adapters/file-log-queue.js';
+export { MemoryIngestQueue, MemoryLog } from './adapters/memory-ingest-queue.js';
+export { Ingestion, type IngestionOptions } from './ingestion.js';
 export { MqttFleetLink } from './adapters/mqtt-fleet-link.js';
 export { MemoryFleetLink } from './adapters/memory-fleet-link.js';
 export { remainingSeconds, type FlightProfile } from './domain/eta.js';
 export { pickDrone, type AssignmentPolicy } from './domain/assignment.js';
 export type { Delivery, DeliveryRequest, StageChange } from './domain/delivery.js';
-export type { DeliveryRepository, FleetLink } from './ports.js';
+export type { DeliveryRepository, FleetLink, IngestQueue, QueuedRecord } from './ports.js';

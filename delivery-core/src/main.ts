@@ -50,6 +50,8 @@ async function main(): Promise<void> {
     httpPort: port,
     httpHost: values['http-host'] ?? '127.0.0.1',
     dbPath: join(dataDir, 'deliveries.sqlite'),
+    // Per instance, with PostgreSQL too: the requests this instance accepted and has not yet drained.
+    ingest: { dir: join(dataDir, 'ingest') },
     databaseUrl: env.DATABASE_URL || null,
     // A JSON array of { key, clientId, role, account? }; without it the API is open (local runs).
     auth: {

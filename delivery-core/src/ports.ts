@@ -39,6 +39,44 @@ export interface DeliveryRepository {
   listByStage(stages: readonly DeliveryStage[], limit: number): Promise<Delivery[]>;
   /** Newest last, keyset-paginated on (createdAt, id) strictly after `after`. */
   list(filter: ListFilter, limit: number): Promise<Delivery[]>;
+  /**
+   * The ingestion queue's consumer (exactly once): inserts the drained requests (as insertMany)
+   * and records how far queue `queue` has been consumed, in one transaction.
+   */
+  drainQueue(queue: string, items: readonly { delivery: Delivery; first: StageChange }[], position: number): Promise<boolean[]>;
+  /** How many deliveries are in one of `stages`, counting up to `limit` at most. */
+  countByStage(stages: readonly DeliveryStage[], limit: number): Promise<number>;
+  /** The position `drainQueue` last recorded for `queue`; 0 when never drained. */
+  queuePosition(queue: string): Promise<number>;
+  /** Every delivery id: the ingestion queue's idempotency index is rebuilt from them at start. */
+  allIds(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** A record read back from an ingestion queue: its bytes and where it ends in the log. */
+export interface QueuedRecord {
+  payload: Buffer;
+  /** The position just past this record: what a consumer records once the record is drained. */
+  end: number;
+}
+
+/**
+ * The durable ingestion queue of issue 7 (accepted requests wait here, group-committed, until
+ * the drainer moves them into the deliveries table at the scheduler's pace). Positions are
+ * byte offsets in one ever-growing log, below 2^53.
+ */
+export interface IngestQueue {
+  /** Names this queue's consumer position in the database (one queue per instance). */
+  readonly id: string;
+  /**
+   * Recovery, before any append: the records at or after `from` (the position the database
+   * recorded), oldest first. A torn tail is cut off; later appends land at or after `from`.
+   */
+  open(from: number): Promise<QueuedRecord[]>;
+  /** Appends one record; resolves with its end position once it is on disk (one fsync per group). */
+  append(payload: Buffer): Promise<number>;
+  /** Everything before `position` is committed downstream: its storage may be reclaimed. */
+  consumed(position: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,9 +95,9 @@ export interface FleetLink {
   onTracking(listener: (e: DeliveryTracking) => void): void;
   /** Retained, so a restarted hub resumes tracking; null clears it. */
   publishAssignment(deliveryId: string, a: DeliveryAssignment | null): void;
+  /** The hub's answers to `fly` assignments (svc/v1/dispatch/{deliveryId}); repeats are possible. */
+  onDispatchReply(listener: (r: DispatchReply) => void): void;
   close(): Promise<void>;
 }
 
 export type { Location };
-  /** The hub's answers to `fly` assignments (svc/v1/dispatch/{deliveryId}); repeats are possible. */
-  onDispatchReply(listener: (r: DispatchReply) => void): void;

@@ -13,8 +13,9 @@ import { courseDeg, groundSpeedMs } from './domain/wind.js';
 import type { PlanDrone, PlanJob } from './domain/planner.js';
 import { Scheduler, type AssignmentView } from './domain/scheduler.js';
 import { DeliveryError } from './errors.js';
-import type { DeliveryRepository, FleetLink, ListFilter } from './ports.js';
+import type { DeliveryRepository, FleetLink, IngestQueue, ListFilter } from './ports.js';
 import { GroupCommitQueue } from './adapters/group-commit.js';
+import { Ingestion, mergePage } from './ingestion.js';
 import type { CoreConfig } from './config.js';
 import { DeliveryWorkflow } from './workflow/delivery-workflow.js';
 import { FleetMissionHub } from './workflow/fleet-mission-hub.js';
@@ -44,7 +45,10 @@ export class DeliveryService {
   private draining: Promise<void> | null = null;
   private readonly speed = new SpeedLearner();
   private readonly watchers = new Map<string, Set<(d: Delivery, change: StageChange | null) => void>>();
+  /** Without an ingestion queue: creates are group-committed into the table itself. */
   readonly ingest: GroupCommitQueue;
+  /** With one (app.ts): creates wait in the durable queue, drained into the table at the scheduler's pace. */
+  readonly ingestion: Ingestion | null;
   /** The saga per delivery (issue 7): the scheduler proposes a drone, the saga makes it so or compensates. */
   readonly workflow: DeliveryWorkflow;
 
@@ -56,8 +60,19 @@ export class DeliveryService {
     /** Accounts, packages, sagas and the outbox; memory by default (tests, benches), SQL in app.ts. */
     readonly records: WorkflowStore = new MemoryWorkflowStore(),
     workflowOptions: Partial<WorkflowOptions> = {},
+    queue: IngestQueue | null = null,
   ) {
     this.ingest = new GroupCommitQueue(repo);
+    this.ingestion = queue ? new Ingestion({
+      repo, queue, clock, options: config.ingest,
+      build: (id, req, correlationId, at) => this.newRequest(id, req, correlationId, at),
+      // The saga starts from the table's row, at the workflow's pace.
+      onDrained: (d, first) => {
+        this.workflow.accepted(d.id);
+        this.notify(d, first);
+      },
+      onError: (err) => this.onError(err),
+    }) : null;
     this.scheduler = new Scheduler({ profile: config.profile, energy: config.energy, ...config.scheduling });
     this.workflow = new DeliveryWorkflow({
       deliveries: repo, store: records, hub: new FleetMissionHub(fleet, clock), clock, options: workflowOptions,
@@ -86,12 +101,15 @@ export class DeliveryService {
 
   /** Resumes after a restart: active deliveries get their assignment again (idempotent downstream). */
   async start(): Promise<void> {
+    // The queue's requests past the table's position are read back first (exactly once).
+    if (this.ingestion) await this.ingestion.recover();
     for (const d of await this.repo.listByStage(ACTIVE_STAGES, 100_000)) if (d.droneId) this.fleet.publishAssignment(d.id, this.assignmentOf(d, d.droneId, 'fly'));
     // A reschedule that a crash cut short after the row went back to planning: finish it (idempotent).
     for (const d of await this.repo.listByStage(['Requested'], 100_000)) if (d.abortedDroneId) await this.finishReplan(d, null);
     // The Supervisor: unfinished sagas resume (or compensate) before the scheduler plans again.
     await this.workflow.start();
     this.timer = this.clock.setInterval(() => void this.pass(), this.config.scheduleEveryMs);
+    this.ingestion?.start();
   }
 
   /** One tick of the loop; a tick that finds the previous pass still running is skipped. */
@@ -111,6 +129,7 @@ export class DeliveryService {
   stop(): void {
     if (this.timer !== null) this.clock.clearInterval(this.timer);
     this.timer = null;
+    void this.ingestion?.stop().catch((err: unknown) => this.onError(err));
     void this.workflow.stop().catch((err: unknown) => this.onError(err));
   }
 
@@ -136,16 +155,22 @@ export class DeliveryService {
   }
 
   /**
-   * The API's create: like `request`, but through the group-commit queue — resolves once the
-   * request is durable, sharing its fsync with every other request of the same turn.
+   * The API's create: resolves once the request is durable, sharing its fsync with every other
+   * request of the same turn — in the ingestion queue (no database write on this path), or
+   * without one in the table through the group-commit queue.
    */
   async requestDurable(id: string, req: DeliveryRequest, correlationId: string): Promise<{ delivery: Delivery; created: boolean }> {
+    if (this.ingestion) return this.ingestion.accept(id, req, correlationId);
     const { delivery, first } = this.newRequest(id, req, correlationId);
     return this.settleCreate(await this.ingest.insert(delivery, first), delivery, first, req);
   }
 
-  private newRequest(id: string, req: DeliveryRequest, correlationId: string): { delivery: Delivery; first: StageChange } {
-    const now = this.clock.now();
+  /** A request still in the ingestion queue goes into the table now (before a cancel or reschedule). */
+  async materialize(id: string): Promise<void> {
+    await this.ingestion?.materialize(id);
+  }
+
+  private newRequest(id: string, req: DeliveryRequest, correlationId: string, now = this.clock.now()): { delivery: Delivery; first: StageChange } {
     const delivery: Delivery = {
       id, owner: req.owner, pickup: req.pickup, dropoff: req.dropoff, stage: 'Requested', droneId: null, eta: null, lastPosition: null,
       correlationId, createdAt: now, updatedAt: now, failureReason: null, etaAtDispatch: null, etaAtHalfway: null,
@@ -167,11 +192,16 @@ export class DeliveryService {
     return { delivery: existing, created: false };
   }
 
-  list(filter: ListFilter, limit: number): Promise<Delivery[]> {
-    return this.repo.list(filter, limit);
+  /** The table's page and the still-queued requests matching it (taken first: one drained meanwhile is in either). */
+  async list(filter: ListFilter, limit: number): Promise<Delivery[]> {
+    if (!this.ingestion) return this.repo.list(filter, limit);
+    const queued = this.ingestion.matching(filter);
+    return mergePage(await this.repo.list(filter, limit), queued, limit);
   }
 
   async get(id: string, repo: DeliveryRepository = this.repo): Promise<{ delivery: Delivery; history: StageChange[] }> {
+    const queued = repo === this.repo ? this.ingestion?.find(id) : null;
+    if (queued) return queued;
     const delivery = await repo.get(id);
     if (!delivery) throw new DeliveryError('DLV_ERR_NOT_FOUND', 404, `no delivery ${id}`);
     return { delivery, history: await repo.history(id) };
@@ -260,7 +290,7 @@ export class DeliveryService {
     const { delivery, updated } = done;
     if (!updated) return delivery;
     if (delivery.droneId) {
-      this.fleet.publishAssignment(id, this.assignmentOf(delivery, delivery.droneId, 'abort'));
+      this.fleet.publishAssignment(id, { ...this.assignmentOf(delivery, delivery.droneId, 'abort'), abortReason: 'cancelled' });
       this.fleet.publishAssignment(id, null);
     }
     this.notify(updated, change);
@@ -430,8 +460,16 @@ export class DeliveryService {
     const eta = FINAL_STAGES.has(e.stage) ? (e.stage === 'Completed' ? e.ts : null)
       : this.clock.now() + Math.round(remainingSeconds(this.config.profile, e.stage, e.location ?? s?.position ?? d.pickup, d.pickup, d.dropoff, 1, this.routedLegs(d)) * 1000);
     const change: StageChange = { stage: e.stage, at: e.ts, eventId: e.eventId };
-    const patch = { eta, ...(e.location ? { lastPosition: e.location } : {}), ...(e.reason ? { failureReason: e.reason } : {}) };
-    return await tx.advance(d.id, change, patch) ? { d, eta, change } : null;
+    const named = d.droneId === null && e.droneId !== null && !FINAL_STAGES.has(e.stage);
+    const patch = {
+      eta, ...(e.location ? { lastPosition: e.location } : {}), ...(e.reason ? { failureReason: e.reason } : {}),
+      // The hub's tracking overtook the saga (its Scheduled write comes after the hub's answer): the
+      // event names the drone the saga dispatched, so the row is not active without one (the
+      // store's one-active-delivery-per-drone index needs it).
+      ...(named ? { droneId: e.droneId } : {}),
+    };
+    const moved = await tx.advance(d.id, change, patch);
+    return moved ? { d: named ? { ...d, droneId: e.droneId } : d, eta, change } : null;
   }
 
   private assignmentOf(d: Delivery, droneId: string, action: DeliveryAssignment['action']): DeliveryAssignment {
@@ -476,7 +514,7 @@ export class DeliveryService {
 
   /** Requested deliveries still waiting for a drone. */
   async backlog(): Promise<number> {
-    return (await this.repo.listByStage(['Requested'], 10_000)).length;
+    return (await this.repo.listByStage(['Requested'], 10_000)).length + (this.ingestion?.size ?? 0);
   }
 }
 

@@ -177,5 +177,29 @@ export function repositoryContract(name: string, make: () => DeliveryRepository 
       expect((await r.history(winner)).map((h) => h.stage)).toEqual(['Requested', 'Scheduled', 'HeadedToPickup']);
       await r.close();
     });
+
+    it('drains an ingestion queue batch with its position in one transaction; counts by stage; lists every id (issue 7)', async () => {
+      const r = await make();
+      const item = (id: string) => ({ delivery: newDelivery(id), first: { stage: 'Requested' as const, at: 1000, eventId: `${id}:r` } });
+      expect(await r.queuePosition('q-1')).toBe(0);
+      expect(await r.drainQueue('q-1', [item('a'), item('b')], 120)).toEqual([true, true]);
+      // A repeat (a request that also reached the table another way) is refused, the position still moves.
+      expect(await r.drainQueue('q-1', [item('b'), item('c')], 250)).toEqual([false, true]);
+      expect(await r.drainQueue('q-2', [item('d')], 40)).toEqual([true]);
+      expect([await r.queuePosition('q-1'), await r.queuePosition('q-2')]).toEqual([250, 40]);
+      // Rolled back with the batch it ran in: rows and position together, or neither.
+      await expect(r.batch(async (tx) => {
+        await tx.drainQueue('q-1', [item('e')], 300);
+        throw new Error('undo');
+      })).rejects.toThrow('undo');
+      expect(await r.queuePosition('q-1')).toBe(250);
+      expect(await r.get('e')).toBeNull();
+      await r.advance('a', { stage: 'Scheduled', at: 2000, eventId: 'a:s' }, { droneId: 'x' });
+      expect(await r.countByStage(['Requested'], 10)).toBe(3);
+      expect(await r.countByStage(['Requested'], 2)).toBe(2);
+      expect(await r.countByStage([], 10)).toBe(0);
+      expect((await r.allIds()).sort()).toEqual(['a', 'b', 'c', 'd']);
+      await r.close();
+    });
   });
 }

@@ -15,7 +15,8 @@ class MemoryStore implements SyncDeliveryStore {
   private rows = new Map<string, Delivery>();
   private changes = new Map<string, StageChange[]>();
   private eventIds = new Set<string>();
-  private saved: { rows: Map<string, Delivery>; changes: Map<string, StageChange[]>; eventIds: Set<string> } | null = null;
+  private positions = new Map<string, number>();
+  private saved: { rows: Map<string, Delivery>; changes: Map<string, StageChange[]>; eventIds: Set<string>; positions: Map<string, number> } | null = null;
 
   private insert(d: Delivery, first: StageChange): boolean {
     if (this.rows.has(d.id)) return false;
@@ -88,12 +89,31 @@ class MemoryStore implements SyncDeliveryStore {
       .map((d) => ({ ...d }));
   }
 
+  countByStage(stages: readonly DeliveryStage[], limit: number): number {
+    let n = 0;
+    for (const d of this.rows.values()) if (n < limit && stages.includes(d.stage)) n += 1;
+    return n;
+  }
+
+  setQueuePosition(queue: string, position: number): void {
+    this.positions.set(queue, position);
+  }
+
+  queuePosition(queue: string): number {
+    return this.positions.get(queue) ?? 0;
+  }
+
+  allIds(): string[] {
+    return [...this.rows.keys()];
+  }
+
   /** A transaction is a snapshot to go back to. */
   begin(): void {
     this.saved = {
       rows: new Map([...this.rows].map(([k, d]) => [k, { ...d }])),
       changes: new Map([...this.changes].map(([k, c]) => [k, [...c]])),
       eventIds: new Set(this.eventIds),
+      positions: new Map(this.positions),
     };
   }
 
@@ -103,7 +123,7 @@ class MemoryStore implements SyncDeliveryStore {
 
   rollback(): void {
     if (!this.saved) return;
-    ({ rows: this.rows, changes: this.changes, eventIds: this.eventIds } = this.saved);
+    ({ rows: this.rows, changes: this.changes, eventIds: this.eventIds, positions: this.positions } = this.saved);
     this.saved = null;
   }
 

@@ -16,6 +16,10 @@ export interface SyncDeliveryStore {
   update(id: string, patch: UpdatePatch, now: number): void;
   listByStage(stages: readonly DeliveryStage[], limit: number): Delivery[];
   list(f: ListFilter, limit: number): Delivery[];
+  countByStage(stages: readonly DeliveryStage[], limit: number): number;
+  setQueuePosition(queue: string, position: number): void;
+  queuePosition(queue: string): number;
+  allIds(): string[];
   begin(): void;
   commit(): void;
   rollback(): void;
@@ -67,6 +71,18 @@ export class SerialRepository implements DeliveryRepository {
   }
   list(f: ListFilter, limit: number): Promise<Delivery[]> {
     return this.run(() => this.core.list(f, limit));
+  }
+  drainQueue(queue: string, items: readonly { delivery: Delivery; first: StageChange }[], position: number): Promise<boolean[]> {
+    return this.batch((tx) => tx.drainQueue(queue, items, position));
+  }
+  countByStage(stages: readonly DeliveryStage[], limit: number): Promise<number> {
+    return this.run(() => this.core.countByStage(stages, limit));
+  }
+  queuePosition(queue: string): Promise<number> {
+    return this.run(() => this.core.queuePosition(queue));
+  }
+  allIds(): Promise<string[]> {
+    return this.run(() => this.core.allIds());
   }
 
   async batch<T>(fn: (tx: DeliveryRepository) => Promise<T>): Promise<T> {
@@ -124,6 +140,22 @@ class JoinedTransaction implements DeliveryRepository {
   }
   list(f: ListFilter, limit: number): Promise<Delivery[]> {
     return settle(() => this.core.list(f, limit));
+  }
+  drainQueue(queue: string, items: readonly { delivery: Delivery; first: StageChange }[], position: number): Promise<boolean[]> {
+    return settle(() => {
+      const created = this.core.insertMany(items);
+      this.core.setQueuePosition(queue, position);
+      return created;
+    });
+  }
+  countByStage(stages: readonly DeliveryStage[], limit: number): Promise<number> {
+    return settle(() => this.core.countByStage(stages, limit));
+  }
+  queuePosition(queue: string): Promise<number> {
+    return settle(() => this.core.queuePosition(queue));
+  }
+  allIds(): Promise<string[]> {
+    return settle(() => this.core.allIds());
   }
   batch<T>(fn: (tx: DeliveryRepository) => Promise<T>): Promise<T> {
     return fn(this);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The process bench:api loads and kills: delivery-core's real HTTP API, group-commit ingestion
+ * The process bench:api loads and kills: delivery-core's real HTTP API, durable ingestion queue,
  * scheduler and delivery saga on one SQLite file (as app.ts wires them), with a simulated fleet in memory that completes each mission
  * at once (the benchmark measures ingestion and exactly-once processing, not flight). A no-op
  * PUT route on the same server is the baseline. Prints {"port":..} when listening.
@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import type { DeliveryAssignment, DroneStatus } from '@aerie/contracts';
 import { MemoryFleetLink } from '../adapters/memory-fleet-link.js';
 import { openCoreDatabase } from '../adapters/outbox-database.js';
+import { FileLogQueue } from '../adapters/file-log-queue.js';
 import { DeliveryService } from '../service.js';
 import { buildHttp } from '../http.js';
 import { coreConfig } from '../config.js';
@@ -60,7 +61,9 @@ function status(i: number, seq: number): DroneStatus {
 const config = coreConfig({ dbPath: join(values['data-dir'], 'deliveries.sqlite'), ...(values['schedule-every-ms'] ? { scheduleEveryMs: Number(values['schedule-every-ms']) } : {}) });
 const { repo, records } = await openCoreDatabase(config);
 const fleet = new InstantFleet();
-const service = new DeliveryService(repo, fleet, config, undefined, records);
+// The ingestion queue as main.ts ships it: the data dir's log, drained into the SQLite file.
+const queue = new FileLogQueue(join(values['data-dir'], 'ingest'), { segmentBytes: config.ingest.segmentBytes });
+const service = new DeliveryService(repo, fleet, config, undefined, records, {}, queue);
 let seq = 0;
 const beat = () => {
   seq += 1;
@@ -80,6 +83,9 @@ process.once('SIGTERM', () => {
   void app.close().then(async () => {
     await service.workflow.stop();
     await service.settled();
+    await service.ingestion?.stop();
+    await queue.close();
+    console.error(`bench server: queue ${JSON.stringify(queue.stats)}, drained ${JSON.stringify(service.ingestion?.stats)}, still queued ${service.ingestion?.size}`);
     await repo.close();
     process.exit(0);
   });

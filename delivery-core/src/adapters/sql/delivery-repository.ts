@@ -205,6 +205,35 @@ export class SqlDeliveryRepository implements DeliveryRepository {
     return (await q.orderBy('created_at').orderBy('id').limit(limit).execute()).map(toDelivery);
   }
 
+  async drainQueue(queue: string, items: readonly { delivery: Delivery; first: StageChange }[], position: number): Promise<boolean[]> {
+    return this.batch(async (tx) => {
+      const created = await tx.insertMany(items);
+      await (tx as SqlDeliveryRepository).db.insertInto('ingest_cursor').values({ queue, position })
+        .onConflict((oc) => oc.column('queue').doUpdateSet({ position })).execute();
+      return created;
+    });
+  }
+
+  async countByStage(stages: readonly DeliveryStage[], limit: number): Promise<number> {
+    await this.ready;
+    if (stages.length === 0 || limit <= 0) return 0;
+    // Counted over the (stage, created_at, id) index, stopping at `limit` rows.
+    const inner = this.db.selectFrom('deliveries').select('id').where('stage', 'in', stages).limit(limit).as('page');
+    const row = await this.db.selectFrom(inner).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async queuePosition(queue: string): Promise<number> {
+    await this.ready;
+    const row = await this.db.selectFrom('ingest_cursor').select('position').where('queue', '=', queue).executeTakeFirst();
+    return row ? Number(row.position) : 0;
+  }
+
+  async allIds(): Promise<string[]> {
+    await this.ready;
+    return (await this.db.selectFrom('deliveries').select('id').execute()).map((r) => r.id);
+  }
+
   async batch<T>(fn: (tx: DeliveryRepository) => Promise<T>): Promise<T> {
     await this.ready;
     if (this.inTx) return fn(this);
