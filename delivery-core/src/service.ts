@@ -460,16 +460,8 @@ export class DeliveryService {
     const eta = FINAL_STAGES.has(e.stage) ? (e.stage === 'Completed' ? e.ts : null)
       : this.clock.now() + Math.round(remainingSeconds(this.config.profile, e.stage, e.location ?? s?.position ?? d.pickup, d.pickup, d.dropoff, 1, this.routedLegs(d)) * 1000);
     const change: StageChange = { stage: e.stage, at: e.ts, eventId: e.eventId };
-    const named = d.droneId === null && e.droneId !== null && !FINAL_STAGES.has(e.stage);
-    const patch = {
-      eta, ...(e.location ? { lastPosition: e.location } : {}), ...(e.reason ? { failureReason: e.reason } : {}),
-      // The hub's tracking overtook the saga (its Scheduled write comes after the hub's answer): the
-      // event names the drone the saga dispatched, so the row is not active without one (the
-      // store's one-active-delivery-per-drone index needs it).
-      ...(named ? { droneId: e.droneId } : {}),
-    };
-    const moved = await tx.advance(d.id, change, patch);
-    return moved ? { d: named ? { ...d, droneId: e.droneId } : d, eta, change } : null;
+    const patch = { eta, ...(e.location ? { lastPosition: e.location } : {}), ...(e.reason ? { failureReason: e.reason } : {}) };
+    return await tx.advance(d.id, change, patch) ? { d, eta, change } : null;
   }
 
   private assignmentOf(d: Delivery, droneId: string, action: DeliveryAssignment['action']): DeliveryAssignment {
