@@ -105,7 +105,9 @@ export class DeliveryService {
     if (this.ingestion) await this.ingestion.recover();
     for (const d of await this.repo.listByStage(ACTIVE_STAGES, 100_000)) if (d.droneId) this.fleet.publishAssignment(d.id, this.assignmentOf(d, d.droneId, 'fly'));
     // A reschedule that a crash cut short after the row went back to planning: finish it (idempotent).
-    for (const d of await this.repo.listByStage(['Requested'], 100_000)) if (d.abortedDroneId) await this.finishReplan(d, null);
+    for (const d of await this.repo.listByStage(['Requested'], 100_000)) {
+      if (d.abortedDroneId && await this.workflow.replanPending(d.id, d.abortedDroneId)) await this.finishReplan(d, d.abortedDroneId, `${d.id}:rescheduled:${d.updatedAt}`);
+    }
     // The Supervisor: unfinished sagas resume (or compensate) before the scheduler plans again.
     await this.workflow.start();
     this.timer = this.clock.setInterval(() => void this.pass(), this.config.scheduleEveryMs);
@@ -222,17 +224,20 @@ export class DeliveryService {
   }
 
   /**
-   * A new pickup, dropoff or window before take-off. A Requested delivery (not dispatched yet,
-   * perhaps tentatively planned) just changes: the next pass re-plans it. A Scheduled one has its
-   * mission at the hub already (fleet-hub starts it on dispatch, and ignores a second assignment
-   * for the same delivery and drone), so it goes back to planning: the row returns to Requested
-   * without its drone in one write, the hub is told to abort, the saga releases the drone and
-   * takes the scheduler's next proposal (never that drone again: Delivery.abortedDroneId), and
+   * A new pickup, dropoff or window before take-off. A Requested delivery not dispatched yet
+   * (perhaps tentatively planned) just changes: the next pass re-plans it. A dispatched one —
+   * Scheduled, or Requested while its saga waits for the hub's answer — has its mission at the
+   * hub already (fleet-hub starts it on dispatch, and ignores a second assignment for the same
+   * delivery and drone), so it goes back to planning: the row returns to Requested without its
+   * drone in one write, the hub is told to abort, the saga takes the scheduler's next proposal
+   * and releases the drone (never given this delivery again: Delivery.abortedDroneId), and
    * DeliveryRescheduled leaves through the outbox. Once the drone is airborne: 409.
    */
   async reschedule(id: string, patch: { pickup?: LatLon; dropoff?: LatLon; window?: Partial<DeliveryWindow> }): Promise<Delivery> {
     const now = this.clock.now();
-    const { before, updated, change } = await this.repo.batch(async (tx) => {
+    // A drone the saga holds for a delivery still Requested: dispatched, the hub's answer awaited.
+    const held = await this.workflow.heldDrone(id);
+    const { dispatched, updated, change } = await this.repo.batch(async (tx) => {
       const { delivery } = await this.get(id, tx);
       if (FINAL_STAGES.has(delivery.stage)) throw new DeliveryError('DLV_ERR_NOT_ACTIVE', 409, `delivery ${id} is ${delivery.stage}`);
       if (!RESCHEDULABLE.includes(delivery.stage)) throw new DeliveryError('DLV_ERR_TOO_LATE_TO_RESCHEDULE', 409, `delivery ${id} is ${delivery.stage}`);
@@ -241,38 +246,32 @@ export class DeliveryService {
       // A new window must be valid and ahead; the kept one must still be reachable from the new places.
       if (bad && (patch.window || bad.code === 'DLV_ERR_DEADLINE_UNREACHABLE')) throw new DeliveryError(bad.code, bad.code === 'DLV_ERR_WINDOW_INVALID' ? 400 : 422, bad.detail);
       const back: StageChange | undefined = delivery.stage === 'Scheduled' ? { stage: 'Requested', at: now, eventId: `${id}:rescheduled:${now}` } : undefined;
+      const dispatched = delivery.stage === 'Scheduled' ? delivery.droneId : held;
       const fields = {
         ...(patch.pickup ? { pickup: patch.pickup } : {}), ...(patch.dropoff ? { dropoff: patch.dropoff } : {}), ...(window ? { window } : {}),
-        route: null, ...(back && delivery.droneId ? { abortedDroneId: delivery.droneId } : {}),
+        route: null, ...(dispatched ? { abortedDroneId: dispatched } : {}),
       };
       if (!await tx.reschedule(id, fields, [delivery.stage], now, back)) {
         throw new DeliveryError('DLV_ERR_TOO_LATE_TO_RESCHEDULE', 409, `delivery ${id} changed stage meanwhile`);
       }
-      return { before: delivery, updated: await tx.get(id) ?? delivery, change: back ?? null };
+      return { dispatched, updated: await tx.get(id) ?? delivery, change: back ?? null };
     });
-    if (change) {
-      await this.finishReplan(updated, before.droneId);
-      this.notify(updated, change);
-    }
+    if (dispatched) await this.finishReplan(updated, dispatched, `${id}:rescheduled:${now}`);
+    if (change) this.notify(updated, change);
     return updated;
   }
 
   /**
-   * The rest of a reschedule of a Scheduled delivery, after its row is back to Requested: abort
+   * The rest of a reschedule of a dispatched delivery, after its row is back to Requested: abort
    * the mission the hub holds (retained, so a restarted hub does not resume it), then the saga
    * releases the drone and waits for the next proposal. Each part is idempotent: start() calls it
    * again for a row a crash left half way.
    */
-  private async finishReplan(d: Delivery, droneId: string | null): Promise<void> {
-    const from = droneId ?? d.abortedDroneId;
-    if (from) {
-      this.fleet.publishAssignment(d.id, this.assignmentOf(d, from, 'abort'));
-      this.fleet.publishAssignment(d.id, null);
-    }
-    const last = (await this.repo.history(d.id)).findLast((h) => h.eventId.startsWith(`${d.id}:rescheduled:`));
-    await this.workflow.replan(d.id, {
-      id: last?.eventId ?? `${d.id}:rescheduled`,
-      payload: { deliveryId: d.id, owner: d.owner, fromDroneId: from, reason: 'rescheduled before take-off' },
+  private async finishReplan(d: Delivery, from: string, eventId: string): Promise<void> {
+    this.fleet.publishAssignment(d.id, this.assignmentOf(d, from, 'abort'));
+    this.fleet.publishAssignment(d.id, null);
+    await this.workflow.replan(d.id, from, {
+      id: eventId, payload: { deliveryId: d.id, owner: d.owner, fromDroneId: from, reason: 'rescheduled before take-off' },
     });
   }
 

@@ -99,28 +99,44 @@ export class DeliveryWorkflow {
   }
 
   /**
-   * A Scheduled delivery goes back to planning (a reschedule before take-off; the service has
-   * aborted the mission and moved the row back to Requested): its drone is released and its
-   * saga returns to the reserve step, to take the scheduler's next proposal, with a new round so
-   * the next Scheduled is recorded afresh; DeliveryRescheduled leaves through the outbox in the
-   * same write. Idempotent: a saga already back (running) is left as it is, so the service can
-   * call it again after a crash.
+   * A dispatched delivery goes back to planning (a reschedule before take-off; the service has
+   * moved the row back to Requested and tells the hub to abort): its saga returns to the reserve
+   * step, to take the scheduler's next proposal, with a new round so the next Scheduled is
+   * recorded afresh, and DeliveryRescheduled leaves through the outbox in the same write; then
+   * `fromDroneId` is released. Only while the saga still holds that drone past its reserve step
+   * (dispatched, or completed): so it can be called again after a crash, and does nothing once
+   * the delivery has been re-planned. True when it re-planned now.
    */
-  async replan(deliveryId: string, event: { id: string; payload: Record<string, string | number | null> }): Promise<void> {
-    const held = await this.deps.store.heldBy(deliveryId);
-    if (held) await this.deps.store.releaseDrone(held, deliveryId);
+  async replan(deliveryId: string, fromDroneId: string, event: { id: string; payload: Record<string, string | number | null> }): Promise<boolean> {
     const reserve = this.runner.stepIndex('reserve-drone');
     for (let tries = 0; tries < 5; tries++) {
       const s = await this.deps.store.getSaga(deliveryId);
-      if (!s || s.status !== 'completed') return;
+      if (!(await this.replanPending(deliveryId, fromDroneId)) || !s) return false;
       const { droneId: _drone, eta: _eta, ...data } = s.data;
       const now = this.deps.clock.now();
       const next: SagaState = {
         ...s, status: 'running', step: reserve, attempts: 0, nextAttemptAt: now, error: null, version: s.version + 1, updatedAt: now,
         data: { ...data, round: (typeof s.data.round === 'number' ? s.data.round : 0) + 1 },
       };
-      if (await this.deps.store.saveSaga(next, [{ id: event.id, type: 'DeliveryRescheduled', aggregateId: deliveryId, payload: event.payload }])) return;
+      // Over the version read: a step that ran meanwhile makes this try again on what it wrote.
+      if (await this.deps.store.saveSaga(next, [{ id: event.id, type: 'DeliveryRescheduled', aggregateId: deliveryId, payload: event.payload }])) {
+        await this.deps.store.releaseDrone(fromDroneId, deliveryId);
+        return true;
+      }
     }
+    return false;
+  }
+
+  /** Whether the delivery's saga still holds `droneId` past its reserve step (dispatched or completed): a re-plan to do. */
+  async replanPending(deliveryId: string, droneId: string): Promise<boolean> {
+    if ((await this.deps.store.heldBy(deliveryId)) !== droneId) return false;
+    const s = await this.deps.store.getSaga(deliveryId);
+    return s !== null && (s.status === 'completed' || (s.status === 'running' && s.step > this.runner.stepIndex('reserve-drone')));
+  }
+
+  /** The drone the delivery's saga holds, if any. */
+  heldDrone(deliveryId: string): Promise<string | null> {
+    return this.deps.store.heldBy(deliveryId);
   }
 
   /** Drones held by sagas (reserved, perhaps not yet Scheduled): not to be planned for anyone else. */
