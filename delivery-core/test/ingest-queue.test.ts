@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,21 +17,25 @@ const rec = (k: number) => Buffer.from(JSON.stringify({ i: `r${k}` }));
 const segments = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
 
 describe('FileLogQueue on disk', () => {
-  it('cuts a torn tail (half a frame, or a frame whose CRC does not match) and appends after the last whole record', async () => {
+  it('zeroes a torn tail (half a frame, or a frame whose CRC does not match) and appends after the last whole record', async () => {
     for (const torn of [Buffer.from([40, 0, 0, 0, 1, 2]), Buffer.concat([Buffer.from([4, 0, 0, 0, 9, 9, 9, 9]), Buffer.from('junk')])]) {
       const dir = newDir();
-      const a = new FileLogQueue(dir);
+      const a = new FileLogQueue(dir, { segmentBytes: 4096 });
       await a.open(0);
       const ends = await Promise.all([0, 1, 2].map((k) => a.append(rec(k))));
       await a.close();
+      // Segments are written full of zeros before use: the crash's half-written group lands after the last record.
       const file = join(dir, segments(dir)[0]!);
-      appendFileSync(file, torn);
-      const b = new FileLogQueue(dir);
+      expect(statSync(file).size).toBe(4096);
+      const fd = openSync(file, 'r+');
+      writeSync(fd, torn, 0, torn.length, ends[2]);
+      closeSync(fd);
+      const b = new FileLogQueue(dir, { segmentBytes: 4096 });
       expect((await b.open(0)).map((r) => r.end)).toEqual(ends);
-      expect(statSync(file).size).toBe(ends[2]);
+      expect(readFileSync(file).subarray(ends[2]).every((x) => x === 0)).toBe(true);
       const next = await b.append(rec(3));
       await b.close();
-      const c = new FileLogQueue(dir);
+      const c = new FileLogQueue(dir, { segmentBytes: 4096 });
       expect((await c.open(ends[2]!)).map((r) => JSON.parse(r.payload.toString()) as unknown)).toEqual([{ i: 'r3' }]);
       expect(next).toBeGreaterThan(ends[2]!);
       await c.close();
@@ -62,6 +66,6 @@ describe('FileLogQueue on disk', () => {
     for (let k = 0; k < 10; k++) await q.append(rec(k));
     await q.close();
     appendFileSync(join(dir, segments(dir)[0]!), Buffer.from([200, 0, 0, 0]));
-    await expect(new FileLogQueue(dir).open(0)).rejects.toThrow(/damaged/);
+    await expect(new FileLogQueue(dir, { segmentBytes: 60 }).open(0)).rejects.toThrow(/damaged/);
   });
 });
