@@ -24,6 +24,8 @@ interface Mini {
   hub: FleetHub;
   vehicle: SimVehicle;
   logs: string[];
+  /** The hub's structured log fields, by line. */
+  fields: Map<string, Record<string, unknown>>;
   dbPath: string;
   agent: RunningAgent;
   startAgent(): Promise<RunningAgent>;
@@ -33,7 +35,11 @@ interface Mini {
 async function mini(hubOptions: Parameters<typeof hubConfig>[0] = {}): Promise<Mini> {
   const clock = new WarpClock({ speedup: 10 });
   const logs: string[] = [];
-  const log = (l: string) => logs.push(l);
+  const fields = new Map<string, Record<string, unknown>>();
+  const log = (l: string, f?: Record<string, unknown>) => {
+    logs.push(l);
+    if (f) fields.set(l, f);
+  };
   const dir = mkdtempSync(join(tmpdir(), 'aerie-h4-e2e-'));
   stoppers.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
   const registry = new MemoryDeviceRegistry();
@@ -58,11 +64,14 @@ async function mini(hubOptions: Parameters<typeof hubConfig>[0] = {}): Promise<M
       // The drone may be offline when it is assigned (the restart test): its last status still counts.
       assignment: { maxStatusAgeMs: 600_000 },
     }), { clock, log });
-    stoppers.push(() => c.close());
-    return c;
+    // Closed once: by the test (a restart) or after it.
+    let closing: Promise<void> | null = null;
+    const close = () => (closing ??= c.close());
+    stoppers.push(close);
+    return { ...c, close };
   };
   await until(() => hub.fleet.get('drone-001')?.status?.position, 'a status from the drone', 20_000);
-  return { clock, hub, vehicle, logs, dbPath, agent, startAgent, startCore };
+  return { clock, hub, vehicle, logs, fields, dbPath, agent, startAgent, startCore };
 }
 
 /** `until` for an async probe. */
@@ -105,6 +114,48 @@ describe('dispatch reply, end to end (real hub, drone, core on SQLite)', () => {
     // The core alone decided: the hub, having refused, published no stage of its own for it.
     expect(m.logs.filter((l) => l.startsWith('tracking Delivery') && l.includes('e2e-refused'))).toEqual([]);
   }, 90_000);
+
+  it('a drone that stays offline past the hub\'s limit is refused (drone_offline): the saga fails the delivery and frees the drone', async () => {
+    const m = await mini({ dispatchOfflineLimitMs: 5_000 });
+    const core = await m.startCore();
+    await untilAsync(async () => ((await (await fetch(`${core.url}/api/v1/drones/drone-001`)).json()) as { state?: string }).state === 'available', 'the drone available at the core');
+    await m.agent.stop();
+    await until(() => m.hub.fleet.get('drone-001')?.online === false, 'the drone offline at the hub');
+    await request(core, 'e2e-offline');
+    const d = await untilAsync(async () => {
+      const got = (await core.service.get('e2e-offline')).delivery;
+      return got.stage === 'Failed' ? got : null;
+    }, 'Failed', 60_000);
+    expect(d.failureReason).toMatch(/^DLV_SAGA_MISSION_REJECTED: drone_offline: drone drone-001 offline for \d+ s$/);
+    await untilAsync(async () => (await core.service.records.reservations()).length === 0, 'the drone released');
+  }, 90_000);
+
+  it('a customer cancel in flight: the hub publishes DeliveryCancelled with the correlationId, and the drone flies home (RTL)', async () => {
+    const m = await mini();
+    const core = await m.startCore();
+    const stages: StageChange['stage'][] = [];
+    core.service.onStageChange((d, c) => {
+      if (d.id === 'e2e-cancel') stages.push(c.stage);
+    });
+    await request(core, 'e2e-cancel');
+    await until(() => stages.includes('HeadedToPickup'), `headed to the pickup (stages: ${stages.join(' → ')})`, 60_000);
+    const res = await fetch(`${core.url}/api/v1/deliveries/e2e-cancel`, { method: 'DELETE' });
+    const body = (await res.json()) as { stage?: string };
+    expect([res.status, body.stage]).toEqual([202, 'Cancelled']);
+    // The hub's stage machine says why the mission ended (abortReason cancelled), for the stream.
+    const line = 'tracking DeliveryCancelled delivery=e2e-cancel (cancelled by the customer)';
+    await until(() => m.logs.includes(line), 'the hub\'s DeliveryCancelled').catch((err: unknown) => {
+      throw new Error(`${String(err)}; hub log: ${m.logs.filter((l) => l.includes('e2e-cancel')).join(' | ')}`, { cause: err });
+    });
+    expect(m.fields.get(line)).toMatchObject({ droneId: 'drone-001', deliveryId: 'e2e-cancel', correlationId: 'corr-e2e-cancel', stage: 'Cancelled' });
+    // Home again: RTL flown to the launch point, landed and disarmed.
+    await until(() => {
+      const v = m.vehicle.snapshot();
+      return !v.armed && v.landedState === 1 && Math.hypot((v.position.lat - home.lat) * 111_320, (v.position.lon - home.lon) * 75_000) < 5;
+    }, 'the drone home and disarmed', 60_000);
+    expect(m.logs.some((l) => l.startsWith('tracking DeliveryCompleted delivery=e2e-cancel'))).toBe(false);
+    expect((await core.service.get('e2e-cancel')).delivery.stage).toBe('Cancelled');
+  }, 120_000);
 
   it('a core restarted while its saga waits for the hub (drone offline) resumes the wait; the drone comes back, the hub answers, the delivery completes by a real payload release', async () => {
     const m = await mini({ dispatchOfflineLimitMs: 3_600_000 });

@@ -38,6 +38,8 @@ export async function flyOneDelivery(broker: BrokerChoice): Promise<void> {
     await until(() => stages.includes('Completed') || stages.includes('Failed'), `completion (stages so far: ${stages.join(' → ')}; log: ${logs.slice(-5).join(' | ')})`, 90_000);
     expect(stages).toEqual(['Requested', 'Scheduled', 'HeadedToPickup', 'PickedUp', 'HeadedToDropoff', 'Completed']);
     expect(etas[1]).toBeGreaterThan(0);
+    // Completed by the gripper's release (the mission's DO_GRIPPER item, reported by the agent), not the landing fallback.
+    expect(logs).toContain('tracking DeliveryCompleted delivery=e2e-1 (payload released at the dropoff)');
 
     const body = (await (await fetch(`${stack.core.url}/api/v1/deliveries/e2e-1`)).json()) as {
       stage: string; droneId: string; correlationId: string; lastPosition: LatLon; stageHistory: { stage: string }[];
