@@ -93,4 +93,33 @@ describe('a mission dispatched while the drone is offline', () => {
     expect(hub.counters.missionsResent).toBe(2);
     expect(third).toHaveLength(0);
   });
+
+  // Regression (issue 5/7 dispatch reply): a mission published to a drone known offline waited in
+  // its broker session, reached the restarted agent before its flight controller link was up, and
+  // the agent answered AGENT_ERR_NO_LINK for that commandId for good (the delivery failed).
+  it('for a drone known offline, is held, and sent only once a status newer than the online flag says the FC link is up', async () => {
+    const first = await droneOnline([]);
+    await goOffline(first);
+    await until(() => hub.fleet.get('drone-001')?.online === false && hub.ingestStats().pendingEvents === 0, 'the drone offline');
+    const core = await connect('svc-core');
+    await core.publishAsync(topics.assignment('dlv-off'), encodeMessage(assignment), { qos: 1, retain: true });
+    const received: DroneCommand[] = [];
+    const drone = await connect('drone-001');
+    drone.on('message', (_t, p) => {
+      const d = decodeMessage('DroneCommand', p);
+      if (d.ok) received.push(d.value);
+    });
+    await drone.subscribeAsync(topics.command('drone-001'), { qos: 1 });
+    await drone.publishAsync(topics.online('drone-001'), 'true', { qos: 1, retain: true });
+    seq += 1;
+    await drone.publishAsync(topics.status('drone-001'), encodeMessage(droneStatus({ seq, link: { fcConnected: false, fcHeartbeatAgeMs: null } })), { qos: 1 });
+    await until(() => hub.fleet.get('drone-001')?.status?.seq === seq, 'the unlinked status taken in');
+    // Not linked yet: nothing sent, not even the first time (the drone was offline when it came).
+    expect(hub.counters.commandsPublished).toBe(0);
+    seq += 1;
+    await drone.publishAsync(topics.status('drone-001'), encodeMessage(droneStatus({ seq })), { qos: 1 });
+    await until(() => received.length >= 1, 'the mission once linked');
+    expect(received.map((c) => c.commandId)).toEqual(['mission-dlv-off']);
+    expect(hub.counters.commandsPublished).toBe(1);
+  });
 });
