@@ -459,8 +459,14 @@ export class DeliveryService {
     const eta = FINAL_STAGES.has(e.stage) ? (e.stage === 'Completed' ? e.ts : null)
       : this.clock.now() + Math.round(remainingSeconds(this.config.profile, e.stage, e.location ?? s?.position ?? d.pickup, d.pickup, d.dropoff, 1, this.routedLegs(d)) * 1000);
     const change: StageChange = { stage: e.stage, at: e.ts, eventId: e.eventId };
-    const patch = { eta, ...(e.location ? { lastPosition: e.location } : {}), ...(e.reason ? { failureReason: e.reason } : {}) };
-    return await tx.advance(d.id, change, patch) ? { d, eta, change } : null;
+    // The hub's tracking can overtake the saga, whose Scheduled write waits for the hub's answer:
+    // once the drone is flying the delivery, the event names it, so the row is not active without
+    // its drone (the store's one-active-delivery-per-drone index needs it; telemetry finds the track).
+    const named = d.droneId === null && e.droneId !== null && e.stage !== 'Scheduled' && !FINAL_STAGES.has(e.stage);
+    const patch = {
+      eta, ...(e.location ? { lastPosition: e.location } : {}), ...(e.reason ? { failureReason: e.reason } : {}), ...(named ? { droneId: e.droneId } : {}),
+    };
+    return await tx.advance(d.id, change, patch) ? { d: named ? { ...d, droneId: e.droneId } : d, eta, change } : null;
   }
 
   private assignmentOf(d: Delivery, droneId: string, action: DeliveryAssignment['action']): DeliveryAssignment {

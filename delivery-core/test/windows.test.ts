@@ -267,3 +267,20 @@ describe('PATCH reschedule with a window', () => {
     expect(new Set(active.map((d) => d.droneId)).size).toBe(active.length);
   });
 });
+
+describe('tracking that overtakes the saga', () => {
+  it('names the flying drone on a delivery that has none yet, so the store refuses it a second active delivery', async () => {
+    await put('o1', { pickup, dropoff });
+    await put('o2', { pickup, dropoff });
+    const ev = (deliveryId: string, stage: 'Scheduled' | 'HeadedToPickup', type: DeliveryTracking['type']): DeliveryTracking =>
+      ({ v: 1, eventId: `${deliveryId}:${stage}`, type, deliveryId, droneId: 'dx', stage, ts: now, location: null, eta: null });
+    fleet.pushTracking(ev('o1', 'Scheduled', 'DeliveryAssigned'));
+    await service.settled();
+    expect(await get('o1')).toMatchObject({ stage: 'Scheduled', droneId: null });
+    fleet.pushTracking(ev('o1', 'HeadedToPickup', 'DeliveryHeadedToPickup'));
+    fleet.pushTracking(ev('o2', 'HeadedToPickup', 'DeliveryHeadedToPickup'));
+    await service.settled();
+    expect(await get('o1')).toMatchObject({ stage: 'HeadedToPickup', droneId: 'dx' });
+    expect(await get('o2')).toMatchObject({ stage: 'Requested', droneId: null });
+  });
+});
