@@ -70,3 +70,10 @@ describe('mission upload with per-item timeouts and retries (MAVSDK behaviour)',
     expect(link!.stats().missionRetransmits).toBe(5);
   });
 });
+
+describe('mission items from the contract', () => {
+  it('maps a gripper step to MAV_CMD_DO_GRIPPER (param1 instance 1, param2 0 release / 1 grab, MAV_FRAME_MISSION)', () => {
+    const items = toMissionItems([{ kind: 'land', lat: 47.41, lon: 8.55 }, { kind: 'gripper', action: 'grab' }, { kind: 'gripper', action: 'release' }]);
+    expect(items.slice(1).map((i) => [i.seq, i.command, i.frame, i.params[0], i.params[1]])).toEqual([[1, 211, 2, 1, 1], [2, 211, 2, 1, 0]]);
+  });
+});

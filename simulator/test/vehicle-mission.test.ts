@@ -59,6 +59,23 @@ describe('Vehicle mission execution', () => {
     expect(b.texts()).toEqual(expect.arrayContaining(['Armed by external command', 'Takeoff detected', 'Landing detected', 'Mission finished', 'Disarmed by landing']));
   });
 
+  it('runs MAV_CMD_DO_GRIPPER mission items in order: grabs after the pickup landing, releases after the dropoff landing (STATUSTEXT each)', () => {
+    const b = new Bench();
+    const gripper = (action: 0 | 1) => ({ command: 211, frame: 2, param1: 1, param2: action });
+    const items = plan([takeoffItem(10), landItem(at(50, 0)), gripper(1), delayItem(2), takeoffItem(10), landItem(at(100, 0)), gripper(0), delayItem(2), rtlItem()]);
+    expect(b.upload(items)).toBe(MavMissionResult.ACCEPTED);
+    b.command(ARM, [1]);
+    b.command(MISSION_START, [0]);
+    const attached: boolean[] = [false];
+    expect(b.fly((s) => !s.armed, 300, (s) => {
+      if (s.payload.attached !== attached.at(-1)) attached.push(s.payload.attached);
+    })).toBe(true);
+    expect(attached).toEqual([false, true, false]);
+    const texts = b.texts().filter((t) => t.startsWith('Gripper'));
+    expect(texts).toEqual(['Gripper load grabbed', 'Gripper load released']);
+    expect(b.out.flatMap((o) => (o.kind === 'mission-item-reached' ? [o.seq] : []))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
   it('stays armed on the ground through a delay item and waits for it', () => {
     const b = new Bench();
     b.upload(plan([takeoffItem(5), landItem({ lat: 0, lon: 0 }), delayItem(20), takeoffItem(5)]));
