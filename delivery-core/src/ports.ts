@@ -87,6 +87,8 @@ export interface ListFilter {
   from?: number;
   to?: number;
   after?: { createdAt: number; id: string };
+  /** Only deliveries with no pickup window start, or one at or before this (epoch ms): the scheduler's horizon. */
+  pickupFromUntil?: number;
 }
 
 /** How delivery-core talks to the fleet: statuses and tracking in, assignments out. */

@@ -29,6 +29,11 @@ export type StageListener = (d: Delivery, change: StageChange) => void;
 const ETA_REFRESH_MS = 2000;
 const RESCHEDULABLE: readonly DeliveryStage[] = ['Requested', 'Scheduled'];
 const PROPOSALS_PER_CHUNK = 20;
+/**
+ * How far ahead a pickup window is planned (ms): past the longest approach a drone's range allows
+ * (20 km at 12 m/s is under half an hour), so a pair is tentative well before it has to launch.
+ */
+const PLAN_AHEAD_MS = 60 * 60_000;
 
 /**
  * The delivery workflow: accept requests durably, assign the nearest fit drone from the
@@ -313,9 +318,12 @@ export class DeliveryService {
   async schedulePending(): Promise<number> {
     // A delivery whose saga already holds a drone is past planning; that drone is nobody else's.
     const reserved = await this.workflow.reserved();
-    const pending = (await this.repo.listByStage(['Requested'], this.config.scheduleBatchMax)).filter((d) => !reserved.holders.has(d.id));
-    if (pending.length === 0) return 0;
     const now = this.clock.now();
+    // Oldest first, but not those whose pickup window opens past the horizon: a backlog of far
+    // windows would otherwise fill every batch and hold newer requests out.
+    const due = await this.repo.list({ stages: ['Requested'], pickupFromUntil: now + PLAN_AHEAD_MS }, this.config.scheduleBatchMax);
+    const pending = due.filter((d) => !reserved.holders.has(d.id));
+    if (pending.length === 0) return 0;
     const busy = new Set((await this.repo.listByStage(ACTIVE_STAGES, 100_000)).map((d) => d.droneId).filter((x): x is string => x !== null));
     for (const droneId of reserved.drones) busy.add(droneId);
     const { airframe, energy } = this.config;

@@ -133,6 +133,10 @@ export function repositoryContract(name: string, make: () => DeliveryRepository 
       expect((await r.list({ owner: 'shop-2' }, 10)).map((d) => d.id)).toEqual(['p0', 'p3', 'p6']);
       expect((await r.list({ from: 1001, to: 1003 }, 10)).map((d) => d.id)).toEqual(['p2', 'p3', 'p4', 'p5']);
       expect(await r.list({ stages: ['Scheduled'] }, 10)).toEqual([]);
+      // The scheduler's horizon: no window start, or one at or before it.
+      await r.insert({ ...newDelivery('w-near', 900), window: { pickupFrom: 5000, pickupBy: null, deadline: null } }, { stage: 'Requested', at: 900, eventId: 'w-near:r' });
+      await r.insert({ ...newDelivery('w-far', 901), window: { pickupFrom: 9000, pickupBy: null, deadline: null } }, { stage: 'Requested', at: 901, eventId: 'w-far:r' });
+      expect((await r.list({ stages: ['Requested'], pickupFromUntil: 5000 }, 3)).map((d) => d.id)).toEqual(['w-near', 'p0', 'p1']);
       await r.close();
     });
 

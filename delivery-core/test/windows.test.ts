@@ -284,3 +284,21 @@ describe('tracking that overtakes the saga', () => {
     expect(await get('o2')).toMatchObject({ stage: 'Requested', droneId: null });
   });
 });
+
+describe('the scheduler horizon', () => {
+  it('a backlog of windows far ahead does not hold a newer request out of a small batch', async () => {
+    fleet = new MemoryFleetLink();
+    service = new DeliveryService(new MemoryDeliveryRepository(), fleet, coreConfig({ dbPath: ':memory:', scheduleBatchMax: 2, scheduling: { holdMs: 0 } }), clock);
+    app = buildHttp(service);
+    for (const id of ['f1', 'f2', 'f3']) {
+      expect((await put(id, { pickup, dropoff, pickupWindow: { start: iso(now + 3 * 60 * MIN) } })).statusCode).toBe(202);
+      now += 1;
+    }
+    expect((await put('soon', { pickup, dropoff })).statusCode).toBe(202);
+    seen('a', 0.01);
+    expect(await service.schedulePending()).toBe(1);
+    expect(await get('soon')).toMatchObject({ stage: 'Scheduled', droneId: 'a' });
+    expect(service.explanations.has('f1')).toBe(false);
+  });
+});
+

@@ -83,6 +83,7 @@ class MemoryStore implements SyncDeliveryStore {
     return [...this.rows.values()]
       .filter((d) => (!f.stages || f.stages.includes(d.stage)) && (f.owner === undefined || d.owner === f.owner)
         && (f.from === undefined || d.createdAt >= f.from) && (f.to === undefined || d.createdAt < f.to)
+        && (f.pickupFromUntil === undefined || d.window.pickupFrom === null || d.window.pickupFrom <= f.pickupFromUntil)
         && (!f.after || d.createdAt > f.after.createdAt || (d.createdAt === f.after.createdAt && d.id > f.after.id)))
       .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .slice(0, limit)

@@ -200,6 +200,8 @@ export class SqlDeliveryRepository implements DeliveryRepository {
     if (f.owner !== undefined) q = q.where('owner', '=', f.owner);
     if (f.from !== undefined) q = q.where('created_at', '>=', f.from);
     if (f.to !== undefined) q = q.where('created_at', '<', f.to);
+    const until = f.pickupFromUntil;
+    if (until !== undefined) q = q.where((eb) => eb.or([eb('pickup_from', 'is', null), eb('pickup_from', '<=', until)]));
     const after = f.after;
     if (after) q = q.where((eb) => eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]));
     return (await q.orderBy('created_at').orderBy('id').limit(limit).execute()).map(toDelivery);
