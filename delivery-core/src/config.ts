@@ -65,7 +65,8 @@ export interface CoreConfig {
   /**
    * The durable ingestion queue (issue 7): `dir` holds its log segments (one queue per
    * instance, also with PostgreSQL); null: creates are group-committed into the table directly.
-   * `segmentBytes`: a new log segment past this size. The drainer's pace: IngestionOptions.
+   * `segmentBytes`: the size of each log segment file (zero-filled ahead of use). The drainer's
+   * pace: IngestionOptions.
    */
   ingest: IngestionOptions & { dir: string | null; segmentBytes: number };
 }
@@ -88,7 +89,7 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   scheduling: { noFlyZones: [], noFlyMarginM: 50, holdMs: 2000, switchPenaltyS: 20 },
   auth: { keys: [], jwt: null, ratePerSec: 50, burst: 100, trackingSecret: '' },
   drones: [],
-  ingest: { ...defaultIngestionOptions, dir: null, segmentBytes: 64 * 1024 * 1024 },
+  ingest: { ...defaultIngestionOptions, dir: null, segmentBytes: 16 * 1024 * 1024 },
 });
 
 type Overrides = Partial<Omit<CoreConfig, 'mqtt' | 'profile' | 'assignment' | 'airframe' | 'energy' | 'auth' | 'scheduling' | 'ingest'>> & {

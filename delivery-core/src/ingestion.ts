@@ -24,7 +24,7 @@ export interface IngestionOptions {
 }
 
 export const defaultIngestionOptions: Readonly<IngestionOptions> = Object.freeze({
-  drainBatchMax: 500, tableBacklogMax: 400, drainEveryMs: 100, busyUtilization: 0.9, busyDrainPerSec: 100,
+  drainBatchMax: 500, tableBacklogMax: 200, drainEveryMs: 100, busyUtilization: 0.9, busyDrainPerSec: 100,
 });
 
 export interface IngestionDeps {
@@ -65,6 +65,7 @@ export class Ingestion {
   private readonly ready: Queued[] = [];
   private known = new Set<string>();
   private readonly recovered: Promise<void>;
+  private isRecovered = false;
   private markRecovered!: (err?: unknown) => void;
   private chain: Promise<unknown> = Promise.resolve();
   private timer: unknown = null;
@@ -97,6 +98,7 @@ export class Ingestion {
         if (!this.queued.has(w.i)) this.queued.set(w.i, q);
         this.ready.push(q);
       }
+      this.isRecovered = true;
       this.markRecovered();
       return records.length;
     } catch (err) {
@@ -123,7 +125,7 @@ export class Ingestion {
    * with another request a conflict; a new one resolves once its record is durable.
    */
   async accept(id: string, req: DeliveryRequest, correlationId: string): Promise<{ delivery: Delivery; created: boolean }> {
-    await this.recovered;
+    if (!this.isRecovered) await this.recovered;
     const queued = this.queued.get(id);
     if (queued) return this.repeat(queued.delivery, req, queued.durable);
     if (this.known.has(id)) {

@@ -73,7 +73,8 @@ export class FileLogQueue implements IngestQueue {
   private closed = false;
   /** Segment start positions, oldest first (the last is the open one). */
   private segments: number[] = [];
-  readonly stats = { groups: 0, records: 0, largestGroup: 0, segments: 0 };
+  /** syncMs: wall time spent in this log's fdatasyncs (when it is near the elapsed time, the disk is the bound). */
+  readonly stats = { groups: 0, records: 0, largestGroup: 0, segments: 0, syncMs: 0 };
   private readonly options: FileLogOptions;
 
   constructor(private readonly dir: string, options: Partial<FileLogOptions> = {}) {
@@ -199,8 +200,10 @@ export class FileLogQueue implements IngestQueue {
     const written: Written = { group, ends, seq: ++this.seq };
     this.unsynced.push(written);
     this.syncing += 1;
+    const began = performance.now();
     fdatasync(this.fd, (err) => {
       this.syncing -= 1;
+      this.stats.syncMs += performance.now() - began;
       if (err) {
         this.fail(this.unsynced.splice(0).flatMap((w) => w.group), err);
         return;
