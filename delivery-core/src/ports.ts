@@ -14,8 +14,9 @@ export interface DeliveryRepository {
   history(id: string): Promise<StageChange[]>;
   /**
    * Moves the stage and records it; false when `change.eventId` was already recorded, or when
-   * the patch would give a drone a second active delivery (refused by the store itself; inside a
-   * batch only this change is undone, not the batch).
+   * the patch would give a drone a second active delivery, or give the delivery back the drone a
+   * reschedule took it from (`abortedDroneId`) — both refused by the store itself; inside a batch
+   * only this change is undone, not the batch.
    */
   advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason' | 'etaAtDispatch'>>): Promise<boolean>;
   /**

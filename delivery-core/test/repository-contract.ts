@@ -95,6 +95,9 @@ export function repositoryContract(name: string, make: () => DeliveryRepository 
       // The drone is free for another delivery; this one is scheduled again under a new event id.
       await r.insert(newDelivery('o'), { stage: 'Requested', at: 1000, eventId: 'o:r' });
       expect(await r.advance('o', { stage: 'Scheduled', at: 4000, eventId: 'o:s' }, { droneId: 'drone-1' })).toBe(true);
+      // Not back to the drone the reschedule took it from, whatever the caller does.
+      expect(await r.advance('w', { stage: 'Scheduled', at: 3900, eventId: 'w:s:again' }, { droneId: 'drone-1' })).toBe(false);
+      expect(await r.get('w')).toMatchObject({ stage: 'Requested', droneId: null });
       expect(await r.advance('w', { stage: 'Scheduled', at: 4000, eventId: 'w:s:1' }, { droneId: 'drone-2' })).toBe(true);
       expect(await r.get('w')).toMatchObject({ stage: 'Scheduled', droneId: 'drone-2', abortedDroneId: 'drone-1' });
       await r.update('w', { route: null }, 4500);

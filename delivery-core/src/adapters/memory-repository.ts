@@ -42,6 +42,7 @@ class MemoryStore implements SyncDeliveryStore {
   advance(id: string, change: StageChange, patch: Partial<Pick<Delivery, 'droneId' | 'eta' | 'lastPosition' | 'failureReason' | 'etaAtDispatch'>>): boolean {
     const d = this.rows.get(id);
     if (!d || this.eventIds.has(change.eventId)) return false;
+    if (patch.droneId && patch.droneId === d.abortedDroneId) return false;
     const droneId = patch.droneId ?? d.droneId;
     if (droneId && ACTIVE_STAGES.includes(change.stage)
       && [...this.rows.values()].some((o) => o.id !== id && o.droneId === droneId && ACTIVE_STAGES.includes(o.stage))) return false;

@@ -136,7 +136,11 @@ export class SqlDeliveryRepository implements DeliveryRepository {
     };
     try {
       return await this.written(this.atomic(async (db) => {
-        const updated = await db.updateTable('deliveries').set(set).where('id', '=', id).executeTakeFirst();
+        let q = db.updateTable('deliveries').set(set).where('id', '=', id);
+        // Never back to the drone a reschedule took it from (its mission there was aborted).
+        const to = patch.droneId;
+        if (to) q = q.where((eb) => eb.or([eb('aborted_drone_id', 'is', null), eb('aborted_drone_id', '<>', to)]));
+        const updated = await q.executeTakeFirst();
         if (Number(updated.numUpdatedRows) === 0) return false;
         const recorded = await db.insertInto('stage_history').values({ delivery_id: id, stage: change.stage, at: change.at, event_id: change.eventId })
           .onConflict((oc) => oc.column('event_id').doNothing()).executeTakeFirst();
