@@ -90,6 +90,8 @@ export class FleetHub {
     const known = broker && config.source !== 'eventhubs' ? (id: string) => registry.list().some((r) => r.id === id && r.role === 'drone' && r.revokedAt === null) : () => null;
     this.dispatch = new CommandDispatch(this.tracker, this.fleet, tracking, out, clock, this.counters, reject, config.maxPayloadBytes, {
       mine, known, offlineLimitMs: config.dispatchOfflineLimitMs,
+      // IoT Hub devices (SAS or X.509) get commands as C2D messages, queued for them while offline.
+      queuedForOffline: (id) => this.iothub !== null && registry.list().some((r) => r.id === id && (r.symmetricKey !== undefined || r.x509 !== undefined)),
     });
     const pipeline = new HubPipeline({
       fleet: this.fleet, tracker: this.tracker, tracking, dispatch: this.dispatch, clock, counters: this.counters, log, reject,

@@ -20,6 +20,8 @@ export interface DispatchOptions {
   known?: (droneId: string) => boolean | null;
   /** A `fly` assignment whose drone stays offline this long is refused as drone_offline (ms). */
   offlineLimitMs?: number;
+  /** Whether the drone's commands wait for it while it is offline (an IoT Hub device's C2D queue): sent at once. */
+  queuedForOffline?: (droneId: string) => boolean;
 }
 
 /** The hub's side of one `fly` assignment: its answer, once there is one. */
@@ -44,6 +46,7 @@ export class CommandDispatch {
   private readonly mine: (droneId: string) => boolean;
   private readonly known: (droneId: string) => boolean | null;
   private readonly offlineLimitMs: number;
+  private readonly queuedForOffline: (droneId: string) => boolean;
   /** droneId → the tracker's status for it when its mission was held (see hold). */
   private readonly held = new Map<string, DroneStatus | null>();
   /** DispatchReplies sent, repeats included. */
@@ -64,6 +67,7 @@ export class CommandDispatch {
     this.mine = o.mine ?? (() => true);
     this.known = o.known ?? (() => null);
     this.offlineLimitMs = o.offlineLimitMs ?? 60_000;
+    this.queuedForOffline = o.queuedForOffline ?? (() => false);
   }
 
   /** Retained assignments: an empty payload clears one (the delivery has ended). */
@@ -91,8 +95,9 @@ export class CommandDispatch {
     if (!this.mine(a.droneId)) return;
     for (const draft of drafts) this.tracking.publish(draft);
     // Known to be offline: held until it is back and hears its FC. Sent now, the command would
-    // wait in the drone's broker session and reach the agent before its FC link is up.
-    if (this.fleet.get(a.droneId)?.online === false) this.hold(a.droneId);
+    // wait in the drone's broker session and reach the agent before its FC link is up. An IoT Hub
+    // device's C2D queue is meant to hold it (TTL, delivered once): that one goes now.
+    if (this.fleet.get(a.droneId)?.online === false && !this.queuedForOffline(a.droneId)) this.hold(a.droneId);
     else this.sendMission(a);
   }
 
