@@ -273,7 +273,8 @@ export class DeliveryService {
    * again for a row a crash left half way.
    */
   private async finishReplan(d: Delivery, from: string, eventId: string): Promise<void> {
-    this.fleet.publishAssignment(d.id, this.assignmentOf(d, from, 'abort'));
+    // 'reassigned': the hub flies the drone home and tells no one; Rescheduled comes from here.
+    this.fleet.publishAssignment(d.id, { ...this.assignmentOf(d, from, 'abort'), abortReason: 'reassigned' });
     this.fleet.publishAssignment(d.id, null);
     await this.workflow.replan(d.id, from, {
       id: eventId, payload: { deliveryId: d.id, owner: d.owner, fromDroneId: from, reason: 'rescheduled before take-off' },

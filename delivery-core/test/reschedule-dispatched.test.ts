@@ -37,7 +37,7 @@ describe('PATCH of a dispatched delivery whose hub answer is still awaited', () 
     const res = await app.inject({ method: 'PATCH', url: '/api/v1/deliveries/r', payload: { dropoff: moved } });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ stage: 'Requested', droneId: null, dropoff: moved });
-    expect(published.slice(1)).toMatchObject([{ action: 'abort', droneId: 'a' }, null]);
+    expect(published.slice(1)).toMatchObject([{ action: 'abort', droneId: 'a', abortReason: 'reassigned' }, null]);
     expect(await service.workflow.heldDrone('r')).toBeNull();
     await service.workflow.relay.drain();
     expect(events.map((e) => e.type)).toEqual(['DeliveryRescheduled']);
