@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultHubConfig, hubConfig, type HubConfig } from './config.js';
 import { HubError } from './errors.js';
@@ -10,7 +11,9 @@ export type HubCommand =
   | { kind: 'device-revoke'; dataDir: string; id: string };
 
 export const USAGE = `usage:
-  aerie-hub [--mqtt-host H] [--mqtt-port P] [--data-dir DIR] [--fence-radius M]
+  aerie-hub [--mqtt-host H] [--mqtt-port P] [--data-dir DIR] [--fence-radius M] [--no-fly FILE]
+                 FILE: GeoJSON no-fly zones (FeatureCollection or array of Polygon/MultiPolygon Features, as aerie-core --no-fly);
+                 a drone on a delivery inside one raises a no_fly_zone alert
   aerie-hub --external-url mqtt://host:port --external-username U --external-password P [--shared-group G]
   (either form) [--metrics-port P]   Prometheus text at http://HOST:P/metrics
   (embedded) [--ws-port P]   MQTT over WebSocket
@@ -28,7 +31,7 @@ export const USAGE = `usage:
 environment: AERIE_HUB_MQTT_PORT, AERIE_HUB_DATA_DIR, AERIE_HUB_EXTERNAL_URL, AERIE_HUB_EXTERNAL_USERNAME, AERIE_HUB_EXTERNAL_PASSWORD,
   AERIE_HUB_SHARED_GROUP, AERIE_HUB_METRICS_PORT, AERIE_HUB_SOURCE, AERIE_HUB_EVENTHUBS_CONNECTION_STRING, AERIE_HUB_EVENTHUBS_NAME,
   AERIE_HUB_EVENTHUBS_CONSUMER_GROUP, AERIE_HUB_CHECKPOINT_STORAGE_CONNECTION_STRING, AERIE_HUB_CHECKPOINT_CONTAINER, AERIE_HUB_EVENT_STREAM,
-  AERIE_HUB_EVENT_STREAM_HUB, AERIE_HUB_EVENT_STREAM_CONNECTION_STRING`;
+  AERIE_HUB_EVENT_STREAM_HUB, AERIE_HUB_EVENT_STREAM_CONNECTION_STRING, AERIE_HUB_NO_FLY_FILE`;
 
 /** Parses argv and the AERIE_HUB_* environment once; nothing else reads either. */
 export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubCommand {
@@ -40,6 +43,7 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
       'mqtt-port': { type: 'string' },
       'data-dir': { type: 'string' },
       'fence-radius': { type: 'string' },
+      'no-fly': { type: 'string' },
       'external-url': { type: 'string' },
       'external-username': { type: 'string' },
       'external-password': { type: 'string' },
@@ -144,5 +148,45 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
   if (values['mqtt-host']) overrides.mqttHost = values['mqtt-host'];
   const radius = num(values['fence-radius'], '--fence-radius');
   if (radius !== undefined) overrides.fenceRadiusM = radius;
+  const noFly = values['no-fly'] ?? env.AERIE_HUB_NO_FLY_FILE;
+  if (noFly) overrides.noFlyZones = noFlyZonesFile(noFly);
   return { kind: 'run', config: hubConfig(overrides) };
+}
+
+type Ring = readonly (readonly [number, number])[];
+
+/**
+ * The no-fly zones the tracker alerts on, from the same GeoJSON file aerie-core plans round
+ * (--no-fly): each Polygon's outer ring, each part of a MultiPolygon, named by properties.name.
+ * Holes are not read: a drone inside one still alerts (the core's planner keeps out of the
+ * whole zone with its margin anyway). Anything else is HUB_ERR_CONFIG at start, not a crash later.
+ */
+function noFlyZonesFile(path: string): { name: string; ring: Ring }[] {
+  let geojson: unknown;
+  try {
+    geojson = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new HubError('HUB_ERR_CONFIG', `--no-fly ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const g = geojson as { type?: unknown; features?: unknown };
+  const features = g?.type === 'FeatureCollection' ? g.features : geojson;
+  if (!Array.isArray(features)) throw new HubError('HUB_ERR_CONFIG', `--no-fly ${path}: not a FeatureCollection or an array of Features`);
+  return features.flatMap((raw: unknown, k) => {
+    const f = raw as { type?: unknown; properties?: { name?: unknown } | null; geometry?: { type?: unknown; coordinates?: unknown } | null };
+    const geom = f?.geometry;
+    const polys = geom?.type === 'Polygon' ? [geom.coordinates] : geom?.type === 'MultiPolygon' ? geom.coordinates : null;
+    if (f?.type !== 'Feature' || !Array.isArray(polys)) throw new HubError('HUB_ERR_CONFIG', `--no-fly ${path}: feature ${k} is not a Polygon or MultiPolygon Feature`);
+    const name = typeof f.properties?.name === 'string' ? f.properties.name : `zone-${k}`;
+    return polys.map((poly: unknown) => ({ name, ring: outerRing(poly, `--no-fly ${path}: feature ${k}`) }));
+  });
+}
+
+/** A closed ring of ≥ 4 [lon, lat] positions (RFC 7946 §3.1.6), else HUB_ERR_CONFIG. */
+function outerRing(poly: unknown, where: string): Ring {
+  const ring = Array.isArray(poly) ? (poly[0] as unknown) : null;
+  const ok = Array.isArray(ring) && ring.length >= 4 && ring.every((p: unknown) => Array.isArray(p) && p.length >= 2 && p.every((x: unknown) => typeof x === 'number' && Number.isFinite(x)));
+  const pts = ok ? (ring as number[][]).map((p) => [p[0]!, p[1]!] as const) : [];
+  const closed = pts.length > 0 && pts[0]![0] === pts.at(-1)![0] && pts[0]![1] === pts.at(-1)![1];
+  if (!ok || !closed) throw new HubError('HUB_ERR_CONFIG', `${where}: its outer ring needs ≥ 4 [lon, lat] positions, closed (RFC 7946 §3.1.6)`);
+  return pts;
 }
