@@ -95,7 +95,9 @@ try {
   let lost = 0;
   let duplicated = 0;
   let unprocessed = 0;
-  const deadline = Date.now() + 120_000;
+  // A bound against hangs: the scheduler commits a pair only after holding it (scheduling.holdMs),
+  // so a backlog of thousands takes a minute or two to fly.
+  const deadline = Date.now() + 300_000;
   for (const id of acked) {
     for (;;) {
       const res = await fetch(`${c.url}/api/v1/deliveries/${id}`);
