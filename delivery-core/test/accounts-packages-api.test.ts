@@ -186,6 +186,19 @@ describe('accounts and packages API, with API keys', () => {
     expect((await call('k-shop', 'PUT', '/api/v1/packages/s4', { size: 'small', weightKg: 1, deliveryId: 'da' })).json()).toMatchObject({ status: 403, code: 'DLV_ERR_FORBIDDEN' });
   });
 
+  it('by default a delivery for an account nobody registered fails at check-account; one a business registered goes through', async () => {
+    fleet.pushStatus(droneStatus({ droneId: 'drone-001', ts: clock.now() }));
+    // alice's key names her account; it does not register it (workflow/options.ts, the shipped default).
+    expect((await call('k-alice', 'PUT', '/api/v1/deliveries/u1', body)).statusCode).toBe(202);
+    expect(await service.workflow.begin('u1')).toMatchObject({ status: 'failed', error: { code: 'DLV_SAGA_ACCOUNT_UNKNOWN' } });
+    expect((await call('k-alice', 'GET', '/api/v1/deliveries/u1')).json()).toMatchObject({ stage: 'Failed', failureReason: expect.stringMatching(/^DLV_SAGA_ACCOUNT_UNKNOWN: /) as unknown });
+    // A customer the business registered is let through.
+    expect((await call('k-shop', 'PUT', '/api/v1/accounts/carol', { kind: 'customer', name: 'Carol' })).statusCode).toBe(201);
+    expect((await call('k-shop', 'PUT', '/api/v1/deliveries/c1', { ...body, owner: 'carol' })).statusCode).toBe(202);
+    expect(await service.schedulePending()).toBe(1);
+    expect((await call('k-shop', 'GET', '/api/v1/deliveries/c1')).json()).toMatchObject({ owner: 'carol', stage: 'Scheduled', droneId: 'drone-001' });
+  });
+
   it('an operator suspends an account: its next delivery fails at the saga\'s first step', async () => {
     await call('k-alice', 'PUT', '/api/v1/accounts/alice', { kind: 'customer', name: 'Alice' });
     expect((await call('k-ops', 'PUT', '/api/v1/accounts/bob', { kind: 'customer', name: 'Bob', status: 'suspended' })).statusCode).toBe(201);

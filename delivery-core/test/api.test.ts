@@ -117,6 +117,8 @@ describe('delivery API', () => {
       expect(stageHistory).toBeDefined();
       return rest;
     };
+    // A named owner must be a registered account (workflow/options.ts), or the saga fails it.
+    expect((await app.inject({ method: 'PUT', url: '/api/v1/accounts/alice', payload: { kind: 'customer', name: 'Alice' } })).statusCode).toBe(201);
     const fresh = await app.inject({ method: 'PUT', url: '/api/v1/deliveries/d1', payload: { ...body, owner: 'alice' } });
     expect(fresh.statusCode).toBe(202);
     expect(fresh.json()).toEqual(await asGet('d1'));

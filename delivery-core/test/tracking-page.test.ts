@@ -39,6 +39,11 @@ beforeAll(async () => {
   // A test needing Chromium fails without it, never skips.
   expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/test.mjs does as root)`).toBe(true);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  // alice's key names her account; registering it lets her deliveries past the saga's check-account.
+  const registered = await fetch(`${base}/api/v1/accounts/alice`, {
+    method: 'PUT', headers: { 'content-type': 'application/json', authorization: 'Bearer k-alice' }, body: JSON.stringify({ kind: 'customer', name: 'Alice' }),
+  });
+  expect(registered.status).toBe(201);
 });
 afterAll(async () => {
   await browser?.close();

@@ -24,9 +24,12 @@ export interface WorkflowOptions {
   relayEveryMs: number;
   relayBatch: number;
   /**
-   * Whether a delivery owner must be a registered account. Off by default: API keys and JWT
-   * claims already name the accounts, and registering them is optional; a registered account
-   * that is suspended fails its deliveries either way.
+   * Whether a delivery owner must be a registered account (PUT /api/v1/accounts/{id}). On by
+   * default (issue 7: businesses register, then their customers): an API key or a JWT names an
+   * account, it does not create one, so a delivery for an owner nobody registered fails at the
+   * saga's check-account step with DLV_SAGA_ACCOUNT_UNKNOWN. A delivery without an owner (auth
+   * off, or an operator not naming one) has no account to check. A registered account that is
+   * suspended fails its deliveries either way.
    */
   requireRegisteredAccount: boolean;
 }
@@ -41,5 +44,5 @@ export const defaultWorkflowOptions: Readonly<WorkflowOptions> = Object.freeze({
   superviseEveryMs: 500,
   relayEveryMs: 200,
   relayBatch: 100,
-  requireRegisteredAccount: false,
+  requireRegisteredAccount: true,
 });
