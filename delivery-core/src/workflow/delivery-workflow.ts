@@ -34,6 +34,8 @@ export interface WorkflowDeps {
 export class DeliveryWorkflow {
   readonly options: Readonly<WorkflowOptions>;
   readonly hubBreaker: CircuitBreaker;
+  /** The event bus's breaker (issue 7: a circuit breaker per dependency). */
+  readonly busBreaker: CircuitBreaker;
   readonly runner: SagaRunner<DeliverySagaContext>;
   readonly supervisor: Supervisor<DeliverySagaContext>;
   readonly relay: OutboxRelay;
@@ -58,7 +60,10 @@ export class DeliveryWorkflow {
       onError: (_id, err) => onError(err),
     });
     this.supervisor = new Supervisor(this.runner, deps.store, deps.deliveries, deps.clock, o.superviseEveryMs, onError);
-    this.relay = new OutboxRelay(deps.store, { publish: (e) => this.fanOut(e) }, deps.clock, { everyMs: o.relayEveryMs, batch: o.relayBatch }, onError);
+    // A bus that keeps failing is left alone for openMs rather than tried on every relay tick;
+    // only transient failures count (TransientError, as MqttOutboxPublisher throws when offline).
+    this.busBreaker = new CircuitBreaker('bus', o.busBreaker, deps.clock);
+    this.relay = new OutboxRelay(deps.store, { publish: (e) => this.busBreaker.call(() => this.fanOut(e)) }, deps.clock, { everyMs: o.relayEveryMs, batch: o.relayBatch }, onError);
     // The hub answered a dispatch: the saga waiting for it goes on now, not at its next try.
     deps.hub.onAnswer?.((id) => {
       if (!this.stopped) void this.runner.run(id, { now: true }).catch(onError);

@@ -6,6 +6,11 @@ export interface WorkflowOptions {
   hubRetry: RetryPolicy;
   /** The hub's circuit breaker. */
   hubBreaker: BreakerPolicy;
+  /**
+   * The breaker in front of the outbox's consumers (the event bus): the relay's second
+   * dependency. While it is open a relay pass publishes nothing and leaves every event unsent.
+   */
+  busBreaker: BreakerPolicy;
   /** Durable backoff between tries of a failed step, across restarts (ms). */
   sagaBackoff: BackoffPolicy;
   /**
@@ -37,6 +42,7 @@ export interface WorkflowOptions {
 export const defaultWorkflowOptions: Readonly<WorkflowOptions> = Object.freeze({
   hubRetry: { attempts: 3, baseMs: 100, capMs: 2000 },
   hubBreaker: { failureThreshold: 5, openMs: 10_000 },
+  busBreaker: { failureThreshold: 5, openMs: 5000 },
   sagaBackoff: { baseMs: 500, capMs: 30_000 },
   hubReplyTimeoutMs: 20_000,
   hubReplyAttempts: 12,
