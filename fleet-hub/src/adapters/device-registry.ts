@@ -1,6 +1,6 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { HubError } from '../errors.js';
@@ -94,7 +94,7 @@ export class MemoryDeviceRegistry implements DeviceRegistry {
   }
 }
 
-/** Durable registry: one JSON file, replaced atomically (write to a temp file, then rename). */
+/** Durable registry: one JSON file, replaced atomically (write and fdatasync a temp file, rename, fsync the directory). */
 export class FileDeviceRegistry extends MemoryDeviceRegistry {
   private constructor(private readonly path: string) {
     super();
@@ -161,7 +161,21 @@ export class FileDeviceRegistry extends MemoryDeviceRegistry {
   protected override async persist(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
     const tmp = `${this.path}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ devices: this.list() }, null, 2), { mode: 0o600 });
+    // Data on disk before the rename, and the rename itself (the directory) after it: a revocation
+    // acknowledged to the operator must not come back undone after a power cut.
+    const file = await open(tmp, 'w', 0o600);
+    try {
+      await file.writeFile(JSON.stringify({ devices: this.list() }, null, 2));
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
     await rename(tmp, this.path);
+    const dir = await open(dirname(this.path), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
   }
 }
