@@ -92,6 +92,19 @@ describe('planner hard constraints and explanations', () => {
     expect(trip(windy, energy, drone('d', 0), job('j', 0), 0).reason).not.toBeNull();
   });
 
+  it('counts the wind in the whole trip\'s energy: a battery that makes the round trip plus reserve in calm air is refused for energy in a wind it can beat', () => {
+    const windy = { ...profile, wind: { speedMs: 6, fromDeg: 90 } };
+    const calm = trip(profile, energy, drone('d', 0), job('j', 0), 0);
+    const blown = trip(windy, energy, drone('d', 0), job('j', 0), 0);
+    expect([calm.reason, blown.reason]).toEqual([null, null]);
+    // Out east into the wind, back with it: slower out than faster back, so more time aloft.
+    expect(blown.energyWh).toBeGreaterThan(calm.energyWh * 1.05);
+    // Between the two needs, above the reserve (reserveFraction of capacity) that must stay in the pack.
+    const between = energy.reserveFraction * energy.capacityWh + (calm.energyWh + blown.energyWh) / 2;
+    expect(trip(profile, energy, drone('d', 0, { energyWh: between }), job('j', 0), 0).reason).toBeNull();
+    expect(trip(windy, energy, drone('d', 0, { energyWh: between }), job('j', 0), 0).reason).toBe('energy');
+  });
+
   it('gives the heavy parcel to the only drone that can lift it, where nearest-first strands it', () => {
     // The heavy lifter is nearest to the light job, which comes first in the queue.
     const drones = [drone('heavy', 0, { maxPayloadKg: 5 }), drone('light', 0.02)];
