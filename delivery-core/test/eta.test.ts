@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { DeliveryTracking } from '@aerie/contracts';
+import { haversineM, type DeliveryTracking } from '@aerie/contracts';
 import { DeliveryService, MemoryDeliveryRepository, MemoryFleetLink, buildHttp, coreConfig, remainingSeconds } from '../src/index.js';
 import { SpeedLearner } from '../src/domain/speed-learner.js';
 import { groundSpeedMs } from '../src/domain/wind.js';
@@ -19,6 +19,26 @@ describe('wind-aware ETA', () => {
     const south = { lat: 47.39, lon: 8.54 };
     const north = { lat: 47.41, lon: 8.54 };
     expect(remainingSeconds(p, 'PickedUp', south, south, north)).toBeGreaterThan(remainingSeconds(p, 'PickedUp', north, north, south) + 100);
+  });
+
+  it('adds up take-off climb, cruise at the wind\'s ground speed with acceleration, descent with a slow landing, and loading time', () => {
+    const p = { cruiseSpeedMs: 10, climbRateMs: 2, descentRateMs: 1.5, cruiseAltM: 30, groundDelayS: 20, horizontalAccelMs2: 2, slowDescentBelowM: 5, slowDescentRateMs: 0.5 };
+    const pickup = { lat: 47.39, lon: 8.54 };
+    const dropoff = { lat: 47.40, lon: 8.54 };
+    const d = haversineM(pickup, dropoff);
+    const climb = 30 / 2;
+    const descent = 25 / 1.5 + 5 / 0.5;
+    // Calm: cruise d/v plus v/a for speeding up and braking.
+    const calmLeg = climb + (d / 10 + 10 / 2) + descent;
+    expect(remainingSeconds(p, 'PickedUp', pickup, pickup, dropoff)).toBeCloseTo(20 + calmLeg, 6);
+    // A drone waiting at the pickup: its (empty) leg there is a climb and a descent, then loading.
+    expect(remainingSeconds(p, 'Scheduled', pickup, pickup, dropoff)).toBeCloseTo(climb + descent + 20 + calmLeg, 6);
+    // 4 m/s from the north on a northbound leg: ground speed 6 m/s (no airspeed cap here).
+    const north = { ...p, wind: { speedMs: 4, fromDeg: 0 } };
+    expect(remainingSeconds(north, 'PickedUp', pickup, pickup, dropoff)).toBeCloseTo(20 + climb + (d / 6 + 6 / 2) + descent, 6);
+    // In flight at cruise height, half-way: the rest of the cruise and the descent, no climb.
+    const mid = { lat: 47.395, lon: 8.54, altRel: 30 };
+    expect(remainingSeconds(p, 'HeadedToDropoff', mid, pickup, dropoff)).toBeCloseTo(haversineM(mid, dropoff) / 10 + 10 / 2 + descent, 6);
   });
 
   it('learns the ground-speed ratio per drone and leg, and starts over on a new leg', () => {
