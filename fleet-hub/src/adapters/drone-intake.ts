@@ -7,13 +7,14 @@ import { FLEET_PREFIX } from '@aerie/contracts';
  * The hub's own intake of a drone's statuses and events, read off the drone's connection in
  * front of aedes' parser and publish path.
  *
- * Why: at bench:ingest's 2× overload (~40k DroneStatus/s at QoS 1) aedes' intake cost the hub
- * about two thirds of its CPU per message: mqtt-packet's parser (a BufferList copy, a Packet
- * object, debug calls), the ACL again, then per message a PUBACK write of its own, a
+ * Why: at bench:ingest's 2× overload (~40k DroneStatus/s at QoS 1) aedes' intake took 59 % of the
+ * hub's CPU (profile, quiet box): mqtt-packet's parser (a BufferList copy, a Packet object, debug
+ * calls), the ACL again, then per message a PUBACK write of its own, a
  * setImmediate, storeRetained → enqueueOffline (a persistence trie match, two promises) →
  * mqemitter (a second trie match) → the hub's in-process subscriber. With the 2 cores shared,
  * that intake fell behind the offered rate and the delay built in the kernel's socket buffers,
- * before the hub's shedding queue saw anything.
+ * before the hub's shedding queue saw anything. With this intake the hub spends 10–17 µs of CPU
+ * per message at 2× instead of 22–35 (bench:ingest, README).
  *
  * What it does instead, per socket read of a drone's connection (MQTT 3.1 / 3.1.1):
  * - frames the bytes itself (fixed header, remaining length [MQTT-2.2]); a PUBLISH on the
@@ -28,7 +29,8 @@ import { FLEET_PREFIX } from '@aerie/contracts';
  * - writes the PUBACKs owed by one read in one write, at the end of the read, and refreshes the
  *   keep-alive timer once per read [MQTT-3.1.2-24];
  * - when another client subscribes to a matching filter (the telemetry service, the core), hands
- *   the message to aedes' routing for them as well, as aedes would have; the hub's in-process
+ *   the message to aedes' routing for them as well, as aedes would have (and always once a
+ *   persistent session has subscribed to fleet topics: aedes-broker.ts); the hub's in-process
  *   subscription then skips it (it is queued already).
  *
  * aedes 1.x keeps its read loop (lib/client.js nextBatch: the next read once the packets handed
