@@ -52,7 +52,7 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
   }
   // Accepted requests wait in this instance's log until drained into the database (issue 7).
   const queue = config.ingest.dir ? new FileLogQueue(config.ingest.dir, { segmentBytes: config.ingest.segmentBytes }) : null;
-  const service = new DeliveryService(repo, fleet, config, clock, records, {}, queue);
+  const service = new DeliveryService(repo, fleet, config, clock, records, config.workflow, queue);
   service.workflow.onEvent((e) => outbox.publish(e));
   const http = buildHttp(service, auth);
   await http.listen({ host: config.httpHost, port: config.httpPort });

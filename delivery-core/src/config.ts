@@ -5,6 +5,7 @@ import type { EnergyModel } from './domain/planner.js';
 import type { ZoneFeature } from './domain/routing.js';
 import type { AuthConfig } from './auth.js';
 import { defaultIngestionOptions, type IngestionOptions } from './ingestion.js';
+import { defaultWorkflowOptions, type WorkflowOptions } from './workflow/options.js';
 
 /** What the planner assumes of every drone until the registry says otherwise. */
 export interface Airframe {
@@ -69,6 +70,11 @@ export interface CoreConfig {
    * pace: IngestionOptions.
    */
   ingest: IngestionOptions & { dir: string | null; segmentBytes: number };
+  /**
+   * The saga's settings (workflow/options.ts: retries, breakers, the hub's answer timeout,
+   * whether an owner must be a registered account, …); the service's defaults where not given.
+   */
+  workflow: WorkflowOptions;
 }
 
 export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
@@ -90,9 +96,11 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   auth: { keys: [], jwt: null, ratePerSec: 50, burst: 100, trackingSecret: '' },
   drones: [],
   ingest: { ...defaultIngestionOptions, dir: null, segmentBytes: 16 * 1024 * 1024 },
+  workflow: defaultWorkflowOptions,
 });
 
-type Overrides = Partial<Omit<CoreConfig, 'mqtt' | 'profile' | 'assignment' | 'airframe' | 'energy' | 'auth' | 'scheduling' | 'ingest'>> & {
+type Overrides = Partial<Omit<CoreConfig, 'mqtt' | 'profile' | 'assignment' | 'airframe' | 'energy' | 'auth' | 'scheduling' | 'ingest' | 'workflow'>> & {
+  workflow?: Partial<WorkflowOptions>;
   scheduling?: Partial<SchedulingConfig>;
   ingest?: Partial<CoreConfig['ingest']>;
   auth?: Partial<AuthConfig>;
@@ -111,10 +119,15 @@ export function coreConfig(o: Overrides = {}): Readonly<CoreConfig> {
     scheduling: { ...defaultCoreConfig.scheduling, ...o.scheduling },
     auth: { ...defaultCoreConfig.auth, ...o.auth },
     ingest: { ...defaultCoreConfig.ingest, ...o.ingest },
+    workflow: { ...defaultCoreConfig.workflow, ...o.workflow },
   };
   const q = cfg.ingest;
   if (![q.drainBatchMax, q.tableBacklogMax, q.drainEveryMs, q.segmentBytes, q.busyDrainPerSec].every((x) => Number.isInteger(x) && x > 0) || !(q.busyUtilization > 0 && q.busyUtilization <= 1)) {
     throw new DeliveryError('DLV_ERR_CONFIG', 500, 'ingest.drainBatchMax, tableBacklogMax, drainEveryMs, segmentBytes and busyDrainPerSec must be positive integers, busyUtilization within (0, 1]');
+  }
+  const w = cfg.workflow;
+  if (![w.hubReplyTimeoutMs, w.hubReplyAttempts, w.waitForDroneMs, w.superviseEveryMs, w.relayEveryMs, w.relayBatch].every((x) => Number.isInteger(x) && x > 0)) {
+    throw new DeliveryError('DLV_ERR_CONFIG', 500, 'workflow.hubReplyTimeoutMs, hubReplyAttempts, waitForDroneMs, superviseEveryMs, relayEveryMs and relayBatch must be positive integers');
   }
   if (!(cfg.auth.ratePerSec > 0 && cfg.auth.burst >= 1)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'auth.ratePerSec must be > 0 and auth.burst ≥ 1');
   if (!(cfg.energy.reserveFraction >= 0 && cfg.energy.reserveFraction < 1)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'energy.reserveFraction must be within [0, 1)');

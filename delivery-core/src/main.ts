@@ -9,10 +9,11 @@ import { coreConfig, defaultCoreConfig } from './config.js';
 import { startDeliveryCore } from './app.js';
 import { DeliveryError } from './errors.js';
 
-const USAGE = `usage: aerie-core [--http-port P] [--http-host H] [--data-dir DIR] [--api-keys FILE] [--jwt-jwks FILE] [--drones FILE] [--no-fly FILE] [--hold-ms MS] --mqtt-url URL --mqtt-username U --mqtt-password P
+const USAGE = `usage: aerie-core [--http-port P] [--http-host H] [--data-dir DIR] [--api-keys FILE] [--jwt-jwks FILE] [--drones FILE] [--no-fly FILE] [--hold-ms MS] [--open-accounts] [--hub-reply-timeout-ms MS] --mqtt-url URL --mqtt-username U --mqtt-password P
 environment: DATABASE_URL (PostgreSQL instead of the SQLite file in the data dir), AERIE_CORE_HTTP_PORT, AERIE_CORE_DATA_DIR, AERIE_CORE_API_KEYS_FILE, AERIE_CORE_MQTT_URL, AERIE_CORE_MQTT_USERNAME, AERIE_CORE_MQTT_PASSWORD,
   AERIE_CORE_JWT_HS256_SECRET, AERIE_CORE_JWT_JWKS_FILE, AERIE_CORE_JWT_ISSUER, AERIE_CORE_JWT_AUDIENCE, AERIE_CORE_TRACKING_SECRET, AERIE_CORE_DRONES_FILE,
-  AERIE_CORE_NO_FLY_FILE (GeoJSON no-fly zones), AERIE_CORE_HOLD_MS (how long a planned drone stays tentative and re-optimised; default ${defaultCoreConfig.scheduling.holdMs})`;
+  AERIE_CORE_NO_FLY_FILE (GeoJSON no-fly zones), AERIE_CORE_HOLD_MS (how long a planned drone stays tentative and re-optimised; default ${defaultCoreConfig.scheduling.holdMs}),
+  AERIE_CORE_OPEN_ACCOUNTS=1 (same as --open-accounts: owners need not be registered accounts), AERIE_CORE_HUB_REPLY_TIMEOUT_MS (default ${defaultCoreConfig.workflow.hubReplyTimeoutMs})`;
 
 /** JWT verification when a secret or a JWKS is given; issuer and audience are checked when set. */
 function jwtFrom(env: NodeJS.ProcessEnv, jwksFile: string | undefined): JwtConfig | null {
@@ -37,7 +38,8 @@ async function main(): Promise<void> {
     options: {
       'http-port': { type: 'string' }, 'http-host': { type: 'string' }, 'data-dir': { type: 'string' },
       'mqtt-url': { type: 'string' }, 'mqtt-username': { type: 'string' }, 'mqtt-password': { type: 'string' }, 'api-keys': { type: 'string' },
-      'jwt-jwks': { type: 'string' }, drones: { type: 'string' }, 'no-fly': { type: 'string' }, 'hold-ms': { type: 'string' },
+      'jwt-jwks': { type: 'string' }, drones: { type: 'string' }, 'no-fly': { type: 'string' }, 'hold-ms': { type: 'string' }, 'open-accounts': { type: 'boolean' },
+      'hub-reply-timeout-ms': { type: 'string' },
     },
   });
   const env = process.env;
@@ -65,6 +67,12 @@ async function main(): Promise<void> {
     scheduling: {
       ...(noFlyFile ? { noFlyZones: zonesOf(JSON.parse(readFileSync(noFlyFile, 'utf8'))) } : {}),
       ...(values['hold-ms'] ?? env.AERIE_CORE_HOLD_MS ? { holdMs: Number(values['hold-ms'] ?? env.AERIE_CORE_HOLD_MS) } : {}),
+    },
+    // The saga: --open-accounts lets owners nobody registered through (a key or JWT names an account);
+    // the hub's answer to a dispatched mission is awaited this long before the assignment is re-sent.
+    workflow: {
+      ...(values['open-accounts'] || env.AERIE_CORE_OPEN_ACCOUNTS === '1' ? { requireRegisteredAccount: false } : {}),
+      ...(values['hub-reply-timeout-ms'] ?? env.AERIE_CORE_HUB_REPLY_TIMEOUT_MS ? { hubReplyTimeoutMs: Number(values['hub-reply-timeout-ms'] ?? env.AERIE_CORE_HUB_REPLY_TIMEOUT_MS) } : {}),
     },
     // A JSON array of { id, airframe, maxPayloadKg, maxRangeM, home: { lat, lon } }.
     ...(dronesFile ? { drones: JSON.parse(readFileSync(dronesFile, 'utf8')) as DroneRegistration[] } : {}),

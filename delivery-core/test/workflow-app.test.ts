@@ -73,3 +73,37 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+async function sagaWhere(core: RunningCore, id: string, ok: (s: { status: string; step: number } | null) => boolean, what: string) {
+  for (const end = Date.now() + 20_000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
+    const saga = await core.service.records.getSaga(id);
+    if (ok(saga)) return saga;
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('the saga settings in the core configuration', () => {
+  it('refuses nonsense and reaches the running saga: an unregistered owner fails by default, passes with requireRegisteredAccount off', async () => {
+    expect(() => coreConfig({ workflow: { hubReplyTimeoutMs: 0 } })).toThrow(/workflow\.hubReplyTimeoutMs/);
+    expect(() => coreConfig({ workflow: { relayBatch: 1.5 } })).toThrow(/DLV_ERR_CONFIG|relayBatch/);
+    const mqttOf = (clientId: string) => ({ url: broker.url, username: 'core', password: 'core-pw', clientId });
+    const strict = await startDeliveryCore(coreConfig({ dbPath: join(dir, 'strict.sqlite'), httpPort: 0, mqtt: mqttOf('core-strict') }), { log: () => undefined });
+    try {
+      expect((await put(strict, '/api/v1/deliveries/ghost', { ...body, owner: 'nobody' })).status).toBe(202);
+      expect(await sagaWhere(strict, 'ghost', (s) => s?.status === 'failed', 'the saga to fail at check-account')).toMatchObject({ error: { code: 'DLV_SAGA_ACCOUNT_UNKNOWN' } });
+    } finally {
+      await strict.close();
+    }
+    const open = await startDeliveryCore(coreConfig({
+      dbPath: join(dir, 'open.sqlite'), httpPort: 0, mqtt: mqttOf('core-open'), workflow: { requireRegisteredAccount: false, hubReplyTimeoutMs: 7000 },
+    }), { log: () => undefined });
+    try {
+      expect(open.service.workflow.options).toMatchObject({ requireRegisteredAccount: false, hubReplyTimeoutMs: 7000 });
+      expect((await put(open, '/api/v1/deliveries/ghost', { ...body, owner: 'nobody' })).status).toBe(202);
+      // Past check-account: the saga stands at the reserve step, waiting for a drone nobody flies here.
+      expect(await sagaWhere(open, 'ghost', (s) => (s?.step ?? 0) >= 2, 'the saga to pass check-account')).toMatchObject({ status: 'running', data: { owner: 'nobody' } });
+    } finally {
+      await open.close();
+    }
+  });
+});
