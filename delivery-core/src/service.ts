@@ -157,6 +157,9 @@ export class DeliveryService {
 
   /** Idempotent create: the same id with the same request returns the existing delivery. */
   async request(id: string, req: DeliveryRequest, correlationId: string): Promise<{ delivery: Delivery; created: boolean }> {
+    // With an ingestion queue every create goes through its idempotency index, or a later PUT of
+    // this id would be taken for a new one.
+    if (this.ingestion) return this.ingestion.accept(id, req, correlationId);
     const { delivery, first } = this.newRequest(id, req, correlationId);
     return this.settleCreate(await this.repo.insert(delivery, first), delivery, first, req);
   }
