@@ -11,6 +11,7 @@ export const HubErrorCodes = {
   HUB_ERR_DUPLICATE: 'Duplicate status (same bootId and seq or older)',
   HUB_ERR_TOO_LARGE: 'PUBLISH payload exceeds the per-connection size limit',
   HUB_ERR_RATE: 'PUBLISH rate exceeds the per-connection limit',
+  HUB_ERR_INFLIGHT: 'Inbound QoS 2 messages awaiting PUBREL exceed the per-connection limit (the connection is closed)',
   HUB_ERR_DEVICE_EXISTS: 'A device with this id already exists',
   HUB_ERR_NO_DEVICE: 'No device with this id',
   HUB_ERR_BAD_ID: 'Not a valid device id',

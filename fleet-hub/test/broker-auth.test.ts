@@ -50,6 +50,7 @@ describe('broker identity and ACL', () => {
         "HUB_ERR_DUPLICATE",
         "HUB_ERR_TOO_LARGE",
         "HUB_ERR_RATE",
+        "HUB_ERR_INFLIGHT",
         "HUB_ERR_DEVICE_EXISTS",
         "HUB_ERR_NO_DEVICE",
         "HUB_ERR_BAD_ID",

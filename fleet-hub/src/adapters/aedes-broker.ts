@@ -220,6 +220,12 @@ export class EmbeddedBroker {
       if (!client.clean && subs.some((s) => !s.topic.startsWith(`${SVC_PREFIX}/`))) broker.persistentFleetSubscriber = true;
     });
     aedes.on('unsubscribe', () => broker.routedCache.clear());
+    // aedes closes a connection past maxInflightInbound (QoS 2 awaiting PUBREL) with only a
+    // clientError; the excess is a refusal like the others: counted by code and logged.
+    aedes.on('clientError', (c, err) => {
+      if (!/maxInflightInbound exceeded/.test(err.message)) return;
+      opts.onRefusal({ code: 'HUB_ERR_INFLIGHT', clientId: c.id, principal: broker.principals.get(c)?.id ?? null, topic: null });
+    });
     return broker;
   }
 
