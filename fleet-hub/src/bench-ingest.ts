@@ -6,7 +6,10 @@
  * the pipeline again at twice the throughput it just reached, to show it sheds instead of
  * collapsing. Last line: one JSON object with the issue's keys.
  *
- *   node fleet-hub/dist/bench-ingest.js [--smoke] [--rate MSG_PER_S] [--seconds S] [--drones N]
+ *   node fleet-hub/dist/bench-ingest.js [--smoke] [--rate MSG_PER_S] [--seconds S] [--drones N] [--publishers N]
+ *
+ * The publishers are a minimal raw MQTT 3.1.1 client (bench/raw-mqtt-publisher.ts), not mqtt.js:
+ * on 2 shared cores mqtt.js' own cost starved the fleet and the overload p99 measured it.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,14 +22,18 @@ import { FleetHub } from './app.js';
 import { hubConfig } from './config.js';
 import { MemoryDeviceRegistry } from './adapters/device-registry.js';
 import { MemoryTelemetryWriter } from './adapters/memory-telemetry-writer.js';
+import { RawMqttPublisher } from './bench/raw-mqtt-publisher.js';
 
 interface PublisherJob { url: string; drones: { id: string; secret: string }[]; rate: number; seconds: number }
-interface PublisherResult { sent: number; acked: number; seconds: number }
+/** cpuUsPerMsg, tick gaps and unsent bytes describe the publisher child itself, so a starved fleet shows. */
+interface PublisherResult { sent: number; acked: number; seconds: number; cpuUsPerMsg: number; tickGapP50Ms: number; tickGapMaxMs: number; maxUnsentMb: number }
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
+
+const publishers = arg('--publishers', 1);
 
 // ---- child: the simulated fleet -------------------------------------------------------------
 
@@ -45,55 +52,92 @@ function status(droneId: string, seq: number): DroneStatus {
 }
 
 async function publisher(job: PublisherJob): Promise<PublisherResult> {
-  const clients = await Promise.all(job.drones.map((d) => mqtt.connectAsync(job.url, {
-    clientId: d.id, username: d.id, password: d.secret, protocolVersion: 4, reconnectPeriod: 0, clean: true,
+  const url = new URL(job.url);
+  const clients = await Promise.all(job.drones.map((d) => RawMqttPublisher.connect(url.hostname, Number(url.port), {
+    clientId: d.id, username: d.id, password: d.secret, keepAliveS: 60,
   })));
+  const topicOf = job.drones.map((d) => Buffer.from(topics.status(d.id), 'utf8'));
   const seqs = clients.map(() => 0);
   let sent = 0;
-  let acked = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const deadline = started + job.seconds * 1000;
   let next = 0;
-  // Paced by the wall clock, so a slow hub does not slow the offer down (no coordinated omission).
+  let last = started;
+  const gaps: number[] = [];
+  let maxUnsent = 0;
+  // Paced by the wall clock, so a slow hub does not slow the offer down (no coordinated omission):
+  // each tick generates everything due by now, ts = Date.now() at generation, then one write per socket.
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
+      gaps.push(now - last);
+      last = now;
       const due = Math.min(now, deadline);
       const target = Math.floor(((due - started) / 1000) * job.rate);
       for (; sent < target; sent++) {
         const i = next;
         next = (next + 1) % clients.length;
-        const id = job.drones[i]!.id;
-        clients[i]!.publish(topics.status(id), encodeMessage(status(id, ++seqs[i]!)), { qos: 1 }, (err) => {
-          if (!err) acked += 1;
-        });
+        clients[i]!.publish(topicOf[i]!, encodeMessage(status(job.drones[i]!.id, ++seqs[i]!)));
       }
+      let unsent = 0;
+      for (const c of clients) {
+        c.flush();
+        unsent += c.unsentBytes;
+      }
+      maxUnsent = Math.max(maxUnsent, unsent);
       if (now >= deadline) resolve();
       else setTimeout(tick, 5);
     };
     tick();
   });
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  const acked = () => clients.reduce((a, c) => a + c.acked, 0);
   const ackDeadline = performance.now() + 60_000;
-  while (acked < sent && performance.now() < ackDeadline) await new Promise((r) => setTimeout(r, 20));
-  await Promise.all(clients.map((c) => c.endAsync(true)));
-  return { sent, acked, seconds };
+  while (acked() < sent && performance.now() < ackDeadline) await new Promise((r) => setTimeout(r, 20));
+  const result = { sent, acked: acked(), seconds, cpuUsPerMsg: (used.user + used.system) / Math.max(1, sent), tickGapP50Ms: quantile(gaps, 0.5), tickGapMaxMs: quantile(gaps, 1), maxUnsentMb: maxUnsent / 2 ** 20 };
+  await Promise.all(clients.map((c) => c.end()));
+  return result;
 }
 
 // ---- parent: brokers, hub, measurements ----------------------------------------------------
 
+/**
+ * The fleet in `publishers` child processes (drones split between them, each at its share of
+ * the rate), so publishing does not share the hub's event loop.
+ */
 async function runPublisher(job: PublisherJob): Promise<PublisherResult> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--publisher'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  child.send(job);
-  const [result] = (await once(child, 'message')) as [PublisherResult];
-  child.kill();
-  return result;
+  const n = Math.max(1, Math.min(publishers, job.drones.length));
+  const results = await Promise.all(Array.from({ length: n }, async (_, k) => {
+    const drones = job.drones.filter((_d, i) => i % n === k);
+    const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--publisher'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.send({ ...job, drones, rate: (job.rate * drones.length) / job.drones.length });
+    const [result] = (await once(child, 'message')) as [PublisherResult];
+    child.kill();
+    return result;
+  }));
+  const sent = results.reduce((a, r) => a + r.sent, 0);
+  return {
+    sent, acked: results.reduce((a, r) => a + r.acked, 0), seconds: Math.max(...results.map((r) => r.seconds)),
+    cpuUsPerMsg: results.reduce((a, r) => a + r.cpuUsPerMsg * r.sent, 0) / Math.max(1, sent),
+    tickGapP50Ms: Math.max(...results.map((r) => r.tickGapP50Ms)), tickGapMaxMs: Math.max(...results.map((r) => r.tickGapMaxMs)),
+    maxUnsentMb: results.reduce((a, r) => a + r.maxUnsentMb, 0),
+  };
+}
+
+function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return 0;
+  const sorted = Float64Array.from(xs).sort();
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 }
 
 function p99(xs: number[]): number {
-  if (xs.length === 0) return 0;
-  const sorted = Float64Array.from(xs).sort();
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;
+  return quantile(xs, 0.99);
+}
+
+function describePublisher(r: PublisherResult): string {
+  return `publisher CPU ${r.cpuUsPerMsg.toFixed(1)} µs/msg, tick gap p50 ${r.tickGapP50Ms.toFixed(1)} ms max ${r.tickGapMaxMs.toFixed(0)} ms, unsent max ${r.maxUnsentMb.toFixed(1)} MB`;
 }
 
 async function waitFor(cond: () => boolean, ms: number): Promise<void> {
@@ -107,7 +151,7 @@ function cpuSince(from: NodeJS.CpuUsage): number {
   return d.user + d.system;
 }
 
-async function rawAedes(drones: PublisherJob['drones'], rate: number, seconds: number): Promise<{ rate: number; delivered: number; cpuUsPerMsg: number }> {
+async function rawAedes(drones: PublisherJob['drones'], rate: number, seconds: number): Promise<{ rate: number; delivered: number; cpuUsPerMsg: number; pub: PublisherResult }> {
   const aedes = await Aedes.createBroker({ drainTimeout: 5_000 });
   const server = createServer(aedes.handle);
   server.listen(0, '127.0.0.1');
@@ -124,10 +168,10 @@ async function rawAedes(drones: PublisherJob['drones'], rate: number, seconds: n
   await sub.endAsync(true);
   await new Promise<void>((r) => aedes.close(() => r()));
   server.close();
-  return { rate: delivered / res.seconds, delivered, cpuUsPerMsg };
+  return { rate: delivered / res.seconds, delivered, cpuUsPerMsg, pub: res };
 }
 
-interface PipelineRun { rate: number; p99: number; lost: number; shed: number; rssMb: number; offered: number; cpuUsPerMsg: number }
+interface PipelineRun { rate: number; p99: number; lost: number; shed: number; rssMb: number; offered: number; cpuUsPerMsg: number; pub: PublisherResult }
 
 async function pipeline(registry: MemoryDeviceRegistry, drones: PublisherJob['drones'], rate: number, seconds: number): Promise<PipelineRun> {
   const latencies: number[] = [];
@@ -152,7 +196,7 @@ async function pipeline(registry: MemoryDeviceRegistry, drones: PublisherJob['dr
   clearInterval(sampler);
   const run: PipelineRun = {
     rate: writer.written / res.seconds, p99: p99(latencies), lost: Math.max(0, res.acked - accounted()),
-    shed: hub.counters.shed.statuses, rssMb: rss / 2 ** 20, offered: res.sent / res.seconds, cpuUsPerMsg,
+    shed: hub.counters.shed.statuses, rssMb: rss / 2 ** 20, offered: res.sent / res.seconds, cpuUsPerMsg, pub: res,
   };
   await hub.close();
   return run;
@@ -170,11 +214,11 @@ async function main(): Promise<void> {
     drones.push({ id, secret: (await registry.add(id, 'drone')).secret });
   }
   const base = await rawAedes(drones, rate, seconds);
-  console.log(`raw aedes pass-through: offered ${rate} msg/s → ${base.rate.toFixed(0)} msg/s delivered, broker CPU ${base.cpuUsPerMsg.toFixed(1)} µs/msg`);
+  console.log(`raw aedes pass-through: offered ${rate} msg/s → ${base.rate.toFixed(0)} msg/s delivered, broker CPU ${base.cpuUsPerMsg.toFixed(1)} µs/msg; ${describePublisher(base.pub)}`);
   const run = await pipeline(registry, drones, rate, seconds);
-  console.log(`pipeline: offered ${run.offered.toFixed(0)} msg/s → ${run.rate.toFixed(0)} msg/s written, p99 ${run.p99.toFixed(0)} ms, shed ${run.shed}, lost ${run.lost}, hub CPU ${run.cpuUsPerMsg.toFixed(1)} µs/msg`);
+  console.log(`pipeline: offered ${run.offered.toFixed(0)} msg/s → ${run.rate.toFixed(0)} msg/s written, p99 ${run.p99.toFixed(0)} ms, shed ${run.shed}, lost ${run.lost}, hub CPU ${run.cpuUsPerMsg.toFixed(1)} µs/msg; ${describePublisher(run.pub)}`);
   const over = await pipeline(registry, drones, Math.max(1, Math.round(2 * run.rate)), seconds);
-  console.log(`overload (2× ${run.rate.toFixed(0)}): offered ${over.offered.toFixed(0)} msg/s → ${over.rate.toFixed(0)} msg/s written, p99 ${over.p99.toFixed(0)} ms, shed ${over.shed}, lost ${over.lost}, peak RSS ${over.rssMb.toFixed(0)} MB, hub CPU ${over.cpuUsPerMsg.toFixed(1)} µs/msg`);
+  console.log(`overload (2× ${run.rate.toFixed(0)}): offered ${over.offered.toFixed(0)} msg/s → ${over.rate.toFixed(0)} msg/s written, p99 ${over.p99.toFixed(0)} ms, shed ${over.shed}, lost ${over.lost}, peak RSS ${over.rssMb.toFixed(0)} MB, hub CPU ${over.cpuUsPerMsg.toFixed(1)} µs/msg; ${describePublisher(over.pub)}`);
   console.log(JSON.stringify({
     bench: 'ingest', value: Math.round(run.rate), baseline: Math.round(base.rate), ratio: Number((run.rate / base.rate).toFixed(3)),
     p99_ms: Math.round(run.p99), lost: run.lost + over.lost, overload_rss_mb: Math.round(over.rssMb),
