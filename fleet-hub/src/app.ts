@@ -16,7 +16,7 @@ import { TrackingPublisher } from './tracking-publisher.js';
 import { CommandDispatch } from './dispatch.js';
 import { HubPipeline } from './pipeline.js';
 import { connectHub } from './hub-connect.js';
-import { HubRouter, hubTopics, isActiveStage, parseHubTopic } from './hub-sharding.js';
+import { HubRouter, hubTopics, parseHubTopic, TrackerStateHandover } from './hub-sharding.js';
 import { FORWARDED } from './pipeline.js';
 import { EventHubsSource } from './adapters/eventhubs-source.js';
 import { IotHubAttachment } from './adapters/iothub-attach.js';
@@ -48,6 +48,7 @@ export class FleetHub {
   private readonly queue: IngestQueue;
   private readonly pump: IngestPump;
   private readonly dispatch: CommandDispatch;
+  private readonly tracking: TrackingPublisher;
   private readonly ticker: unknown;
   private metrics: MetricsServer | null = null;
   /** Scale-out: which hub of the shared group owns each drone's tracking; null when alone. */
@@ -84,12 +85,15 @@ export class FleetHub {
     const router = config.sharedGroup ? new HubRouter(hubId, out) : null;
     this.router = router;
     const mine = (droneId: string) => router?.mine(droneId) ?? true;
-    const tracking = new TrackingPublisher(out, eventStream, this.counters, log, router && ((id, stage) => router.stageReached(id, stage)));
+    // Each stage reached is kept retained, alone or in a group: a restarted hub, or the drone's next owner, carries on from it.
+    const handover = new TrackerStateHandover(out);
+    const tracking = new TrackingPublisher(out, eventStream, this.counters, log, (id, stage) => handover.stageReached(id, stage));
+    this.tracking = tracking;
     // The registry knows the fleet only when this hub runs the broker and the fleet connects to it;
     // on an external broker, or in cloud mode (IoT Hub's own registry), it cannot tell (null).
     const known = broker && config.source !== 'eventhubs' ? (id: string) => registry.list().some((r) => r.id === id && r.role === 'drone' && r.revokedAt === null) : () => null;
     this.dispatch = new CommandDispatch(this.tracker, this.fleet, tracking, out, clock, this.counters, reject, config.maxPayloadBytes, {
-      mine, known, offlineLimitMs: config.dispatchOfflineLimitMs,
+      mine, known, offlineLimitMs: config.dispatchOfflineLimitMs, handover,
       // IoT Hub devices (SAS or X.509) get commands as C2D messages, queued for them while offline.
       queuedForOffline: (id) => this.iothub !== null && registry.list().some((r) => r.id === id && (r.symmetricKey !== undefined || r.x509 !== undefined)),
     });
@@ -210,6 +214,8 @@ export class FleetHub {
     await this.cloud?.close();
     this.pump.close();
     this.clock.clearInterval(this.ticker);
+    // Tracking events still on their way (log first, then MQTT) go out before the client does.
+    await this.tracking.close();
     await this.metrics?.close();
     await this.iothub?.close();
     // A clean DISCONNECT suppresses the will [MQTT-3.14.4-3]: clear the presence flag ourselves.
@@ -228,22 +234,21 @@ export class FleetHub {
     // Assignments stay unshared: every hub needs every (retained) assignment, and retained
     // messages are never sent on shared subscriptions.
     const shared = this.broker ? [] : fleet.map((f) => (group ? `$share/${group}/${f}` : f));
-    // Scale-out coordination is never shared: every hub needs every presence flag and stage.
-    const coordination = this.router ? [hubTopics.allPresence, hubTopics.inbox(this.hubId), hubTopics.allState] : [];
+    // Scale-out coordination is never shared: every hub needs every presence flag and stage. The
+    // stages (retained) also bring a lone hub's own state back after a restart.
+    const coordination = this.router ? [hubTopics.allPresence, hubTopics.inbox(this.hubId), hubTopics.allState] : [hubTopics.allState];
     await this.client.subscribeAsync([...shared, subscriptions.allAssignments, ...coordination], { qos: 1 });
     if (this.router) await this.client.publishAsync(hubTopics.presence(this.hubId), 'true', { qos: 1, retain: true });
   }
 
   /** Scale-out traffic between the hubs of a shared group (hub-sharding.ts). */
   private onHubTopic(topic: string, payload: Buffer): boolean {
-    const h = this.router ? parseHubTopic(topic) : null;
+    const h = parseHubTopic(topic);
     if (!h) return false;
-    if (h.kind === 'presence') this.router!.sharding.onPresence(h.hubId, payload.length > 0);
-    else if (h.kind === 'forwarded') this.ingest(h.droneId, `${FORWARDED}${h.channel}`, payload);
-    else {
-      const stage = payload.toString('utf8');
-      if (isActiveStage(stage)) this.tracker.restoreStage(h.deliveryId, stage);
-    }
+    if (h.kind === 'state') this.dispatch.restoreStage(h.deliveryId, payload.toString('utf8'));
+    else if (!this.router) return false;
+    else if (h.kind === 'presence') this.router.sharding.onPresence(h.hubId, payload.length > 0);
+    else this.ingest(h.droneId, `${FORWARDED}${h.channel}`, payload);
     return true;
   }
 

@@ -8,6 +8,7 @@ import { deliveryMission } from './domain/mission-plan.js';
 import type { Outbound } from './ports.js';
 import type { HubCounters, Reject } from './hub-counters.js';
 import type { TrackingPublisher } from './tracking-publisher.js';
+import { isActiveStage, type TrackerStateHandover } from './hub-sharding.js';
 
 export function missionCommandId(deliveryId: string): string {
   return `mission-${deliveryId}`;
@@ -22,6 +23,8 @@ export interface DispatchOptions {
   offlineLimitMs?: number;
   /** Whether the drone's commands wait for it while it is offline (an IoT Hub device's C2D queue): sent at once. */
   queuedForOffline?: (droneId: string) => boolean;
+  /** Where each delivery's stage is kept retained (hub-sharding.ts); cleared here when a delivery ends without a terminal event. */
+  handover?: TrackerStateHandover | null;
 }
 
 /** The hub's side of one `fly` assignment: its answer, once there is one. */
@@ -49,6 +52,9 @@ export class CommandDispatch {
   private readonly queuedForOffline: (droneId: string) => boolean;
   /** droneId → the tracker's status for it when its mission was held (see hold). */
   private readonly held = new Map<string, DroneStatus | null>();
+  /** deliveryId → its retained stage, when that came before the assignment (both are retained: no order between them). */
+  private readonly restored = new Map<string, string>();
+  private readonly handover: TrackerStateHandover | null;
   /** DispatchReplies sent, repeats included. */
   repliesPublished = 0;
 
@@ -68,13 +74,35 @@ export class CommandDispatch {
     this.known = o.known ?? (() => null);
     this.offlineLimitMs = o.offlineLimitMs ?? 60_000;
     this.queuedForOffline = o.queuedForOffline ?? (() => false);
+    this.handover = o.handover ?? null;
+  }
+
+  /**
+   * The retained stage of a delivery (svc/v1/tracker-state): set by this hub before a restart, or
+   * by another hub of the group. Moves the tracker forward only; kept until the assignment comes
+   * when it is not known yet. An empty payload (the delivery ended) forgets it.
+   */
+  restoreStage(deliveryId: string, stage: string): void {
+    if (!isActiveStage(stage)) {
+      this.restored.delete(deliveryId);
+      return;
+    }
+    if (this.dispatched.has(deliveryId)) this.tracker.restoreStage(deliveryId, stage);
+    else this.restored.set(deliveryId, stage);
+  }
+
+  /** The delivery's tracking ended here without a terminal event: its retained stage goes too. */
+  private ended(deliveryId: string, droneId: string | null): void {
+    this.restored.delete(deliveryId);
+    if (droneId === null || this.mine(droneId)) this.handover?.clear(deliveryId);
   }
 
   /** Retained assignments: an empty payload clears one (the delivery has ended). */
   onAssignment(deliveryId: string, payload: Buffer): void {
     if (payload.length === 0) {
-      this.tracker.release(deliveryId);
+      const a = this.tracker.release(deliveryId);
       this.dispatched.delete(deliveryId);
+      this.ended(deliveryId, a?.droneId ?? null);
       return;
     }
     const d = decodeMessage('DeliveryAssignment', payload, this.maxPayloadBytes);
@@ -90,6 +118,9 @@ export class CommandDispatch {
     if (busy && busy.deliveryId !== a.deliveryId) return this.refuse(a, 'drone_busy', `drone ${a.droneId} is flying delivery ${busy.deliveryId}`);
     if (this.known(a.droneId) === false) return this.refuse(a, 'drone_unknown', `drone ${a.droneId} is not registered with this hub`);
     const drafts = this.tracker.assign(a, this.clock.now());
+    const stage = this.restored.get(a.deliveryId);
+    this.restored.delete(a.deliveryId);
+    if (stage && isActiveStage(stage)) this.tracker.restoreStage(a.deliveryId, stage);
     this.acknowledged.delete(a.droneId);
     this.dispatched.set(a.deliveryId, { a, since: this.clock.now(), reply: null });
     if (!this.mine(a.droneId)) return;
@@ -122,6 +153,8 @@ export class CommandDispatch {
   private abort(a: DeliveryAssignment): void {
     this.dispatched.delete(a.deliveryId);
     const active = this.tracker.release(a.deliveryId);
+    // Every reason, `reassigned` too: a stage kept from this drone's flight must not carry over.
+    this.ended(a.deliveryId, a.droneId);
     if (!active || !this.mine(a.droneId)) return;
     this.send(a, `rtl-${a.deliveryId}`, { kind: 'rtl' });
     const ended = { deliveryId: a.deliveryId, droneId: a.droneId, ts: this.clock.now(), location: this.here(a.droneId), eta: null, ...corr(a) };
@@ -191,6 +224,7 @@ export class CommandDispatch {
       return;
     }
     this.tracker.release(active.deliveryId);
+    this.ended(active.deliveryId, droneId);
     // The core is waiting: the reply is its answer, and its compensation (abort 'failed') ends the tracking.
     if (rec && !rec.reply) return this.answer(rec, { outcome: 'refused', reason: 'mission_rejected', detail: `${r.code}: ${r.message}`, mavResult: r.mavResult });
     // Refused after it was accepted (a mission sent again later): nobody waits, so fail the delivery here.
@@ -208,6 +242,7 @@ export class CommandDispatch {
       const quietMs = now - Math.max(rec.since, view?.lastSeen ?? 0);
       if (rec.reply || view?.online === true || quietMs < this.offlineLimitMs || !this.mine(rec.a.droneId)) continue;
       this.tracker.release(rec.a.deliveryId);
+      this.ended(rec.a.deliveryId, rec.a.droneId);
       this.answer(rec, { outcome: 'refused', reason: 'drone_offline', detail: `drone ${rec.a.droneId} offline for ${Math.round(quietMs / 1000)} s` });
     }
   }

@@ -20,12 +20,18 @@ export interface HubCounters {
   missionsResent: number;
   /** Tracking events published, by stage. */
   transitions: Record<string, number>;
+  /**
+   * The event stream (tracking-publisher.ts): appends done, tries failed, events published while
+   * the log failed and held for it, held ones appended later, held ones dropped past the bound.
+   */
+  eventLog: { appended: number; failed: number; held: number; recovered: number; dropped: number };
 }
 
 export function newHubCounters(): HubCounters {
   return {
     statuses: 0, events: 0, trackingPublished: 0, rejected: {}, refused: {}, shed: { statuses: 0, events: 0 },
     messagesIn: {}, commandsPublished: 0, missionsResent: 0, transitions: {},
+    eventLog: { appended: 0, failed: 0, held: 0, recovered: 0, dropped: 0 },
   };
 }
 
@@ -47,6 +53,8 @@ export function hubMetricsSource(c: HubCounters, connections: () => number, queu
       return { status: q.pendingStatuses, event: q.pendingEvents };
     },
     stageTransitions: () => c.transitions,
+    eventLog: () => ({ ...c.eventLog }),
+    eventLogHeld: () => c.eventLog.held - c.eventLog.recovered - c.eventLog.dropped,
   };
 }
 

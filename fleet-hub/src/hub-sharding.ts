@@ -33,9 +33,28 @@ export function parseHubTopic(topic: string): HubTopic | null {
 const ACTIVE_STAGES = new Set<DeliveryStage>(['Scheduled', 'HeadedToPickup', 'PickedUp', 'HeadedToDropoff']);
 
 /**
- * Scale-out routing on top of domain/sharding.ts: forwards a drone's messages to its owner,
- * and publishes each delivery's stage retained, so whichever hub owns the drone next starts
- * from there.
+ * Each delivery's stage, retained under svc/v1/tracker-state/{deliveryId}: whichever hub tracks
+ * it next (another of a shared group, or this one after a restart) starts from there, so a
+ * status seen again never re-emits an earlier stage (issue 5: stages never move backwards). The
+ * embedded broker keeps retained svc/ messages in its file (adapters/retained-store.ts), an
+ * external broker in its own retained store. A delivery that ends (terminal stage, abort for any
+ * reason, assignment cleared, dispatch refused) clears it.
+ */
+export class TrackerStateHandover {
+  constructor(private readonly out: Outbound) {}
+
+  stageReached(deliveryId: string, stage: DeliveryStage): void {
+    this.out.publish(hubTopics.state(deliveryId), ACTIVE_STAGES.has(stage) ? stage : '', true);
+  }
+
+  clear(deliveryId: string): void {
+    this.out.publish(hubTopics.state(deliveryId), '', true);
+  }
+}
+
+/**
+ * Scale-out routing on top of domain/sharding.ts: forwards a drone's messages to its owner
+ * (each delivery's stage is handed over by TrackerStateHandover, with or without a group).
  */
 export class HubRouter {
   readonly sharding: HubSharding;
@@ -50,10 +69,6 @@ export class HubRouter {
 
   forward(droneId: string, channel: string, payload: Buffer): void {
     this.out.publish(hubTopics.forward(this.sharding.owner(droneId), droneId, channel), payload);
-  }
-
-  stageReached(deliveryId: string, stage: DeliveryStage): void {
-    this.out.publish(hubTopics.state(deliveryId), ACTIVE_STAGES.has(stage) ? stage : '', true);
   }
 }
 

@@ -11,6 +11,10 @@ export interface MetricsSource {
   shed(): Record<string, number>;
   queueDepth(): Record<string, number>;
   stageTransitions(): Record<string, number>;
+  /** Event stream appends by result: appended, failed (tries), held, recovered, dropped. */
+  eventLog(): Record<string, number>;
+  /** Tracking events published on MQTT still waiting for the event stream. */
+  eventLogHeld(): number;
 }
 
 function counter(reg: Registry, name: string, help: string, label: string, read: () => Record<string, number>): void {
@@ -36,6 +40,8 @@ export class MetricsServer {
     counter(reg, 'aerie_hub_rejected_total', 'Messages rejected by the pipeline, by reason code', 'reason', () => src.rejected());
     counter(reg, 'aerie_hub_shed_total', 'Messages shed by the intake policy under overload', 'kind', () => src.shed());
     counter(reg, 'aerie_hub_stage_transitions_total', 'Delivery stage transitions emitted, by stage', 'stage', () => src.stageTransitions());
+    counter(reg, 'aerie_hub_event_log_total', 'Event stream appends by result (appended, failed tries, held for the log, recovered, dropped)', 'result', () => src.eventLog());
+    new Gauge({ name: 'aerie_hub_event_log_held', help: 'Tracking events already on MQTT still waiting for the event stream', registers: [reg], collect() { this.set(src.eventLogHeld()); } });
     new Gauge({
       name: 'aerie_hub_queue_depth', help: 'Messages waiting in the intake queue', labelNames: ['queue'], registers: [reg],
       collect() {
