@@ -7,6 +7,7 @@ import { FleetHub, MemoryDeviceRegistry, hubConfig } from '../src/index.js';
 import { decodeMessage, encodeMessage, subscriptions, topics, type DeliveryAssignment, type DroneStatus } from '@aerie/contracts';
 import { until } from '../../test-support/until.js';
 import { droneStatus } from '../../test-support/fixtures.js';
+import { startMosquitto, type RunningMosquitto } from '../../test-support/mosquitto.js';
 
 // Issue 5: "out-of-order and duplicate telemetry never moves a stage backwards" — across a
 // restart of a lone hub too. The stage was only kept (retained svc/v1/tracker-state) in a
@@ -15,10 +16,12 @@ import { droneStatus } from '../../test-support/fixtures.js';
 const clients: MqttClient[] = [];
 const hubs: FleetHub[] = [];
 const dirs: string[] = [];
+const brokers: RunningMosquitto[] = [];
 
 afterEach(async () => {
   for (const c of clients.splice(0)) await c.endAsync(true);
   for (const h of hubs.splice(0)) await h.close();
+  for (const b of brokers.splice(0)) await b.stop();
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
@@ -42,7 +45,8 @@ async function untilAsync(probe: () => Promise<boolean>, what: string): Promise<
   }
 }
 
-async function setup() {
+/** The hub on its embedded broker, or on Debian's Mosquitto (which then keeps the retained state). */
+async function setup(external = false) {
   const dir = await mkdtemp(join(tmpdir(), 'aerie-hub-stage-'));
   dirs.push(dir);
   const retainedFile = join(dir, 'retained.json');
@@ -50,9 +54,21 @@ async function setup() {
   const secrets: Record<string, string> = {};
   for (const [id, role] of [['drone-001', 'drone'], ['svc-core', 'service']] as const) secrets[id] = (await registry.add(id, role)).secret;
   const events: string[] = [];
+  let mosquitto: RunningMosquitto | null = null;
+  if (external) {
+    mosquitto = await startMosquitto([
+      { username: 'svc-hub', password: 'hub-secret', role: 'service' },
+      { username: 'svc-core', password: secrets['svc-core']!, role: 'service' },
+      { username: 'drone-001', password: secrets['drone-001']!, role: 'drone' },
+    ]);
+    brokers.push(mosquitto);
+  }
+  const config = mosquitto
+    ? hubConfig({ broker: 'external', externalUrl: mosquitto.url, externalUsername: 'svc-hub', externalPassword: 'hub-secret' })
+    : hubConfig({ mqttPort: 0, retainedFile });
   /** A hub on the same data, with the core watching tracking and the drone connected. */
   const start = async (run: string) => {
-    const hub = await FleetHub.start(hubConfig({ mqttPort: 0, retainedFile }), { registry, log: process.env.DBG ? (l) => console.log(l) : () => undefined });
+    const hub = await FleetHub.start(config, { registry, log: process.env.DBG ? (l) => console.log(l) : () => undefined });
     hubs.push(hub);
     const connect = async (id: string) => {
       const c = await mqtt.connectAsync(hub.mqttUrl, { clientId: id, username: id, password: secrets[id], protocolVersion: 4, reconnectPeriod: 0 });
@@ -86,9 +102,9 @@ async function setup() {
   return { start, events, kept };
 }
 
-describe('a lone embedded hub restarted mid-delivery', () => {
-  it('carries on from the stage it had reached: no earlier stage again, and the delivery completes', async () => {
-    const { start, events, kept } = await setup();
+describe('a lone hub restarted mid-delivery', () => {
+  it.each([['embedded broker', false], ['external Mosquitto', true]])('carries on from the stage it had reached (%s): no earlier stage again, and the delivery completes', async (_name, external) => {
+    const { start, events, kept } = await setup(external);
     const first = await start('run1');
     await first.core.publishAsync(topics.assignment('dlv-r'), encodeMessage(assignment('dlv-r')), { qos: 1, retain: true });
     await until(() => first.hub.counters.commandsPublished > 0, 'the mission sent for the assignment');
@@ -97,7 +113,7 @@ describe('a lone embedded hub restarted mid-delivery', () => {
     await first.status(at(3, pickup, 'TAKEOFF'));
     await until(() => events.includes('run1 DeliveryHeadedToDropoff'), 'HeadedToDropoff before the restart');
     expect(events).toEqual(['run1 DeliveryHeadedToPickup', 'run1 PackagePickedUp', 'run1 DeliveryHeadedToDropoff']);
-    await untilAsync(async () => (await kept())['dlv-r'] === 'HeadedToDropoff', 'the stage kept retained on disk');
+    if (!external) await untilAsync(async () => (await kept())['dlv-r'] === 'HeadedToDropoff', 'the stage kept retained on disk');
     await first.stop();
 
     const second = await start('run2');
@@ -109,7 +125,7 @@ describe('a lone embedded hub restarted mid-delivery', () => {
     await until(() => events.includes('run2 DeliveryCompleted'), 'the delivery completed after the restart');
     expect(events.filter((e) => e.startsWith('run2'))).toEqual(['run2 DeliveryCompleted']);
     // A finished delivery leaves no state behind.
-    await untilAsync(async () => !('dlv-r' in (await kept())), 'the stage cleared once the delivery completed');
+    if (!external) await untilAsync(async () => !('dlv-r' in (await kept())), 'the stage cleared once the delivery completed');
     expect(second.hub.counters.transitions).not.toHaveProperty('HeadedToPickup');
     expect(second.hub.counters.transitions).not.toHaveProperty('PickedUp');
   });
