@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Client } from 'aedes';
 import { FLEET_PREFIX } from '@aerie/contracts';
+import { readFixedHeader, type FixedHeader } from '../domain/mqtt-frame.js';
 
 /**
  * The hub's own intake of a drone's statuses and events, read off the drone's connection in
@@ -85,6 +86,7 @@ export class DroneIntake {
   private pending: Buffer[] = [];
   private pendingLength = 0;
   private need = 0;
+  private readonly header: FixedHeader = { length: 0 };
 
   private constructor(
     private readonly client: Client & ClientInternals, droneId: string, private readonly hooks: IntakeHooks,
@@ -129,29 +131,13 @@ export class DroneIntake {
     let off = 0;
     while (off < data.length) {
       const b0 = data[off]!;
-      // Remaining length: 1–4 bytes, 7 bits each, high bit = more [MQTT-2.2.3].
-      let len = 0;
-      let mul = 1;
-      let i = off + 1;
-      let complete = false;
-      for (; i < data.length && i <= off + 4; i++) {
-        const b = data[i]!;
-        len += (b & 0x7f) * mul;
-        mul *= 128;
-        if ((b & 0x80) === 0) {
-          complete = true;
-          i += 1;
-          break;
-        }
-      }
-      if (!complete) {
-        // Five length bytes is malformed: aedes' parser says so and drops the connection.
-        if (i > off + 4) return this.toAedes(data.subarray(off));
-        break;
-      }
-      const end = i + len;
+      const start = readFixedHeader(data, off, this.header);
+      // Five length bytes is malformed: aedes' parser says so and drops the connection.
+      if (start < 0) return this.toAedes(data.subarray(off));
+      if (start === 0) break;
+      const end = start + this.header.length;
       if (end > data.length) break;
-      if (b0 >> 4 !== PUBLISH || !this.take(b0, data, i, end)) {
+      if (b0 >> 4 !== PUBLISH || !this.take(b0, data, start, end)) {
         this.toAedes(data.subarray(off, end));
         if (c.closed || c.conn.destroyed) return;
       }
@@ -168,14 +154,8 @@ export class DroneIntake {
 
   /** Total length of the packet starting `buf` once its header is in, else 0 (wait for more). */
   private packetLength(buf: Buffer): number {
-    let len = 0;
-    let mul = 1;
-    for (let i = 1; i < buf.length && i <= 4; i++) {
-      len += (buf[i]! & 0x7f) * mul;
-      mul *= 128;
-      if ((buf[i]! & 0x80) === 0) return i + 1 + len;
-    }
-    return 0;
+    const start = readFixedHeader(buf, 0, this.header);
+    return start > 0 ? start + this.header.length : 0;
   }
 
   /** aedes' own parser and handlers, for everything not taken here. */

@@ -12,6 +12,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { readFixedHeader, type FixedHeader } from '../domain/mqtt-frame.js';
 
 const CONNECT = 0x10, CONNACK = 0x20, PUBLISH_QOS1 = 0x32, PUBACK = 0x40, PINGREQ = 0xc0, PINGRESP = 0xd0, DISCONNECT = 0xe0;
 
@@ -72,27 +73,18 @@ export interface Packet { type: number; flags: number; body: Buffer }
 /** Cuts a byte stream into MQTT control packets; a packet may span chunks and a chunk may hold several. */
 export class PacketFramer {
   private pending: Buffer = Buffer.alloc(0);
+  private readonly header: FixedHeader = { length: 0 };
 
   push(chunk: Buffer): Packet[] {
     const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const out: Packet[] = [];
     let off = 0;
     for (;;) {
-      if (buf.length - off < 2) break;
-      let rl = 0, mul = 1, i = off + 1, complete = false;
-      for (let n = 0; n < 4 && i < buf.length; n++) {
-        const b = buf[i++]!;
-        rl += (b & 0x7f) * mul;
-        mul *= 128;
-        if ((b & 0x80) === 0) {
-          complete = true;
-          break;
-        }
-        if (n === 3) throw new Error('MQTT remaining length longer than 4 bytes');
-      }
-      if (!complete || buf.length - i < rl) break;
-      out.push({ type: buf[off]! & 0xf0, flags: buf[off]! & 0x0f, body: buf.subarray(i, i + rl) });
-      off = i + rl;
+      const start = readFixedHeader(buf, off, this.header);
+      if (start < 0) throw new Error('MQTT remaining length longer than 4 bytes');
+      if (start === 0 || buf.length - start < this.header.length) break;
+      out.push({ type: buf[off]! & 0xf0, flags: buf[off]! & 0x0f, body: buf.subarray(start, start + this.header.length) });
+      off = start + this.header.length;
     }
     // Copy the tail so a small leftover does not pin a large socket chunk.
     this.pending = off === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
