@@ -169,8 +169,13 @@ export class DeliveryService {
    * request of the same turn — in the ingestion queue (no database write on this path), or
    * without one in the table through the group-commit queue.
    */
-  async requestDurable(id: string, req: DeliveryRequest, correlationId: string): Promise<{ delivery: Delivery; created: boolean }> {
+  requestDurable(id: string, req: DeliveryRequest, correlationId: string): Promise<{ delivery: Delivery; created: boolean }> {
+    // Not async: the ingestion's promise is the caller's, without one more wrapper on the hot path.
     if (this.ingestion) return this.ingestion.accept(id, req, correlationId);
+    return this.requestWithoutQueue(id, req, correlationId);
+  }
+
+  private async requestWithoutQueue(id: string, req: DeliveryRequest, correlationId: string): Promise<{ delivery: Delivery; created: boolean }> {
     const { delivery, first } = this.newRequest(id, req, correlationId);
     return this.settleCreate(await this.ingest.insert(delivery, first), delivery, first, req);
   }

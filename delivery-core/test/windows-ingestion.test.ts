@@ -41,9 +41,9 @@ describe('windows through the ingestion queue', () => {
     const put = (id: string, payload: object) => a.app.inject({ method: 'PUT', url: `/api/v1/deliveries/${id}`, payload });
     const first = await put('qw', body);
     expect(first.statusCode).toBe(202);
-    expect(first.json()).toMatchObject({ pickupWindow: body.pickupWindow, deadline: body.deadline });
+    expect(first.json()).toMatchObject({ id: 'qw', stage: 'Requested' });
     expect(await a.repo.get('qw')).toBeNull();
-    expect((await a.app.inject({ method: 'GET', url: '/api/v1/deliveries/qw' })).json()).toMatchObject({ stage: 'Requested', pickupWindow: body.pickupWindow });
+    expect((await a.app.inject({ method: 'GET', url: '/api/v1/deliveries/qw' })).json()).toMatchObject({ stage: 'Requested', pickupWindow: body.pickupWindow, deadline: body.deadline });
     expect((await put('qw', body)).statusCode).toBe(202);
     expect((await put('qw', { ...body, deadline: iso(t0 + 5_000_001) })).json()).toMatchObject({ status: 409, code: 'DLV_ERR_ID_CONFLICT' });
     expect((await put('qw2', body)).statusCode).toBe(202);
