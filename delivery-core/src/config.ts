@@ -122,8 +122,8 @@ export function coreConfig(o: Overrides = {}): Readonly<CoreConfig> {
     workflow: { ...defaultCoreConfig.workflow, ...o.workflow },
   };
   const q = cfg.ingest;
-  if (![q.drainBatchMax, q.tableBacklogMax, q.drainEveryMs, q.segmentBytes, q.busyDrainPerSec].every((x) => Number.isInteger(x) && x > 0) || !(q.busyUtilization > 0 && q.busyUtilization <= 1)) {
-    throw new DeliveryError('DLV_ERR_CONFIG', 500, 'ingest.drainBatchMax, tableBacklogMax, drainEveryMs, segmentBytes and busyDrainPerSec must be positive integers, busyUtilization within (0, 1]');
+  if (![q.drainBatchMax, q.tableBacklogMax, q.drainEveryMs, q.segmentBytes, q.busyDrainPerSec].every((x) => Number.isInteger(x) && x > 0) || !(q.busyUtilization > 0 && q.busyUtilization <= 1) || !(Number.isInteger(q.busyHoldMs) && q.busyHoldMs >= 0)) {
+    throw new DeliveryError('DLV_ERR_CONFIG', 500, 'ingest.drainBatchMax, tableBacklogMax, drainEveryMs, segmentBytes and busyDrainPerSec must be positive integers, busyHoldMs a whole number ≥ 0, busyUtilization within (0, 1]');
   }
   const w = cfg.workflow;
   if (![w.hubReplyTimeoutMs, w.hubReplyAttempts, w.waitForDroneMs, w.superviseEveryMs, w.relayEveryMs, w.relayBatch].every((x) => Number.isInteger(x) && x > 0)) {
