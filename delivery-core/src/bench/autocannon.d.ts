@@ -12,7 +12,7 @@ declare module 'autocannon' {
     requests?: (Request & { setupRequest?: (req: Request) => Request })[];
   }
   interface Histogram { average: number; p99: number; p50: number }
-  interface Result { requests: Histogram & { total: number }; latency: Histogram; non2xx: number; errors: number; statusCodeStats: Record<string, { count: number }> }
+  export interface Result { requests: Histogram & { total: number }; latency: Histogram; non2xx: number; duration: number; errors: number; statusCodeStats: Record<string, { count: number }> }
   function autocannon(opts: Options): Promise<Result>;
   export default autocannon;
 }
