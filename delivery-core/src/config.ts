@@ -118,7 +118,8 @@ export function coreConfig(o: Overrides = {}): Readonly<CoreConfig> {
     energy: { ...defaultCoreConfig.energy, ...o.energy },
     scheduling: { ...defaultCoreConfig.scheduling, ...o.scheduling },
     auth: { ...defaultCoreConfig.auth, ...o.auth },
-    ingest: { ...defaultCoreConfig.ingest, ...o.ingest },
+    // A PostgreSQL table may be shared by several instances; a SQLite file has one process.
+    ingest: { ...defaultCoreConfig.ingest, sharedTable: (o.databaseUrl ?? null) !== null, ...o.ingest },
     workflow: { ...defaultCoreConfig.workflow, ...o.workflow },
   };
   const q = cfg.ingest;

@@ -22,6 +22,7 @@ export const DeliveryErrorCodes = {
   DLV_ERR_WINDOW_INVALID: 'The pickup window ends before it starts, or the deadline is before the pickup window opens',
   DLV_ERR_WINDOW_PAST: 'The pickup window or the deadline is already over',
   DLV_ERR_DEADLINE_UNREACHABLE: 'Not even a drone waiting at the pickup could reach the dropoff by the deadline',
+  DLV_ERR_ID_CONFLICT_LATE: 'Accepted by this instance, but another instance had created the id with a different request (route creates by id)',
 } as const;
 export type DeliveryErrorCode = keyof typeof DeliveryErrorCodes;
 

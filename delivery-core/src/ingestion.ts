@@ -24,10 +24,19 @@ export interface IngestionOptions {
   busyUtilization: number;
   busyDrainPerSec: number;
   busyHoldMs: number;
+  /**
+   * Other instances create in the same table (PostgreSQL): an id this instance has neither queued
+   * nor drained is looked up in the table before it is accepted, so a retry that lands on another
+   * instance answers the same delivery (or its conflict). Two instances taking the same new id in
+   * the same moment still both accept it; the drain then finds the other's row and, when the
+   * requests differ, reports DLV_ERR_ID_CONFLICT_LATE (counted): route creates by id to keep
+   * that from happening (README, "Scaling out").
+   */
+  sharedTable: boolean;
 }
 
 export const defaultIngestionOptions: Readonly<IngestionOptions> = Object.freeze({
-  drainBatchMax: 500, tableBacklogMax: 200, drainEveryMs: 100, busyUtilization: 0.8, busyDrainPerSec: 10, busyHoldMs: 1000,
+  drainBatchMax: 500, tableBacklogMax: 200, drainEveryMs: 100, busyUtilization: 0.8, busyDrainPerSec: 10, busyHoldMs: 1000, sharedTable: false,
 });
 
 export interface IngestionDeps {
@@ -76,7 +85,8 @@ export class Ingestion {
   private elu: EventLoopUtilization = performance.eventLoopUtilization();
   /** When a drainer tick last found the event loop busy. */
   private busyAt: number | null = null;
-  readonly stats = { drained: 0, batches: 0, busyTicks: 0 };
+  /** lateConflicts: accepted here, but the table already had the id with another request (sharedTable). */
+  readonly stats = { drained: 0, batches: 0, busyTicks: 0, lateConflicts: 0 };
 
   constructor(private readonly deps: IngestionDeps) {
     this.recovered = new Promise<void>((resolve, reject) => {
@@ -133,7 +143,7 @@ export class Ingestion {
     if (!this.isRecovered) await this.recovered;
     const queued = this.queued.get(id);
     if (queued) return this.repeat(queued.delivery, req, queued.durable);
-    if (this.known.has(id)) {
+    if (this.known.has(id) || this.deps.options.sharedTable) {
       const existing = await this.deps.repo.get(id);
       if (existing) return this.repeat(existing, req, null);
       const again = this.queued.get(id);
@@ -221,12 +231,23 @@ export class Ingestion {
     this.ready.splice(0, batch.length);
     this.stats.drained += batch.length;
     this.stats.batches += 1;
+    const late: Queued[] = [];
     batch.forEach((q, k) => {
       const id = q.delivery.id;
       if (this.queued.get(id) === q) this.queued.delete(id);
       this.known.add(id);
       if (created[k]) this.deps.onDrained(q.delivery, q.first);
+      else late.push(q);
     });
+    // Not created: the id was in the table already. The same request is the same delivery
+    // (exactly once); another one was accepted here while another instance created the id.
+    for (const q of late) {
+      const existing = await this.deps.repo.get(q.delivery.id);
+      if (existing && !sameRequest(existing, requestOf(q.delivery))) {
+        this.stats.lateConflicts += 1;
+        this.deps.onError(new DeliveryError('DLV_ERR_ID_CONFLICT_LATE', 409, `delivery ${q.delivery.id} (correlation ${q.delivery.correlationId}) was accepted here, but another instance had created it with another request; route creates by id`));
+      }
+    }
     await this.deps.queue.consumed(position);
     return batch.length;
   }
@@ -240,6 +261,11 @@ export class Ingestion {
     this.chain = next;
     return next;
   }
+}
+
+/** The request a queued delivery was built from (what `sameRequest` compares). */
+function requestOf(d: Delivery): DeliveryRequest {
+  return { pickup: d.pickup, dropoff: d.dropoff, owner: d.owner, window: d.window };
 }
 
 function byCreated(a: Delivery, b: Delivery): number {
