@@ -119,7 +119,14 @@ class WalSync {
 
   private async fsyncFile(file: string): Promise<void> {
     // A fresh descriptor each time: fsync flushes the file's (inode's) data whichever descriptor wrote it.
-    const fd = openSync(file, 'r');
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch (err) {
+      // SQLite creates the WAL with the first write after opening: none yet, nothing to sync.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && file.endsWith('-wal')) return;
+      throw err;
+    }
     try {
       await fsyncAsync(fd);
     } finally {
