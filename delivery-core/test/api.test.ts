@@ -2,9 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { DeliveryTracking } from '@aerie/contracts';
 import {
-  DeliveryErrorCodes, DeliveryService, MemoryDeliveryRepository, MemoryFleetLink, buildHttp, coreConfig, remainingSeconds,
+  DeliveryErrorCodes, DeliveryService, MemoryFleetLink, buildHttp, coreConfig, remainingSeconds,
 } from '../src/index.js';
 import { droneStatus } from '../../test-support/fixtures.js';
+import { httpStores, type OpenStore } from './http-stores.js';
 
 const now = 1_700_000_000_000;
 const clock = {
@@ -14,22 +15,29 @@ const clock = {
 let fleet: MemoryFleetLink;
 let service: DeliveryService;
 let app: FastifyInstance;
+let store: OpenStore;
+// Issue 7: the same suite on memory, a SQLite file and Debian's PostgreSQL (a database per test).
+const stores = httpStores(['memory', 'sqlite', 'postgres']);
 const body = { pickup: { lat: 47.399, lon: 8.547 }, dropoff: { lat: 47.401, lon: 8.55 } };
 
 function tracking(deliveryId: string, type: DeliveryTracking['type'], stage: DeliveryTracking['stage'], eventId: string): DeliveryTracking {
   return { v: 1, eventId, type, deliveryId, droneId: 'drone-001', stage, ts: now, location: { lat: 47.399, lon: 8.547, altRel: 0 }, eta: null };
 }
 
-beforeEach(() => {
-  fleet = new MemoryFleetLink();
-  service = new DeliveryService(new MemoryDeliveryRepository(), fleet, coreConfig({ dbPath: ':memory:', scheduling: { holdMs: 0 } }), clock);
-  app = buildHttp(service);
-});
-afterEach(async () => {
-  await app.close();
-});
+describe.each(['memory', 'sqlite', 'postgres'] as const)('delivery API on %s', (kind) => {
+  beforeEach(async () => {
+    fleet = new MemoryFleetLink();
+    store = await stores.fresh(kind);
+    service = new DeliveryService(store.repo, fleet, coreConfig({ dbPath: ':memory:', scheduling: { holdMs: 0 } }), clock, store.records);
+    app = buildHttp(service);
+  });
+  afterEach(async () => {
+    service.stop();
+    await service.workflow.stop();
+    await app.close();
+    await store.close();
+  });
 
-describe('delivery API', () => {
   it('pins the error catalogue', () => {
     expect(Object.keys(DeliveryErrorCodes)).toEqual([
       'DLV_ERR_VALIDATION', 'DLV_ERR_NOT_FOUND', 'DLV_ERR_ID_CONFLICT', 'DLV_ERR_TOO_LATE_TO_CANCEL', 'DLV_ERR_NOT_ACTIVE', 'DLV_ERR_INTERNAL', 'DLV_ERR_CONFIG',

@@ -7,18 +7,21 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DeliveryService, FileLogQueue, MemoryFleetLink, SqliteDeliveryRepository, buildHttp, coreConfig } from '../src/index.js';
 import { until } from '../../test-support/until.js';
+import { httpStores, type StorePlace } from './http-stores.js';
 
 const root = mkdtempSync(join(tmpdir(), 'aerie-ingest-svc-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const body = { pickup: { lat: 47.399, lon: 8.547 }, dropoff: { lat: 47.401, lon: 8.55 } };
+// Issue 7: the service-level suite on a SQLite file and on Debian's PostgreSQL (a database per test).
+const stores = httpStores(['sqlite', 'postgres']);
 
-/** The core as app.ts wires it with a queue: SQLite file and the data dir's log. */
-async function startCore(dir: string, ingest: { drainEveryMs: number; tableBacklogMax?: number }) {
+/** The core as app.ts wires it with a queue: the store at `place` (one connection for deliveries and workflow) and the data dir's log. */
+async function startCore(dir: string, place: StorePlace, ingest: { drainEveryMs: number; tableBacklogMax?: number }) {
   mkdirSync(dir, { recursive: true });
-  const config = coreConfig({ dbPath: join(dir, 'deliveries.sqlite'), ingest: { dir: join(dir, 'ingest'), ...ingest } });
-  const repo = new SqliteDeliveryRepository(config.dbPath);
+  const config = coreConfig({ dbPath: place.dbPath, databaseUrl: place.databaseUrl, ingest: { dir: join(dir, 'ingest'), ...ingest } });
+  const { repo, records, close } = await stores.open(place);
   const queue = new FileLogQueue(join(dir, 'ingest'));
-  const service = new DeliveryService(repo, new MemoryFleetLink(), config, undefined, undefined, {}, queue);
+  const service = new DeliveryService(repo, new MemoryFleetLink(), config, undefined, records, {}, queue);
   const app = buildHttp(service);
   await service.start();
   return {
@@ -29,16 +32,17 @@ async function startCore(dir: string, ingest: { drainEveryMs: number; tableBackl
       await service.ingestion!.stop();
       await service.workflow.stop();
       await queue.close();
-      await repo.close();
+      await close();
     },
   };
 }
 
-describe('ingestion through the durable queue', () => {
+describe.each(['sqlite', 'postgres'] as const)('ingestion through the durable queue on %s', (kind) => {
   it('answers 202 from the log alone; queued requests are readable, idempotent, listed; drained at the scheduler\'s pace after a restart', async () => {
-    const dir = join(root, 'a');
+    const dir = join(root, kind);
+    const place = await stores.place(kind);
     // A drainer that never runs: every answer below comes from the log and the index.
-    const a = await startCore(dir, { drainEveryMs: 3_600_000 });
+    const a = await startCore(dir, place, { drainEveryMs: 3_600_000 });
     const answers = await Promise.all(Array.from({ length: 200 }, (_, k) => a.app.inject({ method: 'PUT', url: `/api/v1/deliveries/q${k}`, payload: body })));
     expect(answers.every((r) => r.statusCode === 202 && r.headers.location === `/api/v1/deliveries/${r.json<{ id: string }>().id}`)).toBe(true);
     expect(a.queue.stats.records).toBe(200);
@@ -64,7 +68,7 @@ describe('ingestion through the durable queue', () => {
 
     // Restarted: the log is read back past the table's position (nothing yet), and drained —
     // but only while fewer than 50 Requested rows wait in the table for the scheduler.
-    const b = await startCore(dir, { drainEveryMs: 10, tableBacklogMax: 50 });
+    const b = await startCore(dir, place, { drainEveryMs: 10, tableBacklogMax: 50 });
     expect((await b.app.inject({ method: 'GET', url: '/api/v1/deliveries/q150' })).json()).toMatchObject({ stage: 'Requested' });
     await until(() => b.service.ingestion!.size === 151, '50 requests drained');
     await new Promise((r) => setTimeout(r, 100));
@@ -78,7 +82,9 @@ describe('ingestion through the durable queue', () => {
     expect((await b.app.inject({ method: 'PUT', url: `/api/v1/deliveries/${queuedId}`, payload: body })).json()).toMatchObject({ stage: 'Cancelled' });
     await b.close();
   }, 30_000);
+});
 
+describe('ingestion through the durable queue, killed', () => {
   it('kill -9 in the middle of appends and drains: every acknowledged create is in the table exactly once after recovery', async () => {
     const dir = join(root, 'crash');
     const script = fileURLToPath(new URL('../dist/bench/ingest-writer.js', import.meta.url));
@@ -104,7 +110,7 @@ describe('ingestion through the durable queue', () => {
     expect(replay.filter((id) => inTable.has(id))).toEqual([]);
     expect(new Set(replay).size).toBe(replay.length);
 
-    const core = await startCore(dir, { drainEveryMs: 10, tableBacklogMax: 1_000_000 });
+    const core = await startCore(dir, { kind: 'sqlite', dbPath: join(dir, 'deliveries.sqlite'), databaseUrl: null }, { drainEveryMs: 10, tableBacklogMax: 1_000_000 });
     await until(() => core.service.ingestion!.size === 0, 'the queue drained');
     const rows = new Set(await core.repo.allIds());
     expect(rows.size).toBe(inTable.size + replay.length);

@@ -2,20 +2,24 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DeliveryService, FileLogQueue, MemoryFleetLink, SqliteDeliveryRepository, buildHttp, coreConfig } from '../src/index.js';
+import { DeliveryService, FileLogQueue, MemoryFleetLink, buildHttp, coreConfig } from '../src/index.js';
 import { until } from '../../test-support/until.js';
+import { httpStores, type StorePlace } from './http-stores.js';
 
 // Issue 7: the request's pickup window and deadline flow through the durable ingestion queue
 // (log → table) like the rest of the request: answered, compared, drained and rescheduled.
 const root = mkdtempSync(join(tmpdir(), 'aerie-windows-queue-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+// Issue 7: the same suite on a SQLite file and on Debian's PostgreSQL (a database per test).
+const stores = httpStores(['sqlite', 'postgres']);
 
-async function startCore(dir: string, drainEveryMs: number) {
+/** The core as app.ts wires it with a queue: the store at `place` and the data dir's log. */
+async function startCore(dir: string, place: StorePlace, drainEveryMs: number) {
   mkdirSync(dir, { recursive: true });
-  const config = coreConfig({ dbPath: join(dir, 'deliveries.sqlite'), ingest: { dir: join(dir, 'ingest'), drainEveryMs } });
-  const repo = new SqliteDeliveryRepository(config.dbPath);
+  const config = coreConfig({ dbPath: place.dbPath, databaseUrl: place.databaseUrl, ingest: { dir: join(dir, 'ingest'), drainEveryMs } });
+  const { repo, records, close } = await stores.open(place);
   const queue = new FileLogQueue(join(dir, 'ingest'));
-  const service = new DeliveryService(repo, new MemoryFleetLink(), config, undefined, undefined, {}, queue);
+  const service = new DeliveryService(repo, new MemoryFleetLink(), config, undefined, records, {}, queue);
   const app = buildHttp(service);
   await service.start();
   return {
@@ -26,18 +30,19 @@ async function startCore(dir: string, drainEveryMs: number) {
       await service.ingestion!.stop();
       await service.workflow.stop();
       await queue.close();
-      await repo.close();
+      await close();
     },
   };
 }
 
-describe('windows through the ingestion queue', () => {
+describe.each(['sqlite', 'postgres'] as const)('windows through the ingestion queue on %s', (kind) => {
   it('a queued request keeps its window: shown, compared for idempotency, rescheduled, and drained into the table after a restart', async () => {
-    const dir = join(root, 'a');
+    const dir = join(root, kind);
+    const place = await stores.place(kind);
     const t0 = Date.now();
     const iso = (ms: number) => new Date(ms).toISOString();
     const body = { pickup: { lat: 47.399, lon: 8.547 }, dropoff: { lat: 47.401, lon: 8.55 }, pickupWindow: { start: iso(t0 + 3_600_000), end: iso(t0 + 4_000_000) }, deadline: iso(t0 + 5_000_000) };
-    const a = await startCore(dir, 3_600_000);
+    const a = await startCore(dir, place, 3_600_000);
     const put = (id: string, payload: object) => a.app.inject({ method: 'PUT', url: `/api/v1/deliveries/${id}`, payload });
     const first = await put('qw', body);
     expect(first.statusCode).toBe(202);
@@ -54,7 +59,7 @@ describe('windows through the ingestion queue', () => {
     expect(patched.json()).toMatchObject({ pickupWindow: moved, deadline: body.deadline });
     await a.close();
 
-    const b = await startCore(dir, 10);
+    const b = await startCore(dir, place, 10);
     await until(() => b.service.ingestion!.size === 0, 'the queue drained');
     expect((await b.repo.get('qw'))?.window).toEqual({ pickupFrom: t0 + 3_600_000, pickupBy: t0 + 4_000_000, deadline: t0 + 5_000_000 });
     expect((await b.repo.get('qw2'))?.window).toEqual({ pickupFrom: t0 + 3_700_000, pickupBy: t0 + 4_100_000, deadline: t0 + 5_000_000 });
