@@ -12,6 +12,14 @@ export interface ApiKey {
   role: Role;
   /** The account a customer or business key acts for; operators and admins see every account. */
   account?: string;
+  /** This client's own token bucket, instead of its role's or the default. */
+  rate?: RateLimit;
+}
+
+/** A token bucket: sustained requests per second and burst. */
+export interface RateLimit {
+  ratePerSec: number;
+  burst: number;
 }
 
 /**
@@ -34,9 +42,11 @@ export interface AuthConfig {
   /** No keys and no JWT: authentication is off (the demo and local runs). */
   keys: readonly ApiKey[];
   jwt: JwtConfig | null;
-  /** Token bucket per client: sustained requests per second and burst. */
+  /** Token bucket per client: sustained requests per second and burst (the default for every client). */
   ratePerSec: number;
   burst: number;
+  /** Per role, instead of the default (e.g. a business's integration above its customers); a key's own `rate` comes first. */
+  roleRates?: Partial<Record<Role, RateLimit>>;
   /** HMAC key of the public tracking links; empty: a random one per process (links die with it). */
   trackingSecret: string;
 }
@@ -46,6 +56,8 @@ export interface Principal {
   role: Role;
   /** null for operators and admins: not tied to one account. */
   account: string | null;
+  /** The key's own bucket, when it has one. */
+  rate?: RateLimit;
 }
 
 const digest = (key: string) => createHash('sha256').update(key).digest('hex');
@@ -53,6 +65,7 @@ const isRole = (r: unknown): r is Role => typeof r === 'string' && (ROLES as rea
 const scoped = (r: Role) => r === 'customer' || r === 'business';
 /** Above this many buckets, full (idle) ones are dropped: a JWT `sub` is unbounded. */
 const MAX_IDLE_BUCKETS = 10_000;
+const validRate = (r: RateLimit) => Number.isFinite(r.ratePerSec) && r.ratePerSec > 0 && Number.isFinite(r.burst) && r.burst >= 1;
 
 function unauthenticated(detail: string, tokenError = false): DeliveryError {
   // RFC 9110 §11.6.1: a 401 names the scheme; RFC 6750 §3.1: a bad bearer token is invalid_token.
@@ -67,7 +80,7 @@ function unauthenticated(detail: string, tokenError = false): DeliveryError {
  */
 export class Authenticator {
   private readonly byDigest = new Map<string, Principal>();
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly buckets = new Map<string, { tokens: number; at: number; limit: RateLimit }>();
   private readonly verifyJwt: ((token: string) => Promise<JWTPayload>) | null;
   readonly trackingSecret: string;
 
@@ -75,7 +88,11 @@ export class Authenticator {
     for (const k of cfg.keys) {
       if (!isRole(k.role)) throw new DeliveryError('DLV_ERR_CONFIG', 500, `key of ${k.clientId}: role must be one of ${ROLES.join(', ')}`);
       if (scoped(k.role) && !k.account) throw new DeliveryError('DLV_ERR_CONFIG', 500, `key of ${k.clientId}: a ${k.role} key needs an account`);
-      this.byDigest.set(digest(k.key), { clientId: k.clientId, role: k.role, account: scoped(k.role) ? k.account! : null });
+      if (k.rate && !validRate(k.rate)) throw new DeliveryError('DLV_ERR_CONFIG', 500, `key of ${k.clientId}: rate needs ratePerSec > 0 and burst ≥ 1`);
+      this.byDigest.set(digest(k.key), { clientId: k.clientId, role: k.role, account: scoped(k.role) ? k.account! : null, ...(k.rate ? { rate: { ...k.rate } } : {}) });
+    }
+    for (const [role, r] of Object.entries(cfg.roleRates ?? {})) {
+      if (!isRole(role) || !r || !validRate(r)) throw new DeliveryError('DLV_ERR_CONFIG', 500, `roleRates.${role}: a role (${ROLES.join(', ')}) with ratePerSec > 0 and burst ≥ 1`);
     }
     this.verifyJwt = cfg.jwt ? jwtVerifier(cfg.jwt, clock) : null;
     this.trackingSecret = cfg.trackingSecret || randomBytes(32).toString('base64url');
@@ -112,24 +129,30 @@ export class Authenticator {
   }
 
   /** One request against `clientId`'s bucket; 429 with Retry-After (RFC 6585 §4) when empty. */
-  charge(clientId: string): void {
+  charge(clientId: string, limit: RateLimit = this.cfg): void {
     const now = this.clock.now();
-    const b = this.buckets.get(clientId) ?? { tokens: this.cfg.burst, at: now };
-    b.tokens = Math.min(this.cfg.burst, b.tokens + ((now - b.at) / 1000) * this.cfg.ratePerSec);
+    const b = this.buckets.get(clientId) ?? { tokens: limit.burst, at: now, limit };
+    b.limit = limit;
+    b.tokens = Math.min(limit.burst, b.tokens + ((now - b.at) / 1000) * limit.ratePerSec);
     b.at = now;
     if (!this.buckets.has(clientId)) {
       if (this.buckets.size >= MAX_IDLE_BUCKETS) this.dropFullBuckets(now);
       this.buckets.set(clientId, b);
     }
     if (b.tokens < 1) {
-      const retryS = Math.max(1, Math.ceil((1 - b.tokens) / this.cfg.ratePerSec));
-      throw new DeliveryError('DLV_ERR_RATE_LIMITED', 429, `client ${clientId} is over ${this.cfg.ratePerSec} requests/s`, { 'retry-after': String(retryS) });
+      const retryS = Math.max(1, Math.ceil((1 - b.tokens) / limit.ratePerSec));
+      throw new DeliveryError('DLV_ERR_RATE_LIMITED', 429, `client ${clientId} is over ${limit.ratePerSec} requests/s`, { 'retry-after': String(retryS) });
     }
     b.tokens -= 1;
   }
 
   private dropFullBuckets(now: number): void {
-    for (const [id, b] of this.buckets) if (b.tokens + ((now - b.at) / 1000) * this.cfg.ratePerSec >= this.cfg.burst) this.buckets.delete(id);
+    for (const [id, b] of this.buckets) if (b.tokens + ((now - b.at) / 1000) * b.limit.ratePerSec >= b.limit.burst) this.buckets.delete(id);
+  }
+
+  /** A principal's bucket: its key's own, else its role's, else the default. */
+  limitOf(p: Principal): RateLimit {
+    return p.rate ?? this.cfg.roleRates?.[p.role] ?? this.cfg;
   }
 }
 

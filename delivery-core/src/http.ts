@@ -172,7 +172,7 @@ export function buildHttp(service: DeliveryService, auth: Authenticator = Authen
   app.addHook('onRequest', async (req) => {
     if (!auth.enabled || !req.url.startsWith('/api/v1/')) return;
     const p = await auth.authenticate(req.headers);
-    auth.charge(p.clientId);
+    auth.charge(p.clientId, auth.limitOf(p));
     (req as { principal?: Principal }).principal = p;
   });
   const principal = (req: object) => (req as { principal?: Principal }).principal ?? null;

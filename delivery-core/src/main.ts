@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import type { ApiKey, JwtConfig } from './auth.js';
+import type { ApiKey, AuthConfig, JwtConfig } from './auth.js';
 import type { DroneRegistration } from './config.js';
 import type { ZoneFeature } from './domain/routing.js';
 import { coreConfig, defaultCoreConfig } from './config.js';
@@ -11,7 +11,7 @@ import { DeliveryError } from './errors.js';
 
 const USAGE = `usage: aerie-core [--http-port P] [--http-host H] [--data-dir DIR] [--api-keys FILE] [--jwt-jwks FILE] [--drones FILE] [--no-fly FILE] [--hold-ms MS] [--open-accounts] [--hub-reply-timeout-ms MS] --mqtt-url URL --mqtt-username U --mqtt-password P
 environment: DATABASE_URL (PostgreSQL instead of the SQLite file in the data dir), AERIE_CORE_HTTP_PORT, AERIE_CORE_DATA_DIR, AERIE_CORE_API_KEYS_FILE, AERIE_CORE_MQTT_URL, AERIE_CORE_MQTT_USERNAME, AERIE_CORE_MQTT_PASSWORD,
-  AERIE_CORE_JWT_HS256_SECRET, AERIE_CORE_JWT_JWKS_FILE, AERIE_CORE_JWT_ISSUER, AERIE_CORE_JWT_AUDIENCE, AERIE_CORE_TRACKING_SECRET, AERIE_CORE_DRONES_FILE,
+  AERIE_CORE_JWT_HS256_SECRET, AERIE_CORE_JWT_JWKS_FILE, AERIE_CORE_JWT_ISSUER, AERIE_CORE_JWT_AUDIENCE, AERIE_CORE_TRACKING_SECRET, AERIE_CORE_ROLE_RATES (JSON, per-role token buckets), AERIE_CORE_DRONES_FILE,
   AERIE_CORE_NO_FLY_FILE (GeoJSON no-fly zones), AERIE_CORE_HOLD_MS (how long a planned drone stays tentative and re-optimised; default ${defaultCoreConfig.scheduling.holdMs}),
   AERIE_CORE_OPEN_ACCOUNTS=1 (same as --open-accounts: owners need not be registered accounts), AERIE_CORE_HUB_REPLY_TIMEOUT_MS (default ${defaultCoreConfig.workflow.hubReplyTimeoutMs})`;
 
@@ -55,9 +55,11 @@ async function main(): Promise<void> {
     // Per instance, with PostgreSQL too: the requests this instance accepted and has not yet drained.
     ingest: { dir: join(dataDir, 'ingest') },
     databaseUrl: env.DATABASE_URL || null,
-    // A JSON array of { key, clientId, role, account? }; without it the API is open (local runs).
+    // A JSON array of { key, clientId, role, account?, rate?: { ratePerSec, burst } }; without it the API is open (local runs).
     auth: {
       ...(apiKeys ? { keys: JSON.parse(readFileSync(apiKeys, 'utf8')) as ApiKey[] } : {}),
+      // Per role, e.g. {"business":{"ratePerSec":200,"burst":400}}; a key's own rate comes first.
+      ...(env.AERIE_CORE_ROLE_RATES ? { roleRates: JSON.parse(env.AERIE_CORE_ROLE_RATES) as AuthConfig['roleRates'] } : {}),
       jwt: jwtFrom(env, values['jwt-jwks'] ?? env.AERIE_CORE_JWT_JWKS_FILE),
       // Without it each start makes a new one, and the tracking links given before stop working.
       trackingSecret: env.AERIE_CORE_TRACKING_SECRET ?? '',
