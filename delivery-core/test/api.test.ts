@@ -5,7 +5,7 @@ import {
   DeliveryErrorCodes, DeliveryService, MemoryFleetLink, buildHttp, coreConfig, remainingSeconds,
 } from '../src/index.js';
 import { droneStatus } from '../../test-support/fixtures.js';
-import { httpStores, type OpenStore } from './http-stores.js';
+import { httpStores, stopCore, type OpenStore } from './http-stores.js';
 
 const now = 1_700_000_000_000;
 const clock = {
@@ -31,12 +31,7 @@ describe.each(['memory', 'sqlite', 'postgres'] as const)('delivery API on %s', (
     service = new DeliveryService(store.repo, fleet, coreConfig({ dbPath: ':memory:', scheduling: { holdMs: 0 } }), clock, store.records);
     app = buildHttp(service);
   });
-  afterEach(async () => {
-    service.stop();
-    await service.workflow.stop();
-    await app.close();
-    await store.close();
-  });
+  afterEach(() => stopCore(service, app, store));
 
   it('pins the error catalogue', () => {
     expect(Object.keys(DeliveryErrorCodes)).toEqual([

@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { DeliveryTracking } from '@aerie/contracts';
-import { DeliveryService, MemoryDeliveryRepository, MemoryFleetLink, buildHttp, coreConfig } from '../src/index.js';
+import { DeliveryService, MemoryFleetLink, buildHttp, coreConfig } from '../src/index.js';
 import { droneStatus } from '../../test-support/fixtures.js';
 import { until } from '../../test-support/until.js';
+import { httpStores, stopCore, type OpenStore } from './http-stores.js';
 
 let now = 1_700_000_000_000;
 const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined, setInterval: () => 0, clearInterval: () => undefined };
@@ -12,16 +13,9 @@ let fleet: MemoryFleetLink;
 let service: DeliveryService;
 let app: FastifyInstance;
 let base: string;
-
-beforeEach(async () => {
-  fleet = new MemoryFleetLink();
-  service = new DeliveryService(new MemoryDeliveryRepository(), fleet, coreConfig({ dbPath: ':memory:', scheduling: { holdMs: 0 } }), clock);
-  app = buildHttp(service);
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
-});
-afterEach(async () => {
-  await app.close();
-});
+let store: OpenStore;
+// Issue 7: the same suite on memory, a SQLite file and Debian's PostgreSQL (a database per test).
+const stores = httpStores(['memory', 'sqlite', 'postgres']);
 
 function tracking(stage: DeliveryTracking['stage'], type: DeliveryTracking['type'], eventId: string): DeliveryTracking {
   return { v: 1, eventId, type, deliveryId: 'd1', droneId: 'drone-001', stage, ts: now, location: { lat: 47.4, lon: 8.548, altRel: 30 }, eta: null };
@@ -46,7 +40,16 @@ async function collect(url: string, frames: { event: string; id: string | null; 
   }
 }
 
-describe('live tracking over server-sent events', () => {
+describe.each(['memory', 'sqlite', 'postgres'] as const)('live tracking over server-sent events on %s', (kind) => {
+  beforeEach(async () => {
+    fleet = new MemoryFleetLink();
+    store = await stores.fresh(kind);
+    service = new DeliveryService(store.repo, fleet, coreConfig({ dbPath: ':memory:', scheduling: { holdMs: 0 } }), clock, store.records);
+    app = buildHttp(service);
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterEach(() => stopCore(service, app, store));
+
   it('streams the snapshot, each stage, ETA refreshes, and ends at a final stage', async () => {
     fleet.pushStatus(droneStatus({ droneId: 'drone-001', ts: now }));
     await fetch(`${base}/api/v1/deliveries/d1`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -1,8 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
-import { MemoryDeliveryRepository, type DeliveryRepository } from '../src/index.js';
+import { MemoryDeliveryRepository, type DeliveryRepository, type DeliveryService } from '../src/index.js';
+import { FINAL_STAGES } from '../src/domain/delivery.js';
 import { openCoreDatabase } from '../src/adapters/outbox-database.js';
 import { MemoryWorkflowStore } from '../src/workflow/memory-store.js';
 import type { WorkflowStore } from '../src/workflow/ports.js';
@@ -52,6 +55,7 @@ export function httpStores(kinds: readonly StoreKind[]): HttpStores {
     if (kinds.includes('postgres')) postgres = await startPostgres();
   }, 60_000);
   afterAll(async () => {
+    if (postgres) await sessionsEnded(postgres.port);
     await postgres?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -73,4 +77,48 @@ export function httpStores(kinds: readonly StoreKind[]): HttpStores {
     return { repo, records, close: () => repo.close() };
   };
   return { place, open, fresh: async (kind) => open(await place(kind)) };
+}
+
+/**
+ * pg's pool.end() resolves once its clients are told to end, before the server has closed their
+ * sessions; a server stopped in that gap (a fast shutdown) answers them FATAL 57P01, an error
+ * nobody listens to any more. Wait until only this query's own session is left.
+ */
+async function sessionsEnded(port: number): Promise<void> {
+  const c = new pg.Client({ connectionString: `postgres://aerie@127.0.0.1:${port}/postgres` });
+  await c.connect();
+  try {
+    for (let k = 0; ; k++) {
+      const r = await c.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
+      if (r.rows[0]?.n === '0') return;
+      if (k > 2000) throw new Error(`${r.rows[0]?.n} PostgreSQL sessions still open after the file's tests: a store was not closed`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Stops a core built on `store` and closes the store, once nothing is left in flight on it: the
+ * saga frees an ended delivery's drone in a stage listener after the final stage is stored, so
+ * a test that ends on a final stage would otherwise close the store under that write.
+ */
+export async function stopCore(service: DeliveryService, app: FastifyInstance, store: OpenStore): Promise<void> {
+  service.stop();
+  await service.workflow.stop();
+  await app.close();
+  await service.settled();
+  for (let k = 0; ; k++) {
+    const { holders } = await service.workflow.reserved();
+    const ended = [];
+    for (const id of holders) {
+      const d = await store.repo.get(id);
+      if (d && FINAL_STAGES.has(d.stage)) ended.push(id);
+    }
+    if (ended.length === 0) break;
+    if (k > 2000) throw new Error(`drones still held for ended deliveries ${ended.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await store.close();
 }

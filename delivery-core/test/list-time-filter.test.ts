@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DeliveryService, FileLogQueue, MemoryFleetLink, SqliteDeliveryRepository, buildHttp, coreConfig } from '../src/index.js';
+import { DeliveryService, FileLogQueue, MemoryFleetLink, buildHttp, coreConfig } from '../src/index.js';
+import { httpStores } from './http-stores.js';
 
 // Issue 7: "list with filters (status, owner, time) and cursor pagination". The store's half-open
 // [from, to) is in the repository contract; this is the API's ?from=&to= (RFC 3339 date-times),
@@ -11,19 +12,22 @@ const root = mkdtempSync(join(tmpdir(), 'aerie-list-time-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const body = { pickup: { lat: 47.399, lon: 8.547 }, dropoff: { lat: 47.401, lon: 8.55 } };
 const T0 = Date.parse('2026-12-03T08:00:00.000Z');
+// Issue 7: the same suite on a SQLite file and on Debian's PostgreSQL (a database per test).
+const stores = httpStores(['sqlite', 'postgres']);
 
-for (const where of ['table', 'queue'] as const) {
-  describe(`GET /api/v1/deliveries?from=&to= on requests in the ${where}`, () => {
+for (const kind of ['sqlite', 'postgres'] as const) for (const where of ['table', 'queue'] as const) {
+  describe(`GET /api/v1/deliveries?from=&to= on requests in the ${where}, ${kind}`, () => {
     it('keeps createdAt in [from, to), pages through it with the cursor, and refuses a bad date with 400', async () => {
-      const dir = join(root, where);
+      const dir = join(root, kind, where);
+      const place = await stores.place(kind);
       mkdirSync(dir, { recursive: true });
       let now = T0;
       // Real timers (the queue's drainer is not due for an hour); createdAt from this clock.
       const clock = { now: () => now, setTimeout, clearTimeout, setInterval, clearInterval } as unknown as ConstructorParameters<typeof DeliveryService>[3];
-      const config = coreConfig({ dbPath: join(dir, 'd.sqlite'), ...(where === 'queue' ? { ingest: { dir: join(dir, 'ingest'), drainEveryMs: 3_600_000 } } : {}) });
-      const repo = new SqliteDeliveryRepository(config.dbPath);
+      const config = coreConfig({ dbPath: place.dbPath, databaseUrl: place.databaseUrl, ...(where === 'queue' ? { ingest: { dir: join(dir, 'ingest'), drainEveryMs: 3_600_000 } } : {}) });
+      const { repo, records, close } = await stores.open(place);
       const queue = where === 'queue' ? new FileLogQueue(join(dir, 'ingest')) : null;
-      const service = new DeliveryService(repo, new MemoryFleetLink(), config, clock, undefined, {}, queue);
+      const service = new DeliveryService(repo, new MemoryFleetLink(), config, clock, records, {}, queue);
       const app = buildHttp(service);
       await service.start();
       try {
@@ -61,7 +65,7 @@ for (const where of ['table', 'queue'] as const) {
         await service.ingestion?.stop();
         await service.workflow.stop();
         await queue?.close();
-        await repo.close();
+        await close();
       }
     });
   });

@@ -5,7 +5,7 @@ import { DeliveryService, MemoryFleetLink, buildHttp, coreConfig } from '../src/
 import type { CoreConfig } from '../src/config.js';
 import type { OutboxEvent } from '../src/domain/outbox.js';
 import { droneStatus } from '../../test-support/fixtures.js';
-import { httpStores, type OpenStore, type StoreKind } from './http-stores.js';
+import { httpStores, stopCore, type OpenStore, type StoreKind } from './http-stores.js';
 
 // Issue 7: pickup windows and deadlines on the request, honoured by the assignment; PATCH of the
 // window; re-optimisation of every pair not yet committed (dispatched), and never after.
@@ -43,10 +43,7 @@ async function setup(kind: StoreKind, scheduling: Partial<CoreConfig['scheduling
 
 async function teardown(): Promise<void> {
   if (!store) return;
-  service.stop();
-  await service.workflow.stop();
-  await app.close();
-  await store.close();
+  await stopCore(service, app, store);
   store = null;
 }
 
