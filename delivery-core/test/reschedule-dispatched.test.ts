@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { DeliveryAssignment, LatLon } from '@aerie/contracts';
-import { DeliveryService, MemoryDeliveryRepository, MemoryFleetLink, buildHttp, coreConfig } from '../src/index.js';
+import { DeliveryService, MemoryFleetLink, buildHttp, coreConfig } from '../src/index.js';
 import type { OutboxEvent } from '../src/domain/outbox.js';
 import { droneStatus } from '../../test-support/fixtures.js';
+import { httpStores, stopCore } from './http-stores.js';
 
 // Issue 7: a reschedule of a delivery already dispatched but not yet Scheduled (its saga holds the
 // drone and waits for the hub's answer: the drone is offline) must not leave the hub flying the old
@@ -11,13 +12,17 @@ const now = 1_700_000_000_000;
 const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined, setInterval: () => 0, clearInterval: () => undefined };
 const pickup: LatLon = { lat: 47.399, lon: 8.547 };
 const dropoff: LatLon = { lat: 47.409, lon: 8.547 };
+// Issue 7: the same suite on memory, a SQLite file and Debian's PostgreSQL (a database per test).
+const stores = httpStores(['memory', 'sqlite', 'postgres']);
 
-describe('PATCH of a dispatched delivery whose hub answer is still awaited', () => {
+describe.each(['memory', 'sqlite', 'postgres'] as const)('PATCH of a dispatched delivery whose hub answer is still awaited, on %s', (kind) => {
   it('aborts the mission at the hub, releases the drone, emits DeliveryRescheduled, and re-plans on another drone', async () => {
     // A hub that does not answer yet (the drone is offline).
     const fleet = new MemoryFleetLink(() => null);
-    const service = new DeliveryService(new MemoryDeliveryRepository(), fleet, coreConfig({ dbPath: ':memory:', scheduling: { holdMs: 0 } }), clock);
+    const store = await stores.fresh(kind);
+    const service = new DeliveryService(store.repo, fleet, coreConfig({ dbPath: ':memory:', scheduling: { holdMs: 0 } }), clock, store.records);
     const app = buildHttp(service);
+    onTestFinished(() => stopCore(service, app, store));
     const events: OutboxEvent[] = [];
     service.workflow.onEvent((e) => void events.push(e));
     const published: (DeliveryAssignment | null)[] = [];
@@ -51,6 +56,5 @@ describe('PATCH of a dispatched delivery whose hub answer is still awaited', () 
     expect(await service.schedulePending()).toBe(1);
     expect((await service.get('r')).delivery).toMatchObject({ stage: 'Scheduled', droneId: 'b', dropoff: moved });
     expect(fleet.assignments.get('r')).toMatchObject({ action: 'fly', droneId: 'b', dropoff: moved });
-    await app.close();
   });
 });
