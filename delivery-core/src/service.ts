@@ -48,6 +48,8 @@ export class DeliveryService {
   private passing = false;
   private readonly trackingQueue: DeliveryTracking[] = [];
   private draining: Promise<void> | null = null;
+  /** Drone releases of ended deliveries under way (see the stage listener in the constructor). */
+  private readonly releases = new Set<Promise<void>>();
   private readonly speed = new SpeedLearner();
   private readonly watchers = new Map<string, Set<(d: Delivery, change: StageChange | null) => void>>();
   /** Without an ingestion queue: creates are group-committed into the table itself. */
@@ -93,7 +95,12 @@ export class DeliveryService {
       onError: (err) => this.onError(err),
     });
     // An ended delivery frees the drone its saga reserved.
-    this.listeners.push((d) => void this.workflow.stageChanged(d).catch((err: unknown) => this.onError(err)));
+    this.listeners.push((d) => {
+      // Tracked, so settled() covers it; one cut short by a crash is redone at start.
+      const release = this.workflow.stageChanged(d).catch((err: unknown) => this.onError(err));
+      this.releases.add(release);
+      void release.finally(() => this.releases.delete(release));
+    });
     fleet.onStatus((s) => this.onStatus(s));
     fleet.onTracking((e) => {
       this.trackingQueue.push(e);
@@ -112,6 +119,12 @@ export class DeliveryService {
     // A reschedule that a crash cut short after the row went back to planning: finish it (idempotent).
     for (const d of await this.repo.listByStage(['Requested'], 100_000)) {
       if (d.abortedDroneId && await this.workflow.replanPending(d.id, d.abortedDroneId)) await this.finishReplan(d, d.abortedDroneId, `${d.id}:rescheduled:${d.updatedAt}`);
+    }
+    // A drone still held for a delivery that ended: its release was cut short (a crash between
+    // the final stage's commit and the release). Freed now, or it would never fly again.
+    for (const holder of (await this.workflow.reserved()).holders) {
+      const d = await this.repo.get(holder);
+      if (d && FINAL_STAGES.has(d.stage)) await this.workflow.stageChanged(d);
     }
     // The Supervisor: unfinished sagas resume (or compensate) before the scheduler plans again.
     await this.workflow.start();
@@ -436,6 +449,7 @@ export class DeliveryService {
   /** Resolves once every tracking event received so far is applied. */
   async settled(): Promise<void> {
     while (this.draining) await this.draining;
+    while (this.releases.size > 0) await Promise.all([...this.releases]);
   }
 
   /**
