@@ -116,7 +116,12 @@ describe('public tracking page', () => {
 
       // A drone at the pickup is assigned: Scheduled, with the planner's ETA.
       fly(pickup, 'ON_GROUND');
-      expect(await service.schedulePending()).toBe(1);
+      // Proposed now; Scheduled once the saga has the hub's answer (the count schedulePending
+      // returns only covers sagas that finished within the call, which under load they may not).
+      await expect.poll(async () => {
+        await service.schedulePending();
+        return (await service.get('d1')).delivery.stage;
+      }, { timeout: 20_000 }).toBe('Scheduled');
       await expect.poll(() => attr(page, '#stage', 'data-stage')).toBe('Scheduled');
       await expect.poll(() => attr(page, '#eta', 'data-eta')).toBe(new Date((await etaOf())!).toISOString());
       // A trip of ~1.2 km: minutes away on the core's clock (on the browser's it would read "1 h …").
