@@ -14,6 +14,8 @@ const DEBIAN_PACKAGES = [
   { pkg: 'chromium', bin: '/usr/bin/chromium' },
   // delivery-core's repository suite runs on PostgreSQL too; its binaries live under the major version.
   { pkg: 'postgresql', bin: '/usr/lib/postgresql/*/bin/postgres' },
+  // The distributed mode's public gateway (deploy/nginx) is Debian's nginx.
+  { pkg: 'nginx', bin: '/usr/sbin/nginx' },
 ];
 
 /** `bin` may hold one `*` path segment. */
