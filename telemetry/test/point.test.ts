@@ -28,6 +28,17 @@ describe('measurement design', () => {
     expect(p.fields).toMatchObject({ lat: 47.397742, lon: 8.545594, alt: 488.2, battery_pct: 87, sats: 14, mode: 'MISSION', armed: true, state: 'flying' });
   });
 
+  it('carries seq (an integer) and boot_id as fields, never tags, so a status is accounted for by its id', () => {
+    const p = statusPoint(makeStatus({ seq: 99, bootId: 'boot-z' }), 'zurich');
+    expect(p.fields).toMatchObject({ seq: 99, boot_id: 'boot-z' });
+    expect(Object.keys(p.tags)).not.toContain('seq');
+    expect(toLine(p)).toMatch(/[ ,]seq=99i[, ]/);
+    expect(toLine(p)).toMatch(/[ ,]boot_id="boot-z"[, ]/);
+    // Only the named integer fields: every other number stays a float, so no field changes type.
+    expect(toLine(p)).toMatch(/[ ,]sats=14\.0[, ]/);
+    expect(toLine({ measurement: 'm', tags: {}, fields: { seq: 1.5, n: 2 }, tsMs: 1, ints: ['seq'] })).toBe('m seq=1.5,n=2.0 1');
+  });
+
   it('leaves absent values out rather than writing zeros', () => {
     const p = statusPoint(makeStatus({ position: null, battery: { pct: null, voltage: 15, current: null }, gps: { fix: 0, satellites: 0, hdop: null } }), 'f');
     for (const k of ['lat', 'lon', 'alt', 'battery_pct', 'current', 'hdop']) expect(p.fields).not.toHaveProperty(k);

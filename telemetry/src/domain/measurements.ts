@@ -5,7 +5,9 @@ import type { Point } from './point.js';
  * The measurement design (README "## Telemetry and Grafana"). Tags are the identities a dashboard
  * groups by and nothing else: drone_id (fleet size), autopilot (4 values), fleet (a handful). Per-
  * message ids (bootId, seq, delivery ids on status) would make one series per message; they are
- * fields, or absent.
+ * fields, or absent. drone_status carries `seq` and `boot_id` as fields so every status can be
+ * accounted for by its id (bench:faults); a replay of one (droneId, bootId, seq) has the same ts,
+ * so it lands on the same series and timestamp and overwrites itself: stored once.
  */
 export const MEASUREMENTS = { status: 'drone_status', delivery: 'delivery_event', alert: 'drone_alert' } as const;
 
@@ -20,6 +22,8 @@ export function droneState(s: Pick<DroneStatus, 'armed' | 'flightMode' | 'landed
   if (s.landedState === 'IN_AIR' || s.landedState === 'TAKEOFF') return 'flying';
   return s.armed ? 'armed' : 'idle';
 }
+
+const STATUS_INTS: readonly string[] = ['seq'];
 
 /** drone_status: one point per DroneStatus, at the drone's own ts. */
 export function statusPoint(s: DroneStatus, fleet: string): Point {
@@ -39,6 +43,8 @@ export function statusPoint(s: DroneStatus, fleet: string): Point {
     failsafe: s.health.failsafe,
     fc_connected: s.link.fcConnected,
     mission_item: s.mission.current,
+    seq: s.seq,
+    boot_id: s.bootId,
   };
   if (s.position !== null) {
     fields.lat = s.position.lat;
@@ -50,7 +56,7 @@ export function statusPoint(s: DroneStatus, fleet: string): Point {
   if (s.battery.current !== null) fields.current = s.battery.current;
   if (s.gps.hdop !== null) fields.hdop = s.gps.hdop;
   if (s.link.fcHeartbeatAgeMs !== null) fields.link_age_ms = s.link.fcHeartbeatAgeMs;
-  return { measurement: MEASUREMENTS.status, tags: { drone_id: s.droneId, autopilot: s.autopilot, fleet }, fields, tsMs: s.ts };
+  return { measurement: MEASUREMENTS.status, tags: { drone_id: s.droneId, autopilot: s.autopilot, fleet }, fields, tsMs: s.ts, ints: STATUS_INTS };
 }
 
 const TERMINAL_STAGES: readonly string[] = ['Completed', 'Cancelled', 'Failed'];

@@ -12,6 +12,12 @@ export interface Point {
   readonly fields: Readonly<Record<string, FieldValue>>;
   /** Unix epoch milliseconds, from the drone: a replayed point lands on the same key and overwrites */
   readonly tsMs: number;
+  /**
+   * Fields written as line-protocol integers (`42i`): ids and counters that are compared, never
+   * averaged (drone_status `seq`). Always integers, so their type never changes either; a value
+   * that is not an integer is written as a float and InfluxDB refuses it, as it should.
+   */
+  readonly ints?: readonly string[];
 }
 
 // Escaping per the line protocol reference ("Special characters"): measurement escapes comma and
@@ -39,7 +45,7 @@ export function toLine(p: Point): string {
   }
   const fields: string[] = [];
   for (const [k, v] of Object.entries(p.fields)) {
-    const t = fieldText(v);
+    const t = p.ints !== undefined && typeof v === 'number' && Number.isSafeInteger(v) && p.ints.includes(k) ? `${v}i` : fieldText(v);
     if (t !== null) fields.push(`${escKey(k)}=${t}`);
   }
   return `${line} ${fields.join(',')} ${Math.trunc(p.tsMs)}`;
