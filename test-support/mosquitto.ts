@@ -31,7 +31,7 @@ function which(name: string): string {
  * a drone reads and writes only below fleet/v1/<its username>/, services own fleet/ and svc/.
  * `max_queued_messages` is raised: Mosquitto's default of 1000 drops QoS 1 under load.
  */
-export async function startMosquitto(users: MosquittoUser[]): Promise<RunningMosquitto> {
+export async function startMosquitto(users: MosquittoUser[], opts: { port?: number } = {}): Promise<RunningMosquitto> {
   const bin = which('mosquitto');
   const passwdBin = which('mosquitto_passwd');
   const dir = mkdtempSync(join(tmpdir(), 'aerie-mosquitto-'));
@@ -48,7 +48,8 @@ export async function startMosquitto(users: MosquittoUser[]): Promise<RunningMos
     '',
   ].join('\n');
   writeFileSync(join(dir, 'acl'), acl);
-  const port = await freePort();
+  // `port` lets a test stop the broker and start it again where its clients reconnect.
+  const port = opts.port ?? (await freePort());
   writeFileSync(join(dir, 'mosquitto.conf'), [
     `listener ${port} 127.0.0.1`,
     'allow_anonymous false',
