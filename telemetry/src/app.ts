@@ -48,7 +48,7 @@ export async function startTelemetry(config: TelemetryConfig, deps: TelemetryDep
     onEventPoint: { fleet: config.fleet, write: (p) => series.writer.write([p]) },
   });
   const http = buildHttpApi({
-    store, logger, clock: deps.clock,
+    store, logger, clock: deps.clock, trustedProxies: config.trustedProxies,
     health: () => ({ ingest: ingest.stats(), timeseries: { store: series.history.kind, ...series.writer.stats() } }),
   });
   registerHistoryRoutes(http, series.history, deps.clock ?? systemClock);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { TelemetryError } from './errors.js';
 
@@ -15,6 +16,11 @@ export interface TelemetryConfig {
   readonly httpHost: string;
   /** TCP port; 0 asks the OS for an ephemeral one */
   readonly httpPort: number;
+  /**
+   * Peers (IPs, CIDRs) whose X-Forwarded-For / X-Forwarded-Proto are believed: the gateway
+   * (deploy/nginx). Empty (the default): trust none, the TCP peer is the client.
+   */
+  readonly trustedProxies: readonly string[];
   /** the `fleet` tag on every point */
   readonly fleet: string;
   /** the time-series database; undefined keeps history in the embedded store beside dbPath */
@@ -61,6 +67,7 @@ export interface TelemetryConfigInput {
   dbPath: string;
   httpHost?: string | undefined;
   httpPort?: number | undefined;
+  trustedProxies?: readonly string[] | undefined;
   fleet?: string | undefined;
   influx?: (Partial<InfluxConfig> & { url: string }) | undefined;
   spillDir?: string | undefined;
@@ -77,6 +84,7 @@ export function defineConfig(input: TelemetryConfigInput): TelemetryConfig {
     dbPath: input.dbPath,
     httpHost: input.httpHost ?? CONFIG_DEFAULTS.httpHost,
     httpPort: input.httpPort ?? CONFIG_DEFAULTS.httpPort,
+    trustedProxies: Object.freeze([...(input.trustedProxies ?? [])]),
     fleet: input.fleet ?? CONFIG_DEFAULTS.fleet,
     influx: input.influx === undefined ? undefined : Object.freeze({
       api: input.influx.api ?? 'v1',
@@ -111,6 +119,8 @@ export function defineConfig(input: TelemetryConfigInput): TelemetryConfig {
   if (!Number.isInteger(config.httpPort) || config.httpPort < 0 || config.httpPort > 65_535) {
     throw bad('httpPort', 'must be an integer from 0 to 65535');
   }
+  const proxy = config.trustedProxies.find((p) => !validProxy(p));
+  if (proxy !== undefined) throw bad('trustedProxies', `has ${JSON.stringify(proxy)}, not an IP address or CIDR`);
   // Tag values may not contain a newline; commas and spaces are escaped, but a fleet name is an identity, not prose.
   if (!/^[0-9A-Za-z_.-]{1,64}$/.test(config.fleet)) throw bad('fleet', 'must be 1–64 of [0-9A-Za-z_.-]');
   if (config.influx !== undefined) {
@@ -139,7 +149,8 @@ export interface TelemetryFlags {
  * Flags first, then the environment, then defaults. The only reader of process.env:
  *   AERIE_TELEMETRY_MQTT_URL, _MQTT_USERNAME, _MQTT_PASSWORD (prefer it to the flag, which `ps`
  *   shows), _CLIENT_ID, _DATA_DIR (db file <dir>/telemetry.sqlite), _DB_PATH (a file or ':memory:',
- *   overridden by a data dir), _HTTP_HOST, _HTTP_PORT, _FLEET; InfluxDB: _INFLUX_URL (unset: the
+ *   overridden by a data dir), _HTTP_HOST, _HTTP_PORT, _TRUSTED_PROXIES (comma-separated IPs/CIDRs
+ *   of the gateway, whose X-Forwarded-* are believed; unset: none), _FLEET; InfluxDB: _INFLUX_URL (unset: the
  *   embedded store), _INFLUX_API (v1|v2), _INFLUX_DB, _INFLUX_RP, _INFLUX_USERNAME, _INFLUX_PASSWORD,
  *   _INFLUX_TOKEN, _INFLUX_ORG, _INFLUX_BUCKET.
  */
@@ -168,6 +179,7 @@ export function loadConfig(
     dbPath,
     httpHost: e('HTTP_HOST'),
     httpPort: port === undefined ? undefined : /^\d+$/.test(port) ? Number(port) : Number.NaN,
+    trustedProxies: e('TRUSTED_PROXIES')?.split(',').map((p) => p.trim()).filter((p) => p !== ''),
     fleet: e('FLEET'),
     influx: influxUrl === undefined ? undefined : {
       url: influxUrl,
@@ -181,6 +193,15 @@ export function loadConfig(
       bucket: e('INFLUX_BUCKET'),
     },
   });
+}
+
+/** What fastify's trustProxy (proxy-addr) takes: an IP, an IP/prefix, or its named ranges. */
+function validProxy(p: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(p)) return true;
+  const [addr = '', bits, ...rest] = p.split('/');
+  const v = isIP(addr);
+  if (v === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128));
 }
 
 function bad(key: string, why: string): TelemetryError {

@@ -13,6 +13,7 @@ describe('configuration', () => {
       dbPath: ':memory:',
       httpHost: '127.0.0.1',
       httpPort: 8083,
+      trustedProxies: [],
       fleet: 'default',
       influx: undefined,
       spillDir: undefined,
@@ -39,6 +40,7 @@ describe('configuration', () => {
       dbPath: join('/var/lib/aerie', 'telemetry.sqlite'),
       httpHost: '0.0.0.0',
       httpPort: 9000,
+      trustedProxies: [],
       fleet: 'default',
       influx: undefined,
       spillDir: join('/var/lib/aerie', 'telemetry-spill'),
@@ -52,6 +54,11 @@ describe('configuration', () => {
     });
   });
 
+  it('reads the gateway addresses it trusts from AERIE_TELEMETRY_TRUSTED_PROXIES (IPs and CIDRs)', () => {
+    const env = { AERIE_TELEMETRY_DB_PATH: ':memory:', AERIE_TELEMETRY_TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8,fd00::/8' };
+    expect(loadConfig({}, env).trustedProxies).toEqual(['127.0.0.1', '10.0.0.0/8', 'fd00::/8']);
+  });
+
   it("accepts AERIE_TELEMETRY_DB_PATH=':memory:' when no data dir is given", () => {
     expect(loadConfig({}, { AERIE_TELEMETRY_DB_PATH: ':memory:' }).dbPath).toBe(':memory:');
   });
@@ -63,6 +70,8 @@ describe('configuration', () => {
     ['an http url', { dataDir: '/d', mqttUrl: 'http://x' }, {}, /mqttUrl/],
     ['a password without user', { dataDir: '/d', mqttPassword: 'p' }, {}, /mqttPassword/],
     ['a bad client id', { dataDir: '/d' }, { AERIE_TELEMETRY_CLIENT_ID: 'a/b' }, /clientId/],
+    ['a trusted proxy that is no address', { dataDir: '/d' }, { AERIE_TELEMETRY_TRUSTED_PROXIES: '10.0.0.1,gateway' }, /trustedProxies has "gateway"/],
+    ['a CIDR prefix too long', { dataDir: '/d' }, { AERIE_TELEMETRY_TRUSTED_PROXIES: '10.0.0.0/33' }, /trustedProxies/],
   ])('refuses %s with TEL_ERR_CONFIG', (_name, flags, env, message) => {
     expect(() => loadConfig(flags, env)).toThrow(message);
     expect(() => loadConfig(flags, env)).toThrow(expect.objectContaining({ code: 'TEL_ERR_CONFIG' }));

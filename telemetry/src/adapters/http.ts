@@ -13,6 +13,8 @@ export interface HttpApiOptions {
   clock?: Clock;
   /** extra fields for GET /healthz, e.g. ingest counters */
   health?: () => Record<string, unknown>;
+  /** peers whose X-Forwarded-For/-Proto are believed (the gateway); none by default */
+  trustedProxies?: readonly string[];
 }
 
 /** RFC 9457 problem details, with the stable code as an extension member (§3.2). */
@@ -65,7 +67,9 @@ interface TrackRoute {
 export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
   const { store, logger } = opts;
   const clock = opts.clock ?? systemClock;
-  const app = Fastify({ logger: false });
+  // req.ip is the X-Forwarded-For client only when the TCP peer is a trusted proxy (the gateway).
+  const trusted = opts.trustedProxies ?? [];
+  const app = Fastify({ logger: false, trustProxy: trusted.length > 0 ? [...trusted] : false });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation !== undefined) {
@@ -74,13 +78,13 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
       return sendProblem(reply, problemOf(validationCode(field), `${field} ${first?.message ?? 'is invalid'}`));
     }
     if (err instanceof TelemetryError) {
-      if (err.status >= 500) logger.error(`telemetry http ${req.method} ${req.url} code=${err.code} detail=${JSON.stringify(err.message)}`);
+      if (err.status >= 500) logger.error(`telemetry http ${req.method} ${req.url} client=${req.ip} code=${err.code} detail=${JSON.stringify(err.message)}`);
       return sendProblem(reply, problemOf(err.code, err.message));
     }
     const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
     if (status < 500) return sendProblem(reply, { ...problemOf('TEL_ERR_BAD_REQUEST', err.message), status });
     // A driver's message (SQLite, fastify internals) goes to the log, never to the client.
-    logger.error(`telemetry http ${req.method} ${req.url} code=TEL_ERR_INTERNAL error=${JSON.stringify(`${err.name}: ${err.message}`)}`);
+    logger.error(`telemetry http ${req.method} ${req.url} client=${req.ip} code=TEL_ERR_INTERNAL error=${JSON.stringify(`${err.name}: ${err.message}`)}`);
     return sendProblem(reply, problemOf('TEL_ERR_INTERNAL', 'The request could not be completed; the server log has the cause.'));
   });
 
