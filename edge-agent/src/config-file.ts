@@ -20,7 +20,7 @@ const ENV_FIELDS: [string, Kind][] = [
   ['uplink', 'string'], ['iothub.connectionString', 'string'], ['iothub.ca', 'nullable'], ['iothub.cert', 'nullable'], ['iothub.key', 'nullable'],
   ['publishHz', 'number'], ['publishHzInFlight', 'number'],
   ['spool.dir', 'string'], ['spool.maxMb', 'number'], ['spool.statusMaxAgeS', 'number'], ['spool.eventMaxAgeS', 'number'],
-  ['statusFile', 'nullable'], ['commandHmacKey', 'nullable'],
+  ['statusFile', 'nullable'], ['commandHmacKey', 'nullable'], ['publishJournal', 'nullable'],
 ];
 
 export const envName = (path: string): string => `AERIE_AGENT_${path.replace(/([a-z])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()}`;

@@ -58,6 +58,8 @@ export interface AgentConfig {
   statusFile: string | null;
   /** Hex HMAC-SHA256 key shared with the hub; when set, commands without a valid `hmac` are refused. */
   commandHmacKey: string | null;
+  /** A file to append one JSON line per DroneStatus the broker acknowledged (audits, bench:faults); null keeps none. */
+  publishJournal: string | null;
 }
 
 export const defaultAgentConfig = {
@@ -73,6 +75,7 @@ export const defaultAgentConfig = {
   spool: null,
   statusFile: null,
   commandHmacKey: null,
+  publishJournal: null,
 } as const satisfies Omit<AgentConfig, 'droneId'>;
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object | null ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]> | null) : T[K] };
@@ -171,6 +174,7 @@ function validate(c: AgentConfig): void {
     num(c.spool.eventMaxAgeS, 'spool.eventMaxAgeS', 1, 365 * 86400);
   }
   optStr(c.statusFile, 'statusFile');
+  optStr(c.publishJournal, 'publishJournal');
   if (c.commandHmacKey !== null && (typeof c.commandHmacKey !== 'string' || !/^[0-9a-fA-F]{32,128}$/.test(c.commandHmacKey))) {
     fail('commandHmacKey', 'must be 32–128 hex digits');
   }

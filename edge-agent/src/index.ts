@@ -16,3 +16,5 @@ export type { Spool, SpoolRecord, SpoolStats, UplinkKind } from './ports.js';
 export { DiskSpool } from './adapters/disk-spool.js';
 export { MemorySpool } from './adapters/memory-spool.js';
 export { SpoolingUplink } from './adapters/spooling-uplink.js';
+export { JournalingUplink } from './adapters/journaling-uplink.js';
+export { PublishJournal, type JournalEntry } from './adapters/publish-journal.js';

@@ -7,6 +7,8 @@ import type { Uplink } from './ports.js';
 import type * as IotHubModule from './adapters/iothub-uplink.js';
 import { DiskSpool } from './adapters/disk-spool.js';
 import { SpoolingUplink } from './adapters/spooling-uplink.js';
+import { JournalingUplink } from './adapters/journaling-uplink.js';
+import { PublishJournal } from './adapters/publish-journal.js';
 
 export interface RunningAgent {
   agent: EdgeAgent;
@@ -27,6 +29,9 @@ export async function startEdgeAgent(config: Readonly<AgentConfig>, opts: { cloc
   } catch (err) {
     await fc.close();
     throw err;
+  }
+  if (config.publishJournal !== null && uplink.publishConfirmed) {
+    uplink = new JournalingUplink(uplink as Uplink & Required<Pick<Uplink, 'publishConfirmed'>>, new PublishJournal(config.publishJournal, clock));
   }
   if (config.spool && uplink.publishConfirmed) {
     const { dir, maxMb, statusMaxAgeS, eventMaxAgeS } = config.spool;
