@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { DeliveryError } from './errors.js';
 import type { FlightProfile } from './domain/eta.js';
 import type { AssignmentPolicy } from './domain/assignment.js';
@@ -46,6 +47,12 @@ export interface CoreConfig {
   httpHost: string;
   /** 0 = ephemeral. */
   httpPort: number;
+  /**
+   * Peers (IPs, CIDRs) whose X-Forwarded-For / X-Forwarded-Proto are believed: the gateway
+   * (deploy/nginx). Behind it the client's address keys the tracking page's rate limit; from any
+   * other peer the headers are ignored. Empty (the default): trust none. AERIE_CORE_TRUSTED_PROXIES.
+   */
+  trustedProxies: readonly string[];
   /** SQLite file, the embedded default; ':memory:' for throwaway runs. Unused with `databaseUrl`. */
   dbPath: string;
   /** PostgreSQL instead of SQLite (postgres://user@host:port/db, from DATABASE_URL); null: SQLite at `dbPath`. */
@@ -80,6 +87,7 @@ export interface CoreConfig {
 export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   httpHost: '127.0.0.1',
   httpPort: 8080,
+  trustedProxies: [],
   dbPath: '.aerie-data/core/deliveries.sqlite',
   databaseUrl: null,
   mqtt: { url: 'mqtt://127.0.0.1:1883', username: '', password: '', clientId: 'aerie-core' },
@@ -131,6 +139,8 @@ export function coreConfig(o: Overrides = {}): Readonly<CoreConfig> {
     throw new DeliveryError('DLV_ERR_CONFIG', 500, 'workflow.hubReplyTimeoutMs, hubReplyAttempts, waitForDroneMs, superviseEveryMs, relayEveryMs and relayBatch must be positive integers');
   }
   if (!(cfg.auth.ratePerSec > 0 && cfg.auth.burst >= 1)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'auth.ratePerSec must be > 0 and auth.burst ≥ 1');
+  const proxy = cfg.trustedProxies.find((x) => !validProxy(x));
+  if (proxy !== undefined) throw new DeliveryError('DLV_ERR_CONFIG', 500, `trustedProxies: ${JSON.stringify(proxy)} is not an IP address or CIDR`);
   if (!(cfg.energy.reserveFraction >= 0 && cfg.energy.reserveFraction < 1)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'energy.reserveFraction must be within [0, 1)');
   if (!(Number.isInteger(cfg.scheduleBatchMax) && cfg.scheduleBatchMax > 0)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'scheduleBatchMax must be a positive integer');
   const p = cfg.profile;
@@ -140,6 +150,15 @@ export function coreConfig(o: Overrides = {}): Readonly<CoreConfig> {
   validateScheduling(cfg.scheduling);
   if (!Number.isInteger(cfg.httpPort) || cfg.httpPort < 0 || cfg.httpPort > 65535) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'httpPort must be 0–65535');
   return Object.freeze(cfg);
+}
+
+/** What fastify's trustProxy (proxy-addr) takes: an IP, an IP/prefix, or its named ranges. */
+function validProxy(p: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(p)) return true;
+  const [addr = '', bits, ...rest] = p.split('/');
+  const v = isIP(addr);
+  if (v === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128));
 }
 
 function validateRegistry(drones: readonly DroneRegistration[]): void {

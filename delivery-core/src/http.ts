@@ -150,7 +150,9 @@ function correlationOf(req: object): string {
 export function buildHttp(service: DeliveryService, auth: Authenticator = Authenticator.open(systemClock)): FastifyInstance {
   // removeAdditional off: an unknown field is a client error, not something to drop silently.
   // forceCloseConnections: a live SSE stream must not hold the server open on shutdown.
-  const app = Fastify({ logger: false, bodyLimit: 16 * 1024, forceCloseConnections: true, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
+  // trustProxy: req.ip and req.protocol from X-Forwarded-* only when the TCP peer is the gateway.
+  const trusted = service.config.trustedProxies;
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024, forceCloseConnections: true, trustProxy: trusted.length > 0 ? [...trusted] : false, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
 
   app.setErrorHandler((err: FastifyError, _req, reply) => {
     if (err instanceof DeliveryError) return problem(reply.headers(err.headers), err.status, err.code, err.message);

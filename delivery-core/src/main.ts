@@ -12,6 +12,7 @@ import { DeliveryError } from './errors.js';
 const USAGE = `usage: aerie-core [--http-port P] [--http-host H] [--data-dir DIR] [--api-keys FILE] [--jwt-jwks FILE] [--drones FILE] [--no-fly FILE] [--hold-ms MS] [--open-accounts] [--hub-reply-timeout-ms MS] --mqtt-url URL --mqtt-username U --mqtt-password P
 environment: DATABASE_URL (PostgreSQL instead of the SQLite file in the data dir), AERIE_CORE_HTTP_PORT, AERIE_CORE_DATA_DIR, AERIE_CORE_API_KEYS_FILE, AERIE_CORE_MQTT_URL, AERIE_CORE_MQTT_USERNAME, AERIE_CORE_MQTT_PASSWORD,
   AERIE_CORE_JWT_HS256_SECRET, AERIE_CORE_JWT_JWKS_FILE, AERIE_CORE_JWT_ISSUER, AERIE_CORE_JWT_AUDIENCE, AERIE_CORE_TRACKING_SECRET, AERIE_CORE_ROLE_RATES (JSON, per-role token buckets), AERIE_CORE_DRONES_FILE,
+  AERIE_CORE_TRUSTED_PROXIES (comma-separated IPs/CIDRs of the gateway, whose X-Forwarded-For/-Proto are believed; default none),
   AERIE_CORE_NO_FLY_FILE (GeoJSON no-fly zones), AERIE_CORE_HOLD_MS (how long a planned drone stays tentative and re-optimised; default ${defaultCoreConfig.scheduling.holdMs}),
   AERIE_CORE_OPEN_ACCOUNTS=1 (same as --open-accounts: owners need not be registered accounts), AERIE_CORE_HUB_REPLY_TIMEOUT_MS (default ${defaultCoreConfig.workflow.hubReplyTimeoutMs})`;
 
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
   const config = coreConfig({
     httpPort: port,
     httpHost: values['http-host'] ?? '127.0.0.1',
+    trustedProxies: (env.AERIE_CORE_TRUSTED_PROXIES ?? '').split(',').map((p) => p.trim()).filter((p) => p !== ''),
     dbPath: join(dataDir, 'deliveries.sqlite'),
     // Per instance, with PostgreSQL too: the requests this instance accepted and has not yet drained.
     ingest: { dir: join(dataDir, 'ingest') },
