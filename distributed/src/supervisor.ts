@@ -1,0 +1,237 @@
+import { renameSync, writeFileSync } from 'node:fs';
+import type { Started } from './child.js';
+import { groupAndDescendants, killAll, signalGroup, stillRunning, waitGone, type ProcId } from './proc.js';
+
+/** One supervised process: how to start it, when it is ready, how to stop it. */
+export interface UnitSpec {
+  name: string;
+  /** Start order: lower tiers start (and become ready) first and stop last. */
+  tier: number;
+  start(): Promise<Started>;
+  /** One readiness probe of the running incarnation (its /readyz, its port, a query). */
+  probe(): Promise<boolean>;
+  /** What it answers on, for state.json (ports, urls, data dir). */
+  info?: Record<string, unknown>;
+  /** SIGTERM unless the program wants another (PostgreSQL: SIGINT, the fast shutdown). */
+  stopSignal?: NodeJS.Signals;
+  /** How long a stop waits before SIGKILL of the group (default 20 s, the services' own grace). */
+  graceMs?: number;
+}
+
+export interface ProcessInfo {
+  name: string;
+  pid: number;
+  restarts: number;
+  ready: boolean;
+}
+
+interface Unit {
+  spec: UnitSpec;
+  run: Started | null;
+  /** Processes of the current incarnation, taken when it ends or is killed, cleaned up at stop. */
+  leftovers: ProcId[];
+  ready: boolean;
+  restarts: number;
+  upSince: number;
+  backoffMs: number;
+  incarnation: number;
+  timer: NodeJS.Timeout | null;
+  waiters: (() => void)[];
+}
+
+const BACKOFF_MIN_MS = 100;
+const BACKOFF_MAX_MS = 5_000;
+/** An incarnation up this long starts the backoff over (systemd's StartLimitIntervalSec in spirit). */
+const BACKOFF_RESET_AFTER_MS = 30_000;
+
+export interface SupervisorOptions {
+  restart: boolean;
+  stateFile: string;
+  /** Extra fields written into state.json beside the processes. */
+  state: () => Record<string, unknown>;
+  log: (line: string) => void;
+}
+
+/**
+ * Starts units tier by tier, restarts one that exits (backoff 100 ms doubling to 5 s, reset after
+ * 30 s up), counts restarts, tracks readiness, writes state.json, and stops everything in
+ * reverse order with a grace before SIGKILL. Each unit is a process group of its own.
+ */
+export class Supervisor {
+  private readonly units = new Map<string, Unit>();
+  private stopping = false;
+  private stateDirty = false;
+
+  constructor(private readonly o: SupervisorOptions) {}
+
+  names(): string[] {
+    return [...this.units.keys()];
+  }
+
+  processes(): ProcessInfo[] {
+    return [...this.units.values()].map((u) => ({ name: u.spec.name, pid: u.run?.pid ?? 0, restarts: u.restarts, ready: u.ready }));
+  }
+
+  /** Starts `specs` (one tier) together and resolves once each is ready; throws with the unit's name otherwise. */
+  async startTier(specs: readonly UnitSpec[], readyTimeoutMs: number): Promise<void> {
+    for (const spec of specs) {
+      if (this.units.has(spec.name)) throw new Error(`unit ${spec.name} exists`);
+      this.units.set(spec.name, { spec, run: null, leftovers: [], ready: false, restarts: 0, upSince: 0, backoffMs: BACKOFF_MIN_MS, incarnation: 0, timer: null, waiters: [] });
+    }
+    await Promise.all(specs.map(async (spec) => {
+      const u = this.units.get(spec.name)!;
+      await this.launch(u, true);
+      await this.waitReady(spec.name, readyTimeoutMs);
+    }));
+  }
+
+  private async launch(u: Unit, first: boolean): Promise<void> {
+    const incarnation = ++u.incarnation;
+    let run: Started;
+    try {
+      run = await u.spec.start();
+    } catch (err) {
+      // A first start that cannot even spawn (a binary missing, a bad config) fails the launch.
+      if (first) throw new Error(`${u.spec.name}: ${(err as Error).message}`, { cause: err });
+      this.o.log(`${u.spec.name}: start failed: ${(err as Error).message}`);
+      this.scheduleRestart(u);
+      return;
+    }
+    if (this.stopping) return void signalGroup(run.pid, 'SIGKILL');
+    u.run = run;
+    u.upSince = Date.now();
+    u.ready = false;
+    this.o.log(`${u.spec.name}: started pid ${run.pid}${u.restarts ? ` (restart ${u.restarts})` : ''}`);
+    this.changed();
+    void run.exited.then((how) => this.onExit(u, incarnation, how));
+    void this.watchReady(u, incarnation);
+  }
+
+  private async watchReady(u: Unit, incarnation: number): Promise<void> {
+    let every = 50;
+    while (u.incarnation === incarnation && u.run && !this.stopping) {
+      if (await u.spec.probe().catch(() => false)) {
+        if (u.incarnation !== incarnation || !u.run) return;
+        u.ready = true;
+        this.o.log(`${u.spec.name}: ready`);
+        for (const w of u.waiters.splice(0)) w();
+        this.changed();
+        return;
+      }
+      await new Promise((r) => setTimeout(r, every));
+      every = Math.min(every * 2, 500);
+    }
+  }
+
+  private onExit(u: Unit, incarnation: number, how: string): void {
+    if (u.incarnation !== incarnation) return;
+    const pid = u.run?.pid ?? 0;
+    // What the leader leaves behind in its group (nginx workers) goes with it; descendants in
+    // other sessions (PostgreSQL backends) end on their own when they see the postmaster gone.
+    if (pid) {
+      u.leftovers.push(...groupAndDescendants(pid));
+      signalGroup(pid, 'SIGKILL');
+    }
+    u.run = null;
+    u.ready = false;
+    this.changed();
+    if (this.stopping) return;
+    this.o.log(`${u.spec.name}: pid ${pid} ended (${how})`);
+    if (this.o.restart) this.scheduleRestart(u);
+  }
+
+  private scheduleRestart(u: Unit): void {
+    if (Date.now() - u.upSince >= BACKOFF_RESET_AFTER_MS) u.backoffMs = BACKOFF_MIN_MS;
+    const delay = u.backoffMs;
+    u.backoffMs = Math.min(u.backoffMs * 2, BACKOFF_MAX_MS);
+    u.timer = setTimeout(() => {
+      u.timer = null;
+      if (this.stopping) return;
+      u.restarts += 1;
+      void this.launch(u, false);
+    }, delay);
+  }
+
+  /** Signals the unit's whole group (SIGKILL by default) and resolves once its leader exited; the supervisor restarts it. */
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const u = this.unit(name);
+    const run = u.run;
+    if (!run) throw new Error(`${name} is not running`);
+    u.leftovers.push(...groupAndDescendants(run.pid));
+    signalGroup(run.pid, signal);
+    await run.exited;
+  }
+
+  /** Resolves when the unit's current incarnation is ready (after a restart: the new one). */
+  waitReady(name: string, timeoutMs = 60_000): Promise<void> {
+    const u = this.unit(name);
+    if (u.ready && u.run) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${name} not ready after ${timeoutMs} ms (see its log)`)), timeoutMs);
+      u.waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /** SIGTERM (or the unit's stop signal) tier by tier in reverse start order, SIGKILL after the grace; nothing left running. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const tiers = [...new Set([...this.units.values()].map((u) => u.spec.tier))].sort((a, b) => b - a);
+    for (const tier of tiers) {
+      await Promise.all([...this.units.values()].filter((u) => u.spec.tier === tier).map((u) => this.stopUnit(u)));
+    }
+    this.writeState();
+  }
+
+  private async stopUnit(u: Unit): Promise<void> {
+    if (u.timer) clearTimeout(u.timer);
+    const run = u.run;
+    if (run) {
+      const members = groupAndDescendants(run.pid);
+      signalGroup(run.pid, u.spec.stopSignal ?? 'SIGTERM');
+      const grace = u.spec.graceMs ?? 20_000;
+      const ended = await Promise.race([run.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), grace))]);
+      if (!ended) this.o.log(`${u.spec.name}: still running ${grace} ms after ${u.spec.stopSignal ?? 'SIGTERM'}: SIGKILL`);
+      const all = [...members, ...groupAndDescendants(run.pid)];
+      signalGroup(run.pid, 'SIGKILL');
+      killAll(all);
+      await run.exited;
+      u.leftovers.push(...all);
+    }
+    killAll(u.leftovers);
+    if (!(await waitGone(u.leftovers, 5_000))) this.o.log(`${u.spec.name}: processes still running after stop: ${u.leftovers.filter(stillRunning).map((p) => p.pid).join(' ')}`);
+    u.leftovers = [];
+  }
+
+  private unit(name: string): Unit {
+    const u = this.units.get(name);
+    if (!u) throw new Error(`no process named ${name} (known: ${this.names().join(', ')})`);
+    return u;
+  }
+
+  private changed(): void {
+    if (this.stateDirty) return;
+    this.stateDirty = true;
+    setImmediate(() => {
+      this.stateDirty = false;
+      this.writeState();
+    });
+  }
+
+  /** state.json, replaced whole (write + rename) so a reader never sees half of it. */
+  writeState(): void {
+    const processes = [...this.units.values()].map((u) => ({
+      name: u.spec.name, pid: u.run?.pid ?? 0, ready: u.ready, restarts: u.restarts, upSince: u.run ? new Date(u.upSince).toISOString() : null, ...u.spec.info,
+    }));
+    const tmp = `${this.o.stateFile}.tmp`;
+    try {
+      writeFileSync(tmp, JSON.stringify({ ...this.o.state(), stopping: this.stopping, processes }, null, 2) + '\n');
+      renameSync(tmp, this.o.stateFile);
+    } catch (err) {
+      // The state file is for people and tools looking in; failing to write it stops nothing.
+      this.o.log(`state file ${this.o.stateFile}: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openLog, spawnChild } from '../src/child.js';
+import { binary } from '../src/engines/system.js';
+import { groupAndDescendants, stillRunning, type ProcId } from '../src/proc.js';
+import { Supervisor, type UnitSpec } from '../src/supervisor.js';
+
+// The supervisor on plain shell processes: restart with backoff, kill of a whole group, a stop
+// that leaves nothing behind (a grandchild, a process that ignores SIGTERM).
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'aerie-supervisor-'));
+  dirs.push(dir);
+  const lines: string[] = [];
+  const sup = new Supervisor({ restart: true, stateFile: join(dir, 'state.json'), state: () => ({ test: true }), log: (l) => lines.push(l) });
+  const shell = (name: string, tier: number, script: string, extra: Partial<UnitSpec> = {}): UnitSpec => ({
+    name, tier, start: () => spawnChild({ command: '/bin/sh', args: ['-c', script] }, { file: openLog(join(dir, `${name}.log`)), line: () => undefined }),
+    probe: () => Promise.resolve(true), graceMs: 500, ...extra,
+  });
+  return { dir, sup, shell, lines };
+}
+
+describe('supervisor', () => {
+  it('restarts a killed group, counts it, and stop() leaves no process of any group behind', async () => {
+    const { dir, sup, shell } = setup();
+    await sup.startTier([shell('engine', 0, 'sleep 1000 & sleep 1000')], 10_000);
+    // Ignores SIGTERM, as a hung service would: stop() must SIGKILL it after its grace.
+    await sup.startTier([shell('stubborn', 1, "trap '' TERM; sleep 1000 & wait; sleep 1000")], 10_000);
+    const first = sup.processes().find((p) => p.name === 'engine')!;
+    const before = groupAndDescendants(first.pid);
+    expect(before.length).toBeGreaterThanOrEqual(2); // sh and its two sleeps
+    await sup.kill('engine');
+    await sup.waitReady('engine', 10_000);
+    const again = sup.processes().find((p) => p.name === 'engine')!;
+    expect(again.restarts).toBe(1);
+    expect(again.pid).not.toBe(first.pid);
+    // The killed incarnation's whole group went with it, its background sleep included.
+    expect(before.filter(stillRunning)).toEqual([]);
+    // state.json is rewritten on the next turn after a change.
+    await new Promise((r) => setImmediate(r));
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { processes: { name: string; restarts: number; ready: boolean }[] };
+    expect(state.processes.find((p) => p.name === 'engine')).toMatchObject({ restarts: 1, ready: true });
+
+    const all: ProcId[] = sup.processes().flatMap((p) => groupAndDescendants(p.pid));
+    expect(all.length).toBeGreaterThanOrEqual(5);
+    await sup.stop();
+    expect(all.filter(stillRunning)).toEqual([]);
+    expect(sup.processes().every((p) => p.pid === 0 && !p.ready)).toBe(true);
+  });
+
+  it('backs off between restarts of a process that keeps exiting, and stops restarting at stop()', async () => {
+    const { sup, shell, lines } = setup();
+    let starts = 0;
+    const spec = shell('flappy', 0, 'exit 3');
+    await sup.startTier([{ ...spec, start: () => { starts++; return spec.start(); }, probe: () => Promise.resolve(false) }], 1).catch(() => undefined);
+    // 100 + 200 + 400 + 800 ms of backoff: about five starts in 1.7 s, not dozens.
+    await new Promise((r) => setTimeout(r, 1700));
+    expect(starts).toBeGreaterThanOrEqual(3);
+    expect(starts).toBeLessThanOrEqual(7);
+    await sup.stop();
+    const after = starts;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(starts).toBe(after);
+    expect(lines.some((l) => l.includes('flappy: pid') && l.includes('exit 3'))).toBe(true);
+  });
+
+  it('a missing engine binary is a clear error naming the Debian package, never a skip', () => {
+    expect(() => binary('mosquitto-not-installed', 'mosquitto')).toThrow(/mosquitto-not-installed not found.*install Debian's mosquitto package/);
+  });
+});
