@@ -54,6 +54,8 @@ export interface GatewayOptions {
    * write temp files there. A deployment runs nginx as a non-root user and leaves this unset.
    */
   user?: string;
+  /** The nginx binary (default /usr/sbin/nginx, Debian's). */
+  nginxBin?: string;
   trustedBy?: never;
 }
 
@@ -204,10 +206,10 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     const conf = join(dir, 'nginx.conf');
     writeFileSync(conf, renderGatewayConfig({ ...opts, port }));
     const args = ['-p', `${dir}/`, '-c', conf, '-g', 'daemon off;'];
-    const test = await run(NGINX_BIN, ['-t', '-q', ...args]);
+    const test = await run(opts.nginxBin ?? NGINX_BIN, ['-t', '-q', ...args]);
     if (test.code !== 0) throw new GatewayError('GW_ERR_CONFIG', `nginx -t refused ${conf}:\n${test.output.trim()}`);
     try {
-      return await launch(dir, host, port, args);
+      return await launch(opts.nginxBin ?? NGINX_BIN, dir, host, port, args);
     } catch (err) {
       if (!fixedPort && attempt < 3 && err instanceof GatewayError && /Address already in use/.test(err.message)) continue;
       throw err;
@@ -215,15 +217,15 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   }
 }
 
-async function launch(dir: string, host: string, port: number, args: string[]): Promise<RunningGateway> {
-  const child = spawn(NGINX_BIN, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+async function launch(bin: string, dir: string, host: string, port: number, args: string[]): Promise<RunningGateway> {
+  const child = spawn(bin, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     stderr = (stderr + d).slice(-8192);
   });
   const spawned = new Promise<void>((res, rej) => {
     child.once('spawn', res);
-    child.once('error', (err: NodeJS.ErrnoException) => rej(err.code === 'ENOENT' ? new GatewayError('GW_ERR_NGINX_MISSING', `${NGINX_BIN} not found`) : err));
+    child.once('error', (err: NodeJS.ErrnoException) => rej(err.code === 'ENOENT' ? new GatewayError('GW_ERR_NGINX_MISSING', `${bin} not found`) : err));
   });
   await spawned;
   const pid = child.pid!;
