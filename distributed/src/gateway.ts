@@ -49,9 +49,11 @@ export interface GatewayOptions {
   /** worker_processes (default 1). */
   workers?: number;
   /**
-   * The `user` of the worker processes when nginx starts as root (ignored otherwise, as nginx
-   * does). Default 'root': the prefix dir is the caller's (often a 0700 temp dir) and the workers
-   * write temp files there. A deployment runs nginx as a non-root user and leaves this unset.
+   * The `user` of the worker processes when nginx starts as root (not rendered otherwise: nginx
+   * ignores it unprivileged). Default 'root'. Checked on Debian's 1.22: as root with no `user`,
+   * the workers run as nobody, and nobody cannot enter a 0700 prefix (a mkdtemp dir) to spool
+   * request bodies over client_body_buffer_size or proxied responses into temp/. A deployment
+   * runs nginx as a non-root user and leaves this unset.
    */
   user?: string;
   /** The nginx binary (default /usr/sbin/nginx, Debian's). */
@@ -263,7 +265,8 @@ async function launch(bin: string, dir: string, host: string, port: number, args
       await stop();
       throw new GatewayError('GW_ERR_START', `nginx exited (${child.exitCode ?? child.signalCode}) before listening on ${host}:${port}:\n${stderr.trim()}\n${logTail()}`);
     }
-    if (await accepts(host, port)) break;
+    // The master listens before it forks the workers: ready once a worker is there to answer.
+    if (await accepts(host, port) && nginxGroupMembers(pid).length >= 2) break;
     if (Date.now() > until) {
       await stop();
       throw new GatewayError('GW_ERR_START', `nginx did not listen on ${host}:${port} within 10 s:\n${stderr.trim()}\n${logTail()}`);
