@@ -117,7 +117,13 @@ describe('the manifests speak each service\'s own configuration', () => {
     const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
     expect(values['http-host']).toBe('0.0.0.0');
     expect(main).toMatch(/env\.AERIE_CORE_HTTP_PORT/);
-    const cfg = coreConfig({ httpPort: Number(values['http-port'] ?? env.AERIE_CORE_HTTP_PORT ?? defaultCoreConfig.httpPort) });
+    // As main.ts reads them; coreConfig refuses a port or a proxy CIDR that is not one.
+    const cfg = coreConfig({
+      httpPort: Number(values['http-port'] ?? env.AERIE_CORE_HTTP_PORT ?? defaultCoreConfig.httpPort),
+      trustedProxies: (env.AERIE_CORE_TRUSTED_PROXIES ?? '').split(',').map((x) => x.trim()).filter((x) => x !== ''),
+    });
+    // Behind the gateway every client would otherwise share the gateway's rate-limit bucket.
+    expect(cfg.trustedProxies.length).toBeGreaterThan(0);
     expect(c.ports?.map((p) => p.containerPort)).toEqual([cfg.httpPort]);
     expect(new Set([...probePorts(c), ...serviceTargets(w, c)])).toEqual(new Set([cfg.httpPort]));
     expect(env.DATABASE_URL).toBe('<secret aerie-core/database-url>');
@@ -141,6 +147,7 @@ describe('the manifests speak each service\'s own configuration', () => {
     const { w, c, env } = aerie('telemetry');
     const cfg = loadConfig({}, env);
     expect(cfg.httpHost).toBe('0.0.0.0');
+    expect(cfg.trustedProxies.length).toBeGreaterThan(0);
     expect(c.ports?.map((p) => p.containerPort)).toEqual([cfg.httpPort]);
     expect(new Set([...probePorts(c), ...serviceTargets(w, c)])).toEqual(new Set([cfg.httpPort]));
     expect(serviceBehind(cfg.influx!.url).service).toBe('influxdb');
