@@ -43,6 +43,8 @@ const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5_000;
 /** An incarnation up this long starts the backoff over (systemd's StartLimitIntervalSec in spirit). */
 const BACKOFF_RESET_AFTER_MS = 30_000;
+/** How often a ready process's readiness is checked again. */
+const READY_RECHECK_MS = 1_000;
 
 export interface SupervisorOptions {
   restart: boolean;
@@ -107,18 +109,27 @@ export class Supervisor {
     void this.watchReady(u, incarnation);
   }
 
+  /**
+   * Probes until the incarnation is ready, then keeps probing every second for as long as it
+   * runs: a service whose dependency went away answers 503 on /readyz and shows not ready until
+   * it is back (Kubernetes' readiness probe; nothing is restarted for it).
+   */
   private async watchReady(u: Unit, incarnation: number): Promise<void> {
     let every = 50;
+    let failures = 0;
     while (u.incarnation === incarnation && u.run && !this.stopping) {
-      if (await u.spec.probe().catch(() => false)) {
-        if (u.incarnation !== incarnation || !u.run) return;
-        u.ready = true;
-        this.o.log(`${u.spec.name}: ready`);
-        for (const w of u.waiters.splice(0)) w();
+      const ok = await u.spec.probe().catch(() => false);
+      if (u.incarnation !== incarnation || !u.run || this.stopping) return;
+      // Once ready, one failed probe on a busy machine is not an outage: two in a row are.
+      failures = ok ? 0 : failures + 1;
+      const ready = ok || (u.ready && failures < 2);
+      if (ready !== u.ready) {
+        u.ready = ready;
+        this.o.log(`${u.spec.name}: ${ready ? 'ready' : 'not ready'}`);
+        if (ready) for (const w of u.waiters.splice(0)) w();
         this.changed();
-        return;
       }
-      await new Promise((r) => setTimeout(r, every));
+      await new Promise((r) => setTimeout(r, u.ready ? READY_RECHECK_MS : every));
       every = Math.min(every * 2, 500);
     }
   }

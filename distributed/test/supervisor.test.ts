@@ -70,6 +70,21 @@ describe('supervisor', () => {
     expect(lines.some((l) => l.includes('flappy: pid') && l.includes('exit 3'))).toBe(true);
   });
 
+  it('keeps checking readiness: a process whose probe fails twice shows not ready until it passes again', async () => {
+    const { sup, shell, lines } = setup();
+    let healthy = true;
+    await sup.startTier([shell('svc', 0, 'sleep 1000', { probe: () => Promise.resolve(healthy) })], 10_000);
+    healthy = false;
+    for (const end = Date.now() + 10_000; sup.processes()[0]!.ready && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
+    expect(sup.processes()[0]!.ready).toBe(false);
+    const back = sup.waitReady('svc', 10_000);
+    healthy = true;
+    await back;
+    expect(sup.processes()[0]).toMatchObject({ ready: true, restarts: 0 });
+    expect(lines).toContain('svc: not ready');
+    await sup.stop();
+  });
+
   it('a missing engine binary is a clear error naming the Debian package, never a skip', () => {
     expect(() => binary('mosquitto-not-installed', 'mosquitto')).toThrow(/mosquitto-not-installed not found.*install Debian's mosquitto package/);
   });
