@@ -8,6 +8,7 @@ import { buildHttpApi, createMemoryLogger, createMemoryStore } from '@aerie/tele
 import { systemClock } from '@aerie/contracts';
 import { makeTestPki, type TestPki } from '../../test-support/certs.js';
 import { connect } from 'node:net';
+import { connect as tlsConnect, type SecureVersion } from 'node:tls';
 import { freePort } from '../../test-support/servers.js';
 import { until } from '../../test-support/until.js';
 import { droneStatus } from '../../test-support/fixtures.js';
@@ -93,6 +94,18 @@ describe('the nginx gateway', () => {
     const unknown = await get('/api/v1/deliveries/nobody-here');
     expect(unknown.status).toBe(404);
     expect(unknown.json()).toMatchObject({ code: 'DLV_ERR_NOT_FOUND' });
+  });
+
+  it('terminates TLS 1.2 and 1.3 with the certificate the CA signed', async () => {
+    const negotiate = (v: SecureVersion) => new Promise<string>((resolve, reject) => {
+      const sock = tlsConnect({ host: '127.0.0.1', port: gw.port, ca, minVersion: v, maxVersion: v }, () => {
+        resolve(sock.getProtocol() ?? '');
+        sock.end();
+      });
+      sock.once('error', reject);
+    });
+    expect(await negotiate('TLSv1.2')).toBe('TLSv1.2');
+    expect(await negotiate('TLSv1.3')).toBe('TLSv1.3');
   });
 
   it('answers unknown and internal paths itself: 404 GW_ERR_NOT_FOUND, problem+json', async () => {
