@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { parseFleetTopic, parseServiceTopic, subscriptions, systemClock, type Clock } from '@aerie/contracts';
@@ -24,6 +25,9 @@ import { CLOUD_MODE_COMMANDS_NOTICE, CloudCommandRoutes } from './domain/iothub-
 
 export { missionCommandId } from './dispatch.js';
 export type { HubCounters, HubLogger } from './hub-counters.js';
+
+/** The fleet's traffic the hub takes in. */
+const FLEET = [subscriptions.allStatus, subscriptions.allEvents, subscriptions.allOnline, subscriptions.allCommandResults];
 
 export interface HubStartOptions {
   clock?: Clock;
@@ -61,6 +65,15 @@ export class FleetHub {
   private readonly cloudRoutes: CloudCommandRoutes | null;
   /** Follows devices.json for `aerie-hub device revoke` run while the hub runs (file registry only). */
   private registryWatch: { close(): void } | null = null;
+  /** Why the last re-read of devices.json failed, null when it did not (readiness). */
+  private registryError: string | null = null;
+  /** The broker granted every filter of the client's last SUBSCRIBE; false from a disconnect to the next grant. */
+  private subscribed = false;
+  /** Set by shutdown(): readiness answers 503 from then on. */
+  private shuttingDown = false;
+  /** shutdown()'s marker on its way back from the broker (barrier()). */
+  private barrierWait: { token: string; arrived: () => void } | null = null;
+  private readonly hasEventStream: boolean;
 
   private constructor(
     private readonly config: Readonly<HubConfig>,
@@ -73,6 +86,7 @@ export class FleetHub {
     eventStream: EventStream | null,
     private readonly hubId: string,
   ) {
+    this.hasEventStream = eventStream !== null;
     this.tracker = new DeliveryTracker({ fenceRadiusM: config.fenceRadiusM, noFlyZones: config.noFlyZones });
     this.queue = new IngestQueue({ maxStatuses: config.maxPendingStatuses, maxDrones: config.maxPendingDrones, maxEvents: config.maxPendingEvents });
     // Commands for IoT Hub devices leave as cloud-to-device messages; in cloud mode those for
@@ -149,10 +163,13 @@ export class FleetHub {
         broker?.disconnect(id);
         hub.iothub?.disconnect(id);
         log(`hub revoked ${id} (devices.json changed): live connections dropped`, { droneId: id, code: 'HUB_ERR_REVOKED' });
-      }, (err) => log(`hub could not re-read ${join(config.dataDir, 'devices.json')}: ${String(err)}`));
+      }, (err) => {
+        hub.registryError = String(err);
+        log(`hub could not re-read ${join(config.dataDir, 'devices.json')}: ${String(err)}`);
+      }, () => (hub.registryError = null));
     }
     if (config.metricsPort !== null) {
-      hub.metrics = await MetricsServer.start(config.mqttHost, config.metricsPort, hubMetricsSource(hub.counters, () => (broker?.connections ?? 0) + (hub.iothub?.endpoint.connections ?? 0), () => hub.ingestStats()));
+      hub.metrics = await MetricsServer.start(config.mqttHost, config.metricsPort, hubMetricsSource(hub.counters, () => (broker?.connections ?? 0) + (hub.iothub?.endpoint.connections ?? 0), () => hub.ingestStats()), () => hub.readiness());
     }
     return hub;
   }
@@ -209,7 +226,50 @@ export class FleetHub {
     this.pump.kick();
   }
 
+  /**
+   * Readiness (GET /readyz): each dependency 'ok' or why not. Embedded: the listeners accept
+   * connections and devices.json was read; always: the hub's MQTT client is connected and its
+   * subscriptions granted (on an external broker, the shared-group ones), the event stream
+   * appends (nothing held for it); cloud mode: the Event Hubs consumer runs; and no shutdown.
+   */
+  readiness(): { ready: boolean; checks: Record<string, string> } {
+    const checks: Record<string, string> = {};
+    if (this.broker) checks.listeners = this.broker.listening ? 'ok' : 'not accepting connections';
+    checks.registry = this.registryError === null ? 'ok' : `devices.json unreadable: ${this.registryError}`;
+    checks.mqtt = this.client.connected ? 'ok' : `not connected to ${this.broker ? 'the embedded broker' : this.config.externalUrl}`;
+    checks.subscriptions = this.subscribed ? 'ok' : 'not granted';
+    if (this.config.source === 'eventhubs') checks.eventHubs = this.cloud?.running ? 'ok' : 'consumer not running';
+    if (this.hasEventStream) checks.eventLog = this.tracking.heldCount === 0 ? 'ok' : `${this.tracking.heldCount} events held: appends failing`;
+    if (this.shuttingDown) checks.shutdown = 'in progress';
+    return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+  }
+
+  /**
+   * Graceful stop (SIGTERM): readiness goes 503 at once; the hub stops taking work — in a shared
+   * group it clears its presence (the others take its drones' tracking) and drops its fleet
+   * subscriptions, so the broker routes new messages to the other hubs, then waits for what the
+   * broker had already queued for it (barrier); embedded, it closes its listeners and the drones'
+   * connections; in cloud mode it stops reading. Then everything taken in goes through the
+   * pipeline and the writer, tracking events are appended and published, and the hub closes.
+   * Broker steps are skipped while the broker is unreachable; the caller bounds the whole.
+   */
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    this.registryWatch?.close();
+    if (this.broker) this.broker.stopAccepting();
+    else if (this.client.connected) {
+      if (this.router) await this.client.publishAsync(hubTopics.presence(this.hubId), '', { qos: 1, retain: true });
+      await this.client.unsubscribeAsync(this.fleetFilters());
+      await this.barrier();
+    }
+    await this.cloud?.close();
+    this.cloud = null;
+    await this.pump.drain();
+    await this.close();
+  }
+
   async close(): Promise<void> {
+    this.shuttingDown = true;
     this.registryWatch?.close();
     await this.cloud?.close();
     this.pump.close();
@@ -226,19 +286,48 @@ export class FleetHub {
 
   private async subscribe(): Promise<void> {
     this.client.on('message', (topic, payload) => this.onMessage(topic, payload));
-    const fleet = [subscriptions.allStatus, subscriptions.allEvents, subscriptions.allOnline, subscriptions.allCommandResults];
     // Embedded: the fleet's traffic comes in-process; retained assignments still need a real subscription.
-    if (this.broker) await this.broker.subscribeLocal(fleet, (topic, payload) => this.onMessage(topic, payload));
+    if (this.broker) await this.broker.subscribeLocal(FLEET, (topic, payload) => this.onMessage(topic, payload));
+    // A clean session is gone after a reconnect (a restarted broker): subscribe and announce again.
+    this.client.on('close', () => (this.subscribed = false));
+    this.client.on('connect', () => void this.subscribeRemote().catch((err: unknown) => this.log(`hub could not subscribe again: ${String(err)}`)));
+    await this.subscribeRemote();
+  }
+
+  /** The fleet's topics on the external broker: shared by the group's hubs when there is one. */
+  private fleetFilters(): string[] {
     const group = this.config.sharedGroup;
     // [MQTT 5.0 4.8.2] each message on a shared subscription goes to one member of the group.
+    return this.broker ? [] : FLEET.map((f) => (group ? `$share/${group}/${f}` : f));
+  }
+
+  private async subscribeRemote(): Promise<void> {
+    if (this.shuttingDown) return;
     // Assignments stay unshared: every hub needs every (retained) assignment, and retained
     // messages are never sent on shared subscriptions.
-    const shared = this.broker ? [] : fleet.map((f) => (group ? `$share/${group}/${f}` : f));
     // Scale-out coordination is never shared: every hub needs every presence flag and stage. The
     // stages (retained) also bring a lone hub's own state back after a restart.
     const coordination = this.router ? [hubTopics.allPresence, hubTopics.inbox(this.hubId), hubTopics.allState] : [hubTopics.allState];
-    await this.client.subscribeAsync([...shared, subscriptions.allAssignments, ...coordination], { qos: 1 });
+    const granted = await this.client.subscribeAsync([...this.fleetFilters(), subscriptions.allAssignments, ...coordination], { qos: 1 });
+    // SUBACK reason codes from 0x80 are refusals (MQTT 5.0 §3.9.3; 3.1.1 answers 0x80).
+    const refused = granted.filter((g) => g.qos > 2).map((g) => g.topic);
+    if (refused.length > 0) this.log(`hub subscription refused by the broker: ${refused.join(', ')}`, { code: 'HUB_ERR_ACL_SUBSCRIBE' });
+    this.subscribed = refused.length === 0 && this.client.connected;
     if (this.router) await this.client.publishAsync(hubTopics.presence(this.hubId), 'true', { qos: 1, retain: true });
+  }
+
+  /**
+   * Resolves once a marker this hub publishes to itself comes back: the broker sends a client's
+   * messages from one queue, in order (Mosquitto keeps one per client), so whatever it had
+   * queued for this hub before the unsubscribe has arrived by then.
+   */
+  private async barrier(): Promise<void> {
+    const topic = hubTopics.barrier(this.hubId);
+    const token = randomUUID();
+    const back = new Promise<void>((arrived) => (this.barrierWait = { token, arrived }));
+    await this.client.subscribeAsync(topic, { qos: 1 });
+    await this.client.publishAsync(topic, token, { qos: 1 });
+    await back;
   }
 
   /** Scale-out traffic between the hubs of a shared group (hub-sharding.ts). */
@@ -253,6 +342,10 @@ export class FleetHub {
   }
 
   private onMessage(topic: string, payload: Buffer): void {
+    if (this.barrierWait && topic === hubTopics.barrier(this.hubId)) {
+      if (payload.toString('utf8') === this.barrierWait.token) this.barrierWait.arrived();
+      return;
+    }
     const fleetTopic = parseFleetTopic(topic);
     if (fleetTopic) return this.ingest(fleetTopic.droneId, fleetTopic.channel, payload);
     const svc = parseServiceTopic(topic);

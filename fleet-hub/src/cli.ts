@@ -15,7 +15,9 @@ export const USAGE = `usage:
                  FILE: GeoJSON no-fly zones (FeatureCollection or array of Polygon/MultiPolygon Features, as aerie-core --no-fly);
                  a drone on a delivery inside one raises a no_fly_zone alert
   aerie-hub --external-url mqtt://host:port --external-username U --external-password P [--shared-group G]
-  (either form) [--metrics-port P]   Prometheus text at http://HOST:P/metrics
+  (either form) [--metrics-port P]   Prometheus text at http://HOST:P/metrics; probes GET /livez and /readyz there
+  (either form) [--shutdown-grace-ms MS (20000)]   SIGTERM: hand over, finish what is queued, exit 0 within this (a second signal exits at once)
+  (either form) [--status-journal FILE]   a JSON line per accepted status (droneId, bootId, seq, ts)
   (embedded) [--ws-port P]   MQTT over WebSocket
   (embedded) [--tls-port P --tls-cert F --tls-key F --tls-ca F]   mqtts; drones may use X.509 client certificates (subject CN = drone id)
   (embedded) [--iothub-port P [--iothub-hostname H] [--iothub-http-port P]] --tls-cert F --tls-key F --tls-ca F
@@ -31,7 +33,7 @@ export const USAGE = `usage:
 environment: AERIE_HUB_MQTT_PORT, AERIE_HUB_DATA_DIR, AERIE_HUB_EXTERNAL_URL, AERIE_HUB_EXTERNAL_USERNAME, AERIE_HUB_EXTERNAL_PASSWORD,
   AERIE_HUB_SHARED_GROUP, AERIE_HUB_METRICS_PORT, AERIE_HUB_SOURCE, AERIE_HUB_EVENTHUBS_CONNECTION_STRING, AERIE_HUB_EVENTHUBS_NAME,
   AERIE_HUB_EVENTHUBS_CONSUMER_GROUP, AERIE_HUB_CHECKPOINT_STORAGE_CONNECTION_STRING, AERIE_HUB_CHECKPOINT_CONTAINER, AERIE_HUB_EVENT_STREAM,
-  AERIE_HUB_EVENT_STREAM_HUB, AERIE_HUB_EVENT_STREAM_CONNECTION_STRING, AERIE_HUB_NO_FLY_FILE`;
+  AERIE_HUB_EVENT_STREAM_HUB, AERIE_HUB_EVENT_STREAM_CONNECTION_STRING, AERIE_HUB_NO_FLY_FILE, AERIE_HUB_SHUTDOWN_GRACE_MS, AERIE_HUB_STATUS_JOURNAL`;
 
 /** Parses argv and the AERIE_HUB_* environment once; nothing else reads either. */
 export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubCommand {
@@ -49,6 +51,8 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
       'external-password': { type: 'string' },
       'shared-group': { type: 'string' },
       'metrics-port': { type: 'string' },
+      'shutdown-grace-ms': { type: 'string' },
+      'status-journal': { type: 'string' },
       'tls-port': { type: 'string' },
       'ws-port': { type: 'string' },
       'tls-cert': { type: 'string' },
@@ -103,6 +107,10 @@ export function parseHubCommand(argv: string[], env: NodeJS.ProcessEnv): HubComm
   };
   const metricsPort = num(values['metrics-port'] ?? env.AERIE_HUB_METRICS_PORT, '--metrics-port');
   if (metricsPort !== undefined) overrides.metricsPort = metricsPort;
+  const graceMs = num(values['shutdown-grace-ms'] ?? env.AERIE_HUB_SHUTDOWN_GRACE_MS, '--shutdown-grace-ms');
+  if (graceMs !== undefined) overrides.shutdownGraceMs = graceMs;
+  const journal = values['status-journal'] ?? env.AERIE_HUB_STATUS_JOURNAL;
+  if (journal) overrides.statusJournal = journal;
   const wsPort = num(values['ws-port'], '--ws-port');
   if (wsPort !== undefined) overrides.wsPort = wsPort;
   const tlsPort = num(values['tls-port'], '--tls-port');

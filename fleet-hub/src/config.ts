@@ -57,8 +57,15 @@ export interface HubConfig {
   /** A cloud-to-device message's time to live (ms; IoT Hub's default 1 h) and how many wait per device (IoT Hub: 50). */
   iothubC2dTtlMs: number;
   iothubMaxQueuedC2D: number;
-  /** Prometheus /metrics listen port (0 = ephemeral); null = no metrics server. */
+  /** Prometheus /metrics, and the /livez and /readyz probes, listen port (0 = ephemeral); null = no metrics server. */
   metricsPort: number | null;
+  /**
+   * SIGTERM: how long `aerie-hub` may take to hand the fleet over and finish what it holds before
+   * it gives up and exits 1 (ms); below Kubernetes' 30 s terminationGracePeriodSeconds.
+   */
+  shutdownGraceMs: number;
+  /** A JSON line per accepted status (droneId, bootId, seq, ts) appended here, fsynced at close; '' = none. */
+  statusJournal: string;
   /**
    * Embedded broker: file keeping the retained svc/ messages (assignments) across restarts
    * (adapters/retained-store.ts); '' = memory only, aedes' default. `aerie-hub` uses DATA_DIR/retained.json.
@@ -134,6 +141,8 @@ export const defaultHubConfig: Readonly<HubConfig> = Object.freeze({
   ingestSliceMs: 10,
   sharedGroup: '',
   metricsPort: null,
+  shutdownGraceMs: 20_000,
+  statusJournal: '',
   tlsPort: null,
   tlsCertFile: '',
   tlsKeyFile: '',
@@ -181,7 +190,7 @@ export function hubConfig(overrides: HubOverrides = {}): Readonly<HubConfig> {
   if (cfg.eventStream === 'eventhubs' && !Object.values(cfg.eventStreamHub).every(Boolean)) {
     throw new HubError('HUB_ERR_CONFIG', 'eventStream eventhubs needs eventStreamHub.connectionString, hubName, consumerGroup, storageConnectionString and container');
   }
-  for (const k of ['maxPayloadBytes', 'droneMsgPerSec', 'droneBurst', 'maxInflightInbound', 'maxPendingStatuses', 'maxPendingEvents', 'maxPendingDrones', 'ingestSliceMs', 'iothubC2dTtlMs', 'iothubMaxQueuedC2D'] as const) {
+  for (const k of ['maxPayloadBytes', 'droneMsgPerSec', 'droneBurst', 'maxInflightInbound', 'maxPendingStatuses', 'maxPendingEvents', 'maxPendingDrones', 'ingestSliceMs', 'iothubC2dTtlMs', 'iothubMaxQueuedC2D', 'shutdownGraceMs'] as const) {
     if (!(cfg[k] > 0)) throw new HubError('HUB_ERR_CONFIG', `${k} must be > 0`);
   }
   return Object.freeze(cfg);

@@ -43,7 +43,8 @@ export async function connectHub(config: Readonly<HubConfig>, registry: DeviceRe
   // In a shared group the hub's retained presence flag is cleared by its will if it dies, so the
   // others take its drones over (domain/sharding.ts).
   const will = config.sharedGroup ? { will: { topic: hubTopics.presence(hubId), payload: Buffer.alloc(0), qos: 1 as const, retain: true } } : {};
-  const client = mqtt.connect(url, { clientId: hubId, username, password, protocolVersion, clean: true, reconnectPeriod: 1000, ...will });
+  // resubscribe off: after a reconnect the hub subscribes itself (app.ts), so its readiness follows the SUBACK.
+  const client = mqtt.connect(url, { clientId: hubId, username, password, protocolVersion, clean: true, reconnectPeriod: 1000, resubscribe: false, ...will });
   client.on('error', (err) => log(`hub mqtt error: ${err.message}`));
   try {
     await new Promise<void>((resolve, reject) => {

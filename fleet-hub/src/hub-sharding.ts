@@ -10,6 +10,8 @@ export const hubTopics = {
   presence: (hubId: string) => `${HUBS}/${hubId}/presence`,
   allPresence: `${HUBS}/+/presence`,
   inbox: (hubId: string) => `${HUBS}/${hubId}/fwd/#`,
+  /** A hub's own marker at shutdown: once it comes back, what the broker queued for the hub before it has arrived. */
+  barrier: (hubId: string) => `${HUBS}/${hubId}/barrier`,
   forward: (hubId: string, droneId: string, channel: string) => `${HUBS}/${hubId}/fwd/${droneId}/${channel}`,
   state: (deliveryId: string) => `${STATE}/${deliveryId}`,
   allState: `${STATE}/+`,

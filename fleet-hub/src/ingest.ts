@@ -36,6 +36,12 @@ export class IngestPump {
     this.closed = true;
   }
 
+  /** Graceful stop: every message queued so far goes through the pipeline and the writer, then the pump stops. */
+  async drain(): Promise<void> {
+    while (!this.closed && (this.queue.size > 0 || this.scheduled)) await new Promise<void>((r) => setImmediate(r));
+    this.closed = true;
+  }
+
   private slice(): void {
     this.scheduled = false;
     if (this.closed) return;

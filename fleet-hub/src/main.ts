@@ -6,6 +6,7 @@ import { FleetHub } from './app.js';
 import { FileDeviceRegistry } from './adapters/device-registry.js';
 import { FileEventLog } from './adapters/file-event-log.js';
 import { EventHubsEventStream } from './adapters/eventhubs-event-stream.js';
+import { StatusJournal } from './adapters/status-journal.js';
 import { HubError } from './errors.js';
 
 async function main(): Promise<void> {
@@ -16,11 +17,33 @@ async function main(): Promise<void> {
     const eventStream = cmd.config.eventStream === 'eventhubs'
       ? await EventHubsEventStream.open(cmd.config.eventStreamHub)
       : await FileEventLog.open(join(cmd.config.dataDir, 'events'));
-    const hub = await FleetHub.start(cmd.config, { log: (msg, fields) => logger.info(fields ?? {}, msg), eventStream });
+    const journal = cmd.config.statusJournal ? new StatusJournal(cmd.config.statusJournal) : null;
+    const hub = await FleetHub.start(cmd.config, { log: (msg, fields) => logger.info(fields ?? {}, msg), eventStream, ...(journal ? { writer: journal } : {}) });
     logger.info({ mqttUrl: hub.mqttUrl, broker: cmd.config.broker, dataDir: cmd.config.dataDir, metricsUrl: hub.metricsUrl, iothubUrl: hub.iothubUrl, iothubApiUrl: hub.iothub?.apiUrl ?? '', sharedGroup: cmd.config.sharedGroup }, 'aerie-hub started');
-    const stop = () => void hub.close().then(() => eventStream.close()).then(() => process.exit(0));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // SIGTERM: hand over and finish what is held within the grace, then exit 0; past the grace,
+    // or on a second signal, exit 1 at once (what is still queued is lost, as with a kill).
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn({ signal }, 'aerie-hub: second signal, exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal, graceMs: cmd.config.shutdownGraceMs }, 'aerie-hub stopping');
+      setTimeout(() => {
+        logger.error({ graceMs: cmd.config.shutdownGraceMs }, 'aerie-hub: shutdown grace expired, exiting');
+        process.exit(1);
+      }, cmd.config.shutdownGraceMs).unref();
+      hub.shutdown().then(() => eventStream.close()).then(() => journal?.close()).then(() => {
+        logger.info({ statuses: hub.counters.statuses }, 'aerie-hub stopped');
+        process.exit(0);
+      }, (err: unknown) => {
+        logger.error({ err: String(err) }, 'aerie-hub: shutdown failed');
+        process.exit(1);
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
     return;
   }
   const registry = await FileDeviceRegistry.open(join(cmd.dataDir, 'devices.json'));

@@ -87,6 +87,8 @@ export class EmbeddedBroker {
    * from then on every message the intake takes is routed through aedes too.
    */
   private persistentFleetSubscriber = false;
+  /** Set once the listeners were told to close (stopAccepting); resolves when they have. */
+  private listenersClosed: Promise<void> | null = null;
 
   private constructor(
     private readonly aedes: Aedes, private readonly server: Server, private readonly tlsServer: Server | null, private readonly wsServer: Server | null,
@@ -316,14 +318,29 @@ export class EmbeddedBroker {
     this.liveClients.get(principalId)?.close();
   }
 
+  /** Every listener accepts connections (readiness). */
+  get listening(): boolean {
+    return this.listenersClosed === null && [this.server, this.tlsServer, this.wsServer].every((s) => s === null || s.listening);
+  }
+
+  /**
+   * Graceful stop, first step: no new connection on any listener, and the drones' connections
+   * closed — their agents reconnect to another replica, or to this one once restarted, and send
+   * again what was not acknowledged (everything acknowledged is already in the hub's queue). The
+   * services stay connected for what the hub still publishes while it drains.
+   */
+  stopAccepting(): void {
+    const servers = [this.server, this.tlsServer, this.wsServer].filter((s): s is Server => s !== null);
+    this.listenersClosed ??= Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined);
+    for (const c of this.liveClients.values()) if (this.principals.get(c)?.role === 'drone') c.close();
+  }
+
   async close(): Promise<void> {
+    this.stopAccepting();
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const srv of [this.tlsServer, this.wsServer]) {
-      if (!srv) continue;
-      (srv as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
-      await new Promise<void>((resolve) => srv.close(() => resolve()));
-    }
+    const ws: (Server & { closeAllConnections?: () => void }) | null = this.wsServer;
+    ws?.closeAllConnections?.();
+    await this.listenersClosed;
   }
 }
 

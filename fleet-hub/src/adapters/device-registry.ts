@@ -124,9 +124,10 @@ export class FileDeviceRegistry extends MemoryDeviceRegistry {
   /**
    * Follows changes other processes make (`aerie-hub device add|revoke` while the hub runs): the
    * file is replaced by rename, which inotify reports on the directory at once; a 5 s poll backs
-   * it up. `onRevoked` gets each id newly revoked, so the hub drops its live connections.
+   * it up. `onRevoked` gets each id newly revoked, so the hub drops its live connections;
+   * `onChecked` follows each look at the file that did not fail (the hub's readiness).
    */
-  watch(onRevoked: (id: string) => void, onError: (err: unknown) => void = () => undefined): { close(): void } {
+  watch(onRevoked: (id: string) => void, onError: (err: unknown) => void = () => undefined, onChecked: () => void = () => undefined): { close(): void } {
     let running: Promise<void> = Promise.resolve();
     let seen = '';
     const check = () => {
@@ -137,7 +138,7 @@ export class FileDeviceRegistry extends MemoryDeviceRegistry {
         if (version === seen) return;
         seen = version;
         for (const id of await this.reload()) onRevoked(id);
-      }).catch(onError);
+      }).then(onChecked, onError);
     };
     let watcher: FSWatcher | null = null;
     try {

@@ -58,6 +58,11 @@ export class EventHubsSource {
     return new EventHubsSource(client, subscription);
   }
 
+  /** The consumer is reading (readiness). */
+  get running(): boolean {
+    return this.subscription.isRunning;
+  }
+
   /** Stops reading; what was taken but not checkpointed is read again by the next owner. */
   async close(): Promise<void> {
     await this.subscription.close();

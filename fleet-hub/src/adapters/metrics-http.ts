@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 
 /** What the hub exposes at scrape time; read from its counters, so the hot path pays nothing. */
@@ -27,11 +27,24 @@ function counter(reg: Registry, name: string, help: string, label: string, read:
   });
 }
 
-/** Prometheus text exposition (v0.0.4) at GET /metrics; anything else is a problem+json 404. */
+/** The hub's readiness: each dependency 'ok' or why not (app.ts). */
+export type ReadinessProbe = () => { ready: boolean; checks: Record<string, string> };
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * Prometheus text exposition (v0.0.4) at GET /metrics, and the probes every Aerie service serves
+ * (README, "Fleet hub"): GET /livez 200 while the process answers at all (its event loop turns),
+ * GET /readyz 200 `{status:'ready',checks}` or 503 `{status:'not_ready',checks}`. Anything else
+ * is a problem+json 404.
+ */
 export class MetricsServer {
   private constructor(private readonly server: Server) {}
 
-  static async start(host: string, port: number, src: MetricsSource): Promise<MetricsServer> {
+  static async start(host: string, port: number, src: MetricsSource, readiness: ReadinessProbe | null = null): Promise<MetricsServer> {
     const reg = new Registry();
     new Gauge({ name: 'aerie_hub_connections', help: 'Open MQTT connections on the embedded broker', registers: [reg], collect() { this.set(src.connections()); } });
     counter(reg, 'aerie_hub_messages_in_total', 'Messages taken in from the fleet, by channel', 'channel', () => src.messagesIn());
@@ -49,7 +62,13 @@ export class MetricsServer {
       },
     });
     const server = createServer((req, res) => {
-      if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
+      const path = req.url?.split('?')[0];
+      if (req.method === 'GET' && path === '/livez') return json(res, 200, { status: 'alive' });
+      if (req.method === 'GET' && path === '/readyz' && readiness) {
+        const r = readiness();
+        return json(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not_ready', checks: r.checks });
+      }
+      if (req.method === 'GET' && path === '/metrics') {
         reg.metrics().then((body) => {
           res.writeHead(200, { 'content-type': reg.contentType });
           res.end(body);
@@ -61,7 +80,7 @@ export class MetricsServer {
       }
       // RFC 9457 problem details.
       res.writeHead(404, { 'content-type': 'application/problem+json' });
-      res.end(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'only GET /metrics is served here' }));
+      res.end(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'only GET /metrics, /livez and /readyz are served here' }));
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
