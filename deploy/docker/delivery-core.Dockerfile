@@ -14,7 +14,7 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json ./
-# Every workspace's package.json, so that npm ci finds the lockfile's workspaces.
+# Every workspace's package.json, as in the repository, then the sources of the projects tsc -b compiles.
 COPY contracts/package.json contracts/
 COPY mavlink/package.json mavlink/
 COPY simulator/package.json simulator/
@@ -40,16 +40,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
+# Only the package.json of the workspaces it runs: npm would install the dependencies of every
+# workspace it finds, the dev-only ones (simulator for core) included.
 COPY contracts/package.json contracts/
-COPY mavlink/package.json mavlink/
-COPY simulator/package.json simulator/
-COPY edge-agent/package.json edge-agent/
-COPY fleet-hub/package.json fleet-hub/
-COPY telemetry/package.json telemetry/
 COPY delivery-core/package.json delivery-core/
-COPY distributed/package.json distributed/
-COPY demo/package.json demo/
-COPY bench/package.json bench/
 RUN npm ci --omit=dev -w @aerie/contracts -w @aerie/delivery-core \
  && mkdir -p contracts/node_modules delivery-core/node_modules \
  && npm cache clean --force

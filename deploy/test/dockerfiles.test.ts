@@ -81,7 +81,7 @@ describe('deploy/docker: one multi-stage, non-root image per service', () => {
         const { args, dirs } = npmCiWorkspaces(build!);
         expect(args).toMatch(/--include-workspace-root/); // typescript is the root's devDependency
         expect(dirs).toEqual(tscProjects(pkg));
-        // npm ci wants every workspace of the lockfile; then the sources of the compiled projects.
+        // Every workspace's package.json as in the repository, then the sources of the compiled projects.
         const sources = contextSources(build!);
         for (const d of workspaceDirs()) expect(sources, `${d}/package.json`).toContain(`${d}/package.json`);
         for (const d of tscProjects(pkg)) expect(sources, `${d}/`).toContain(`${d}/`);
@@ -93,6 +93,9 @@ describe('deploy/docker: one multi-stage, non-root image per service', () => {
         expect(args).toMatch(/--omit=dev/);
         expect(args).not.toMatch(/--ignore-scripts/);
         expect(dirs).toEqual(productionWorkspaces(pkg));
+        // npm installs the dependencies of every workspace it finds: only these, or core would get the simulator's.
+        expect(contextSources(deps!).filter((p) => p.endsWith('/package.json')).sort()).toEqual(productionWorkspaces(pkg).map((d) => `${d}/package.json`));
+        expect(contextSources(deps!)).toContain('package-lock.json');
         const native = [...productionPackages(productionWorkspaces(pkg))].filter(isNative);
         expect(ops(deps!, 'RUN').some((i) => BUILD_TOOLS.test(i.args)), `native: ${native.join(', ') || 'none'}`).toBe(native.length > 0);
         for (const i of ops(runtime, 'RUN')) expect(i.args, 'runtime RUN').not.toMatch(/apt-get|npm |tsc|g\+\+|python/);
