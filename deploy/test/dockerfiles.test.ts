@@ -9,9 +9,9 @@ import { loadConfig } from '../../telemetry/src/config.js';
 import { defaultCoreConfig } from '../../delivery-core/src/config.js';
 import { parseConfig as parseSimConfig } from '../../simulator/src/config.js';
 import {
-  ROOT, aeriePackage, containersOf, dockerfiles, execForm, exposedPorts, imageEnv, isNative, kustomization, loadManifests,
-  ops, packageJson, parseDockerfile, productionPackages, productionWorkspaces, tscProjects, workloads, workspaceDirs, type Stage,
+  ROOT, aeriePackage, containersOf, kustomization, loadManifests, workloads,
 } from './k8s.js';
+import { dockerfiles, execForm, exposedPorts, imageEnv, isNative, ops, packageJson, parseDockerfile, productionPackages, productionWorkspaces, tscProjects, workspaceDirs, type Stage } from './docker.js';
 
 const images = dockerfiles();
 const objs = loadManifests();

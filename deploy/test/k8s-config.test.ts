@@ -12,9 +12,9 @@ import { parseHubCommand } from '../../fleet-hub/src/cli.js';
 import { loadConfig } from '../../telemetry/src/config.js';
 import { coreConfig, defaultCoreConfig } from '../../delivery-core/src/config.js';
 import {
-  ROOT, aeriePackage, containerEnv, containersOf, dockerfiles, execForm, imageEnv, loadManifests, loadSecretTemplates,
-  portNumber, workloads, type K8sObject, type Workload,
+  ROOT, aeriePackage, containerEnv, containersOf, loadManifests, loadSecretTemplates, portNumber, workloads, type K8sObject, type Workload,
 } from './k8s.js';
+import { dockerfiles, execForm, imageEnv } from './docker.js';
 
 const objs = loadManifests();
 const images = dockerfiles();
