@@ -14,6 +14,14 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** The shell forks its sleeps a moment after it starts: wait for them (a bound, not a timing assertion). */
+async function members(pid: number, atLeast: number): Promise<ProcId[]> {
+  for (const end = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 20))) {
+    const m = groupAndDescendants(pid);
+    if (m.length >= atLeast || Date.now() > end) return m;
+  }
+}
+
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'aerie-supervisor-'));
   dirs.push(dir);
@@ -33,8 +41,8 @@ describe('supervisor', () => {
     // Ignores SIGTERM, as a hung service would: stop() must SIGKILL it after its grace.
     await sup.startTier([shell('stubborn', 1, "trap '' TERM; sleep 1000 & wait; sleep 1000")], 10_000);
     const first = sup.processes().find((p) => p.name === 'engine')!;
-    const before = groupAndDescendants(first.pid);
-    expect(before.length).toBeGreaterThanOrEqual(2); // sh and its two sleeps
+    const before = await members(first.pid, 3);
+    expect(before.length).toBeGreaterThanOrEqual(3); // sh and its two sleeps
     await sup.kill('engine');
     await sup.waitReady('engine', 10_000);
     const again = sup.processes().find((p) => p.name === 'engine')!;
@@ -47,7 +55,8 @@ describe('supervisor', () => {
     const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { processes: { name: string; restarts: number; ready: boolean }[] };
     expect(state.processes.find((p) => p.name === 'engine')).toMatchObject({ restarts: 1, ready: true });
 
-    const all: ProcId[] = sup.processes().flatMap((p) => groupAndDescendants(p.pid));
+    // engine: sh and two sleeps; stubborn: sh and one sleep.
+    const all: ProcId[] = (await Promise.all(sup.processes().map((p) => members(p.pid, p.name === 'engine' ? 3 : 2)))).flat();
     expect(all.length).toBeGreaterThanOrEqual(5);
     await sup.stop();
     expect(all.filter(stillRunning)).toEqual([]);
