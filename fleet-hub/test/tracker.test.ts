@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DeliveryTracker, authorizePublish, authorizeSubscribe, deliveryMission } from '../src/index.js';
+import { missionMarks } from '../src/domain/mission-plan.js';
 import { droneStatus } from '../../test-support/fixtures.js';
 import type { DeliveryAssignment, DroneStatus } from '@aerie/contracts';
 
@@ -23,6 +24,25 @@ describe('DeliveryTracker', () => {
     expect(stages.map((e) => e.type)).toEqual(['DeliveryHeadedToPickup', 'PackagePickedUp', 'DeliveryHeadedToDropoff', 'DeliveryCompleted']);
     expect(stages.every((e) => e.correlationId === 'corr-1' && e.deliveryId === 'dlv-1')).toBe(true);
     expect(t.activeCount).toBe(0);
+  });
+
+  it('a pickup hidden by a gap in telemetry (agent restarted while the drone landed and grabbed) is seen from the mission\'s progress', () => {
+    const t = new DeliveryTracker(15);
+    t.assign(assignment);
+    const { total, takeoffFromPickup } = missionMarks(assignment);
+    const mission = (current: number) => ({ current, total });
+    const seen = [
+      { ...at(pickup, 'IN_AIR', 1), mission: mission(1) },
+      // The agent was down through the landing and the grab; its first status is the climb out.
+      { ...at(pickup, 'TAKEOFF', 2), mission: mission(takeoffFromPickup) },
+      { ...at(dropoff, 'IN_AIR', 3), mission: mission(takeoffFromPickup + 1) },
+    ].flatMap((s) => t.onStatus(s)).map((e) => e.type).filter((x) => x !== 'EtaUpdated');
+    expect(seen).toEqual(['DeliveryHeadedToPickup', 'PackagePickedUp', 'DeliveryHeadedToDropoff']);
+    // Before the pickup's items are done, only the landing inside the fence counts (test below).
+    const u = new DeliveryTracker(15);
+    u.assign(assignment);
+    u.onStatus({ ...at(pickup, 'IN_AIR', 1), mission: mission(1) });
+    expect(u.onStatus({ ...at(pickup, 'IN_AIR', 2), mission: mission(takeoffFromPickup - 1) }).map((e) => e.type)).not.toContain('PackagePickedUp');
   });
 
   it('does not count a landing outside the pickup fence as a pickup', () => {

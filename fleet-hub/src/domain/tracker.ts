@@ -174,7 +174,12 @@ export class DeliveryTracker {
         if (airborne || (planned && s.armed && s.mission.current >= 1)) advance('HeadedToPickup', 'DeliveryHeadedToPickup');
         break;
       case 'HeadedToPickup':
-        if (landed && booleanPointInPolygon(here, a.pickupFence)) advance('PickedUp', 'PackagePickedUp');
+        // Or the mission is past the pickup's landing and grab (items run in order): a gap in the
+        // drone's telemetry — its agent restarting (bench:faults' kill -9) — can hide the landing
+        // itself, and the delivery would wait at HeadedToPickup for ever.
+        if ((landed && booleanPointInPolygon(here, a.pickupFence)) || (planned && a.marks.takeoffFromPickup > 0 && s.mission.current >= a.marks.takeoffFromPickup)) {
+          advance('PickedUp', 'PackagePickedUp');
+        }
         break;
       case 'PickedUp':
         if (airborne || (planned && s.mission.current >= a.marks.takeoffFromPickup)) advance('HeadedToDropoff', 'DeliveryHeadedToDropoff');
