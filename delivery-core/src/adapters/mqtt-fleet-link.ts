@@ -21,6 +21,12 @@ export class MqttFleetLink implements FleetLink {
   private readonly statusListeners: ((s: DroneStatus) => void)[] = [];
   private readonly trackingListeners: ((e: DeliveryTracking) => void)[] = [];
   private readonly replyListeners: ((r: DispatchReply) => void)[] = [];
+  // What the persistent session hands over right after CONNACK — the QoS 1 tracking events and
+  // replies queued while the core was away — arrives before the service has registered its
+  // listeners, and mqtt.js has already acknowledged it: held here until a listener takes it,
+  // instead of being dropped (a kill -9 of the core lost deliveries' final stages: bench:faults).
+  private readonly heldTracking: DeliveryTracking[] = [];
+  private readonly heldReplies: DispatchReply[] = [];
 
   private constructor(private readonly client: MqttClient, onReject: MqttFleetLinkOptions['onReject']) {
     client.on('message', (topic, payload) => {
@@ -30,11 +36,13 @@ export class MqttFleetLink implements FleetLink {
         else onReject(d.code, d.message);
       } else if (parseServiceTopic(topic)?.kind === 'tracking') {
         const d = decodeMessage('DeliveryTracking', payload);
-        if (d.ok) for (const l of this.trackingListeners) l(d.value);
+        if (d.ok && this.trackingListeners.length === 0) this.heldTracking.push(d.value);
+        else if (d.ok) for (const l of this.trackingListeners) l(d.value);
         else onReject(d.code, d.message);
       } else if (parseServiceTopic(topic)?.kind === 'dispatch') {
         const d = decodeMessage('DispatchReply', payload);
-        if (d.ok) for (const l of this.replyListeners) l(d.value);
+        if (d.ok && this.replyListeners.length === 0) this.heldReplies.push(d.value);
+        else if (d.ok) for (const l of this.replyListeners) l(d.value);
         else onReject(d.code, d.message);
       }
     });
@@ -65,17 +73,34 @@ export class MqttFleetLink implements FleetLink {
 
   onTracking(listener: (e: DeliveryTracking) => void): void {
     this.trackingListeners.push(listener);
+    handOver(this.heldTracking, listener);
   }
 
   onDispatchReply(listener: (r: DispatchReply) => void): void {
     this.replyListeners.push(listener);
+    handOver(this.heldReplies, listener);
   }
 
   publishAssignment(deliveryId: string, a: DeliveryAssignment | null): void {
     this.client.publish(topics.assignment(deliveryId), a ? encodeMessage(a) : '', { qos: 1, retain: true });
   }
 
-  async close(): Promise<void> {
-    await this.client.endAsync();
+  /** The connection to the broker is up (readiness). */
+  get connected(): boolean {
+    return this.client.connected;
   }
+
+  /** Disconnects cleanly; `force` (or no connection) tears the socket down without waiting. */
+  async close(force = false): Promise<void> {
+    await this.client.endAsync(force || !this.client.connected);
+  }
+}
+
+/** Gives the first listener what was held for it, after the current turn (it registers from a constructor). */
+function handOver<T>(held: T[], listener: (v: T) => void): void {
+  if (held.length === 0) return;
+  const items = held.splice(0);
+  setImmediate(() => {
+    for (const v of items) listener(v);
+  });
 }
