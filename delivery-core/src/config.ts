@@ -82,6 +82,13 @@ export interface CoreConfig {
    * whether an owner must be a registered account, …); the service's defaults where not given.
    */
   workflow: WorkflowOptions;
+  /**
+   * SIGTERM (issue 8): how long the graceful shutdown may take (ms) — requests in flight
+   * answered, the ingestion log drained into the table, in-flight saga steps finished — before
+   * the rest is left to the next start (all of it resumes). Below Kubernetes' 30 s
+   * terminationGracePeriodSeconds. AERIE_CORE_SHUTDOWN_GRACE_MS.
+   */
+  shutdownGraceMs: number;
 }
 
 export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
@@ -105,6 +112,7 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   drones: [],
   ingest: { ...defaultIngestionOptions, dir: null, segmentBytes: 16 * 1024 * 1024 },
   workflow: defaultWorkflowOptions,
+  shutdownGraceMs: 20_000,
 });
 
 type Overrides = Partial<Omit<CoreConfig, 'mqtt' | 'profile' | 'assignment' | 'airframe' | 'energy' | 'auth' | 'scheduling' | 'ingest' | 'workflow'>> & {
@@ -148,6 +156,7 @@ export function coreConfig(o: Overrides = {}): Readonly<CoreConfig> {
   if (!(p.cruiseAltM >= 5 && p.cruiseAltM <= 120)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'cruiseAltM must be within 5–120 m');
   validateRegistry(cfg.drones);
   validateScheduling(cfg.scheduling);
+  if (!(Number.isInteger(cfg.shutdownGraceMs) && cfg.shutdownGraceMs > 0)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'shutdownGraceMs must be a positive integer (ms)');
   if (!Number.isInteger(cfg.httpPort) || cfg.httpPort < 0 || cfg.httpPort > 65535) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'httpPort must be 0–65535');
   return Object.freeze(cfg);
 }

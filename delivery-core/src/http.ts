@@ -5,7 +5,8 @@ import { newCorrelationId, type DeliveryService } from './service.js';
 import { ACTIVE_STAGES, sameRequest, type Delivery, type DeliveryRequest, type DeliveryWindow, type StageChange } from './domain/delivery.js';
 import { systemClock, type DeliveryStage } from '@aerie/contracts';
 import { collectOpenApi } from './openapi.js';
-import { registerEvents } from './sse.js';
+import { endStreams, registerEvents } from './sse.js';
+import { registerLiveness } from './health.js';
 import { Authenticator, type Principal } from './auth.js';
 import { forbidUnlessSees } from './routes/accounts-scope.js';
 import { registerTrackingPage } from './tracking-page/routes.js';
@@ -149,10 +150,11 @@ function correlationOf(req: object): string {
 /** The public REST API, versioned under /api/v1, errors as RFC 9457 problem+json. */
 export function buildHttp(service: DeliveryService, auth: Authenticator = Authenticator.open(systemClock)): FastifyInstance {
   // removeAdditional off: an unknown field is a client error, not something to drop silently.
-  // forceCloseConnections: a live SSE stream must not hold the server open on shutdown.
+  // forceCloseConnections off: on close, requests in flight are answered (a 202 is never cut off
+  // after the log has it) and idle keep-alive sockets closed; live SSE streams are ended below.
   // trustProxy: req.ip and req.protocol from X-Forwarded-* only when the TCP peer is the gateway.
   const trusted = service.config.trustedProxies;
-  const app = Fastify({ logger: false, bodyLimit: 16 * 1024, forceCloseConnections: true, trustProxy: trusted.length > 0 ? [...trusted] : false, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024, forceCloseConnections: 'idle', trustProxy: trusted.length > 0 ? [...trusted] : false, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
 
   app.setErrorHandler((err: FastifyError, _req, reply) => {
     if (err instanceof DeliveryError) return problem(reply.headers(err.headers), err.status, err.code, err.message);
@@ -195,7 +197,20 @@ export function buildHttp(service: DeliveryService, auth: Authenticator = Authen
   };
 
   const openApi = collectOpenApi(app);
-  app.get('/healthz', () => ({ ok: true }));
+  registerLiveness(app);
+  // Graceful close (issue 8): a response sent from now on closes its keep-alive connection, a
+  // request arriving on one is refused by fastify (503, return503OnClosing), and the event
+  // streams end (EventSource clients reconnect, to another instance behind the gateway).
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    endStreams(service);
+    done();
+  });
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   app.get('/api/docs', () => openApi());
 
   const accept = async (reply: FastifyReply, id: string, body: RequestBodyT, correlationId: string) => {

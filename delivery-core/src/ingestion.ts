@@ -101,6 +101,23 @@ export class Ingestion {
     return this.queued.size;
   }
 
+  /**
+   * At shutdown (issue 8), after the API stopped accepting: moves every durable request into the
+   * table whatever the backlog, batch by batch, until done, the first failure (the database is
+   * unreachable) or `stopNow()`. What is left stays in the log, read back at the next start.
+   */
+  async handOver(stopNow: () => boolean): Promise<{ drained: number; left: number; error: unknown }> {
+    await this.stop();
+    let drained = 0;
+    let error: unknown = null;
+    try {
+      while (this.ready.length > 0 && !stopNow()) drained += await this.drainBatch(this.deps.options.drainBatchMax);
+    } catch (err) {
+      error = err;
+    }
+    return { drained, left: this.ready.length, error };
+  }
+
   /** At start: the index from the table and the log, and the requests the log holds past the table's position. */
   async recover(): Promise<number> {
     try {

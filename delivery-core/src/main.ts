@@ -14,7 +14,8 @@ environment: DATABASE_URL (PostgreSQL instead of the SQLite file in the data dir
   AERIE_CORE_JWT_HS256_SECRET, AERIE_CORE_JWT_JWKS_FILE, AERIE_CORE_JWT_ISSUER, AERIE_CORE_JWT_AUDIENCE, AERIE_CORE_TRACKING_SECRET, AERIE_CORE_ROLE_RATES (JSON, per-role token buckets), AERIE_CORE_DRONES_FILE,
   AERIE_CORE_TRUSTED_PROXIES (comma-separated IPs/CIDRs of the gateway, whose X-Forwarded-For/-Proto are believed; default none),
   AERIE_CORE_NO_FLY_FILE (GeoJSON no-fly zones), AERIE_CORE_HOLD_MS (how long a planned drone stays tentative and re-optimised; default ${defaultCoreConfig.scheduling.holdMs}),
-  AERIE_CORE_OPEN_ACCOUNTS=1 (same as --open-accounts: owners need not be registered accounts), AERIE_CORE_HUB_REPLY_TIMEOUT_MS (default ${defaultCoreConfig.workflow.hubReplyTimeoutMs})`;
+  AERIE_CORE_OPEN_ACCOUNTS=1 (same as --open-accounts: owners need not be registered accounts), AERIE_CORE_HUB_REPLY_TIMEOUT_MS (default ${defaultCoreConfig.workflow.hubReplyTimeoutMs}),
+  AERIE_CORE_SHUTDOWN_GRACE_MS (how long a SIGTERM's graceful shutdown may take; default ${defaultCoreConfig.shutdownGraceMs})`;
 
 /** JWT verification when a secret or a JWKS is given; issuer and audience are checked when set. */
 function jwtFrom(env: NodeJS.ProcessEnv, jwksFile: string | undefined): JwtConfig | null {
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
       ...(values['open-accounts'] || env.AERIE_CORE_OPEN_ACCOUNTS === '1' ? { requireRegisteredAccount: false } : {}),
       ...(values['hub-reply-timeout-ms'] ?? env.AERIE_CORE_HUB_REPLY_TIMEOUT_MS ? { hubReplyTimeoutMs: Number(values['hub-reply-timeout-ms'] ?? env.AERIE_CORE_HUB_REPLY_TIMEOUT_MS) } : {}),
     },
+    ...(env.AERIE_CORE_SHUTDOWN_GRACE_MS ? { shutdownGraceMs: Number(env.AERIE_CORE_SHUTDOWN_GRACE_MS) } : {}),
     // A JSON array of { id, airframe, maxPayloadKg, maxRangeM, home: { lat, lon } }.
     ...(dronesFile ? { drones: JSON.parse(readFileSync(dronesFile, 'utf8')) as DroneRegistration[] } : {}),
     mqtt: {
@@ -89,9 +91,26 @@ async function main(): Promise<void> {
   const core = await startDeliveryCore(config);
   core.service.onStageChange((d, c) => console.log(`delivery ${d.id} ${c.stage}${d.droneId ? ` drone=${d.droneId}` : ''}${d.eta ? ` eta=${new Date(d.eta).toISOString()}` : ''}`));
   console.log(`aerie-core: REST API on ${core.url}/api/v1, deliveries in ${config.databaseUrl ? 'PostgreSQL' : config.dbPath}`);
-  const stop = () => void core.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // SIGTERM (Kubernetes, the launcher) and SIGINT: the graceful shutdown (app.ts), then exit 0;
+  // a second signal exits at once (everything accepted is in the ingestion log already).
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      console.log(`aerie-core: ${signal} again: exiting now`);
+      process.exit(130);
+    }
+    stopping = true;
+    console.log(`aerie-core: ${signal}: shutting down (grace ${config.shutdownGraceMs} ms)`);
+    core.shutdown().then((r) => {
+      console.log(`aerie-core: stopped (${r.drained} drained, ${r.handedBack} left in the ingestion log${r.late.length ? `; cut short: ${r.late.join(', ')}` : ''})`);
+      process.exit(0);
+    }, (err: unknown) => {
+      console.error('aerie-core: shutdown failed:', err);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 main().catch((err: unknown) => {

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { DeliveryService } from './service.js';
 import type { Delivery, StageChange } from './domain/delivery.js';
@@ -8,6 +9,14 @@ const KEEPALIVE_MS = 15_000;
 function frame(event: string, id: string | null, data: unknown): string {
   // WHATWG HTML §9.2 (server-sent events): one "data:" line per JSON line; JSON has none inside.
   return `event: ${event}\n${id ? `id: ${id}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
+}
+
+/** The live streams of each service, ended when its server closes (endStreams). */
+const open = new WeakMap<DeliveryService, Set<ServerResponse>>();
+
+/** Ends every live stream of `service` (graceful shutdown: they would hold the server open). */
+export function endStreams(service: DeliveryService): void {
+  for (const res of open.get(service) ?? []) if (!res.writableEnded) res.end();
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -65,9 +74,13 @@ export async function streamDelivery(reply: FastifyReply, service: DeliveryServi
   }
   const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
   keepalive.unref();
+  let streams = open.get(service);
+  if (!streams) open.set(service, (streams = new Set()));
+  streams.add(res);
   res.on('close', () => {
     clearInterval(keepalive);
     stop();
+    streams.delete(res);
   });
   send = (d, change) => {
     if (res.writableEnded) return;

@@ -288,6 +288,11 @@ export class FileLogQueue implements IngestQueue {
     for (const w of [...group, ...this.waiting.splice(0)]) w.reject(err);
   }
 
+  /** Recovered and taking appends: not closed, and no failed write since (readiness). */
+  get isOpen(): boolean {
+    return this.fd >= 0 && !this.closed;
+  }
+
   consumed(position: number): Promise<void> {
     this.dropBefore(position);
     return Promise.resolve();

@@ -55,7 +55,13 @@ export class MqttOutboxPublisher implements EventPublisher {
     await this.client.publishAsync(notificationTopic(e.aggregateId), JSON.stringify(msg), { qos: 1 });
   }
 
-  async close(): Promise<void> {
-    await this.client.endAsync();
+  /** The connection to the broker is up (readiness). */
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  /** Disconnects cleanly; `force` (or no connection) tears the socket down without waiting. */
+  async close(force = false): Promise<void> {
+    await this.client.endAsync(force || !this.client.connected);
   }
 }
