@@ -9,7 +9,8 @@ import { runningAsRoot } from './engines/system.js';
 import { startGateway } from './gateway.js';
 import { httpsRequest } from './https-client.js';
 import { freePort, freeUdpBlock } from './ports.js';
-import { portOpen } from './proc.js';
+import { portOpen, procId } from './proc.js';
+import { reapLeftovers } from './leftovers.js';
 import { Secrets } from './secrets.js';
 import { agentPoolUnit, agentUnit, cleanEnv, coreUnit, hubUnit, simUnit, telemetryUnit, type AgentSpec, type ServiceContext } from './services.js';
 import { Supervisor, type ProcessInfo, type UnitSpec } from './supervisor.js';
@@ -97,6 +98,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     return { file, line: (l) => launcherLog.write(`${hhmmss()} ${name.padEnd(14)}| ${l.length > 240 ? `${l.slice(0, 240)}…` : l}\n`) };
   };
 
+  await reapLeftovers(join(dir, 'state.json'), sayLine);
   const secrets = new Secrets(join(dir, 'secrets.json'));
   const droneIds = Array.from({ length: opts.drones }, (_, i) => `drone-${String(i + 1).padStart(3, '0')}`);
   const svc = (name: string) => ({ username: `svc-${name}`, password: secrets.get(`mqtt.svc-${name}`) });
@@ -127,7 +129,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     stateFile: join(dir, 'state.json'),
     log: sayLine,
     state: () => ({
-      launcherPid: process.pid, dir, gatewayUrl, caFile: pki.caFile, mqttUrl: mosquitto.url, databaseUrl: postgres.url.replace(/:[^:@/]*@/, ':***@'),
+      launcherPid: process.pid, launcherStart: procId(process.pid)?.start ?? null, dir, gatewayUrl, caFile: pki.caFile, mqttUrl: mosquitto.url, databaseUrl: postgres.url.replace(/:[^:@/]*@/, ':***@'),
       influx: { url: influx.url, db: 'aerie' }, drones: droneIds.length,
     }),
   });

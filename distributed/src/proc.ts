@@ -65,6 +65,12 @@ export function groupAndDescendants(pgid: number): ProcId[] {
   return procs.filter((p) => found.has(p.pid)).map((p) => ({ pid: p.pid, start: p.start }));
 }
 
+/** The process `pid` as the kernel knows it now, or null when it is gone. */
+export function procId(pid: number): ProcId | null {
+  const s = statOf(pid);
+  return s && s.state !== 'Z' && s.state !== 'X' ? { pid, start: s.start } : null;
+}
+
 /** True while that very process (pid and start time) runs. */
 export function stillRunning(p: ProcId): boolean {
   const s = statOf(p.pid);

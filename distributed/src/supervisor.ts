@@ -1,6 +1,6 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import type { Started } from './child.js';
-import { groupAndDescendants, killAll, signalGroup, stillRunning, waitGone, type ProcId } from './proc.js';
+import { groupAndDescendants, killAll, procId, signalGroup, stillRunning, waitGone, type ProcId } from './proc.js';
 
 /** One supervised process: how to start it, when it is ready, how to stop it. */
 export interface UnitSpec {
@@ -234,7 +234,10 @@ export class Supervisor {
   /** state.json, replaced whole (write + rename) so a reader never sees half of it. */
   writeState(): void {
     const processes = [...this.units.values()].map((u) => ({
-      name: u.spec.name, pid: u.run?.pid ?? 0, ready: u.ready, restarts: u.restarts, upSince: u.run ? new Date(u.upSince).toISOString() : null, ...u.spec.info,
+      name: u.spec.name, pid: u.run?.pid ?? 0,
+      // With the pid, names the process even after pid reuse: a later launcher reaps what a killed one left (leftovers.ts).
+      procStart: u.run ? procId(u.run.pid)?.start ?? null : null,
+      ready: u.ready, restarts: u.restarts, upSince: u.run ? new Date(u.upSince).toISOString() : null, ...u.spec.info,
     }));
     const tmp = `${this.o.stateFile}.tmp`;
     try {

@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openLog, spawnChild } from '../src/child.js';
 import { binary } from '../src/engines/system.js';
-import { groupAndDescendants, stillRunning, type ProcId } from '../src/proc.js';
+import { reapLeftovers } from '../src/leftovers.js';
+import { groupAndDescendants, procId, stillRunning, type ProcId } from '../src/proc.js';
 import { Supervisor, type UnitSpec } from '../src/supervisor.js';
 
 // The supervisor on plain shell processes: restart with backoff, kill of a whole group, a stop
@@ -92,6 +93,25 @@ describe('supervisor', () => {
     expect(sup.processes()[0]).toMatchObject({ ready: true, restarts: 0 });
     expect(lines).toContain('svc: not ready');
     await sup.stop();
+  });
+
+  it('a later launch reaps what a launcher killed with -9 left running (by pid and start time), and refuses a directory still in use', async () => {
+    const { dir, sup, shell } = setup();
+    await sup.startTier([shell('orphan', 0, 'sleep 1000 & sleep 1000'), shell('stubborn', 0, "trap '' TERM; sleep 1000 & wait; sleep 1000")], 10_000);
+    const procs = (await Promise.all(sup.processes().map((p) => members(p.pid, p.name === 'orphan' ? 3 : 2)))).flat();
+    const leaders = sup.processes().map((p) => ({ name: p.name, pid: p.pid, procStart: procId(p.pid)!.start }));
+    const stateFile = join(dir, 'old-state.json');
+    // A launcher pid that no longer runs as recorded (its start time differs): it was killed.
+    writeFileSync(stateFile, JSON.stringify({ launcherPid: process.pid, launcherStart: 'gone', processes: [...leaders, { name: 'reused', pid: 1, procStart: 'not-init' }] }));
+    const said: string[] = [];
+    await reapLeftovers(stateFile, (l) => said.push(l), 300);
+    expect(procs.filter(stillRunning)).toEqual([]);
+    expect(stillRunning(procId(1)!)).toBe(true); // a pid recorded with another start time is never touched
+    expect(said[0]).toMatch(/^reaping 2 processes/);
+    await sup.stop();
+
+    writeFileSync(stateFile, JSON.stringify({ launcherPid: process.ppid, launcherStart: procId(process.ppid)!.start, processes: [] }));
+    await expect(reapLeftovers(stateFile, () => undefined)).rejects.toThrow(/still runs on this directory/);
   });
 
   it('a missing engine binary is a clear error naming the Debian package, never a skip', () => {
