@@ -26,7 +26,12 @@ export interface TelemetryApp {
   /** every status as a drone_status point, into InfluxDB or the embedded store */
   readonly writer: BufferedWriter;
   readonly history: HistoryReader;
-  /** Stops HTTP, then ingest (flushing its buffer), then the store. Idempotent. */
+  /**
+   * The graceful stop (SIGTERM, issue 8): /readyz answers 503 at once; the MQTT session is left
+   * (DISCONNECT, not unsubscribed: the broker keeps the persistent session and queues what comes
+   * meanwhile, and what it sent and was not yet acknowledged it sends again); what was taken is
+   * written to the time-series store or parked in the file spill; then HTTP closes. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -47,9 +52,15 @@ export async function startTelemetry(config: TelemetryConfig, deps: TelemetryDep
     onStatus: (s) => series.writer.write([statusPoint(s, config.fleet)]),
     onEventPoint: { fleet: config.fleet, write: (p) => series.writer.write([p]) },
   });
+  let closing: Promise<void> | undefined;
   const http = buildHttpApi({
     store, logger, clock: deps.clock, trustedProxies: config.trustedProxies,
     health: () => ({ ingest: ingest.stats(), timeseries: { store: series.history.kind, ...series.writer.stats() } }),
+    readiness: async () => ({
+      mqtt: ingest.consuming() ? 'ok' : 'not subscribed (broker unreachable, or the subscription not granted yet)',
+      timeseries: (await series.reachable()) ?? 'ok',
+      ...(closing ? { shutdown: 'in progress' } : {}),
+    }),
   });
   registerHistoryRoutes(http, series.history, deps.clock ?? systemClock);
   try {
@@ -62,7 +73,6 @@ export async function startTelemetry(config: TelemetryConfig, deps: TelemetryDep
     throw err;
   }
 
-  let closing: Promise<void> | undefined;
   return {
     port: (http.server.address() as AddressInfo).port,
     store,
@@ -72,9 +82,10 @@ export async function startTelemetry(config: TelemetryConfig, deps: TelemetryDep
     close() {
       closing ??= (async () => {
         try {
-          await http.close();
+          // Stop consuming, then flush what was taken; HTTP (answering /readyz 503) closes last.
           await ingest.close();
           await series.close();
+          await http.close();
         } finally {
           store.close();
         }

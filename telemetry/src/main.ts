@@ -30,20 +30,28 @@ async function main(): Promise<void> {
   const app = await startTelemetry(config, { logger });
   logger.info(`telemetry listening http://${config.httpHost}:${app.port} db=${config.dbPath} timeseries=${config.influx === undefined ? 'embedded' : `${config.influx.api} ${config.influx.url}`}`);
 
+  // SIGTERM (Kubernetes, the launcher) or SIGINT: the graceful stop (app.ts: readiness 503, the
+  // MQTT session left for the broker to keep, what was taken written or spilled, HTTP closed),
+  // then exit 0. A second signal of either kind means the operator will not wait for the flush.
+  let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
     logger.info(`telemetry ${signal}: closing`);
-    // A second signal means the operator will not wait for the flush.
-    process.once(signal, () => process.exit(130));
     app.close().then(
-      () => logger.info('telemetry closed'),
+      () => {
+        const w = app.writer.stats();
+        logger.info(`telemetry closed written=${w.written} spilled=${w.spilled} pending=${w.pending}`);
+        process.exit(0);
+      },
       (err: unknown) => {
         logger.error(`telemetry close failed error=${JSON.stringify(String(err))}`);
-        process.exitCode = 1;
+        process.exit(1);
       },
     );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 main().catch((err: unknown) => {

@@ -13,8 +13,28 @@ import { createMemorySpill, openFileSpill } from './adapters/file-spill.js';
 export interface TimeSeries {
   readonly writer: BufferedWriter;
   readonly history: HistoryReader;
+  /** Readiness: null when the store answers (InfluxDB's /ping) or is open (embedded), else why not. */
+  reachable(): Promise<string | null>;
   /** Writes or parks what is buffered, stops retention, closes the store. */
   close(): Promise<void>;
+}
+
+/** How long InfluxDB's /ping may take before the store counts as unreachable (ms). */
+const PING_TIMEOUT_MS = 2000;
+
+/**
+ * InfluxDB's health endpoint: `GET /ping` answers 204 on 1.x (InfluxDB 1.x HTTP API reference,
+ * "/ping") and on 2.x/3.x alike, without credentials.
+ */
+async function ping(url: string): Promise<string | null> {
+  try {
+    const res = await fetch(`${url.replace(/\/$/, '')}/ping`, { signal: AbortSignal.timeout(PING_TIMEOUT_MS) });
+    await res.arrayBuffer();
+    return res.status === 204 || res.ok ? null : `InfluxDB /ping answered ${res.status}`;
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string } };
+    return `InfluxDB unreachable: ${e.name === 'TimeoutError' ? `no answer within ${PING_TIMEOUT_MS} ms` : (e.cause?.code ?? e.message)}`;
+  }
 }
 
 /** How often the embedded store applies its retention policy. */
@@ -36,7 +56,7 @@ export function openTimeSeries(config: TelemetryConfig, logger: Logger, clock: C
       url: i.url, database: i.database, retentionPolicy: i.retentionPolicy, username: i.username, password: i.password,
       token: i.api === 'v2' ? i.token : undefined,
     });
-    return { writer: buffered, history, close: () => buffered.close() };
+    return { writer: buffered, history, reachable: () => ping(i.url), close: () => buffered.close() };
   }
   const path = config.dbPath === ':memory:' ? ':memory:' : config.dbPath.replace(/(\.sqlite)?$/, '.points.sqlite');
   const store = openEmbeddedWriter(path);
@@ -49,10 +69,13 @@ export function openTimeSeries(config: TelemetryConfig, logger: Logger, clock: C
       logger.error(`telemetry retention failed error=${JSON.stringify(err instanceof Error ? err.message : String(err))}`);
     }
   }, RETENTION_EVERY_MS);
+  let closed = false;
   return {
     writer: buffered,
     history: createEmbeddedHistory(store),
+    reachable: () => Promise.resolve(closed ? 'embedded store closed' : null),
     async close() {
+      closed = true;
       clock.clearInterval(timer);
       await buffered.close();
     },

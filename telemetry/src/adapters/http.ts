@@ -13,6 +13,8 @@ export interface HttpApiOptions {
   clock?: Clock;
   /** extra fields for GET /healthz, e.g. ingest counters */
   health?: () => Record<string, unknown>;
+  /** GET /readyz: each check 'ok' or what is wrong (app.ts); without it, /readyz answers as /livez */
+  readiness?: () => Promise<Record<string, string>>;
   /** peers whose X-Forwarded-For/-Proto are believed (the gateway); none by default */
   trustedProxies?: readonly string[];
 }
@@ -146,6 +148,14 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
   );
 
   app.get('/healthz', (_req, reply) => reply.send({ status: 'ok', ...opts.health?.() }));
+  // Issue 8, Kubernetes' two probes: liveness checks nothing outside the process (a database
+  // blip must not restart the pod), readiness its dependencies and not while shutting down.
+  app.get('/livez', (_req, reply) => reply.send({ status: 'alive' }));
+  app.get('/readyz', async (_req, reply) => {
+    const checks = (await opts.readiness?.()) ?? {};
+    const ready = Object.values(checks).every((c) => c === 'ok');
+    return reply.code(ready ? 200 : 503).header('cache-control', 'no-store').send({ status: ready ? 'ready' : 'not_ready', checks });
+  });
 
   return app;
 }

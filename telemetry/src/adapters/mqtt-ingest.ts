@@ -40,6 +40,8 @@ export interface MqttIngest {
    * if the broker refuses the connection or the subscription, or close() comes first.
    */
   whenSubscribed(): Promise<void>;
+  /** Connected to the broker with the subscription granted on this connection (readiness). */
+  consuming(): boolean;
   /** Stops receiving, then writes what is buffered. Idempotent. */
   close(): Promise<void>;
 }
@@ -94,6 +96,8 @@ export function startMqttIngest(opts: MqttIngestOptions): MqttIngest {
   let connectedOnce = false;
   let quietUntilConnected = false;
   let closed = false;
+  let granted = false;
+  client.on('close', () => (granted = false));
 
   client.on('connect', (connack: IConnackPacket) => {
     quietUntilConnected = false;
@@ -107,7 +111,11 @@ export function startMqttIngest(opts: MqttIngestOptions): MqttIngest {
     client.subscribeAsync(topicsWanted, { qos: 1 }).then(
       // SUBACK return code 0x80 is a refusal ([MQTT-3.9.3]), typically the broker's ACL; mqtt.js 5
       // rejects with ErrorWithSubackPacket for it, and resolving with it is checked for safety.
-      (granted) => (granted.some((g) => (g.qos & 0x80) !== 0) ? refused() : settled()),
+      (grants) => {
+        if (grants.some((g) => (g.qos & 0x80) !== 0)) return refused();
+        granted = client.connected;
+        settled();
+      },
       (err: Error) => {
         if (err instanceof ErrorWithSubackPacket) return refused();
         // Lost the connection mid-subscribe: the next 'connect' subscribes again.
@@ -159,6 +167,7 @@ export function startMqttIngest(opts: MqttIngestOptions): MqttIngest {
   return {
     stats: () => (events === undefined ? pipeline.stats() : { ...pipeline.stats(), events: { ...eventStats, rejected: { ...eventStats.rejected } } }),
     whenSubscribed: () => subscribed,
+    consuming: () => granted && client.connected && !closed,
     close() {
       closing ??= (async () => {
         settled(new TelemetryError('TEL_ERR_INGEST_CLOSED', 'ingest closed before the subscription was granted'));
