@@ -21,6 +21,7 @@ const ENV_FIELDS: [string, Kind][] = [
   ['publishHz', 'number'], ['publishHzInFlight', 'number'],
   ['spool.dir', 'string'], ['spool.maxMb', 'number'], ['spool.statusMaxAgeS', 'number'], ['spool.eventMaxAgeS', 'number'],
   ['statusFile', 'nullable'], ['commandHmacKey', 'nullable'], ['publishJournal', 'nullable'],
+  ['healthPort', 'int'], ['healthHost', 'string'],
 ];
 
 export const envName = (path: string): string => `AERIE_AGENT_${path.replace(/([a-z])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()}`;

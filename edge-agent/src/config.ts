@@ -58,6 +58,13 @@ export interface AgentConfig {
   statusFile: string | null;
   /** Hex HMAC-SHA256 key shared with the hub; when set, commands without a valid `hmac` are refused. */
   commandHmacKey: string | null;
+  /**
+   * GET /livez and /readyz for the operator's supervisor (systemd, the launcher): ready when the FC
+   * heartbeat is fresh and the uplink connected. null = no health server (0 = an ephemeral port).
+   */
+  healthPort: number | null;
+  /** Where the health server listens: loopback by default, the drone's own supervisor asks. */
+  healthHost: string;
   /** A file to append one JSON line per DroneStatus the broker acknowledged (audits, bench:faults); null keeps none. */
   publishJournal: string | null;
 }
@@ -75,6 +82,8 @@ export const defaultAgentConfig = {
   spool: null,
   statusFile: null,
   commandHmacKey: null,
+  healthPort: null,
+  healthHost: '127.0.0.1',
   publishJournal: null,
 } as const satisfies Omit<AgentConfig, 'droneId'>;
 
@@ -174,6 +183,8 @@ function validate(c: AgentConfig): void {
     num(c.spool.eventMaxAgeS, 'spool.eventMaxAgeS', 1, 365 * 86400);
   }
   optStr(c.statusFile, 'statusFile');
+  if (c.healthPort !== null) int(c.healthPort, 'healthPort', 0, 65535);
+  str(c.healthHost, 'healthHost', true);
   optStr(c.publishJournal, 'publishJournal');
   if (c.commandHmacKey !== null && (typeof c.commandHmacKey !== 'string' || !/^[0-9a-fA-F]{32,128}$/.test(c.commandHmacKey))) {
     fail('commandHmacKey', 'must be 32–128 hex digits');

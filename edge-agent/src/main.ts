@@ -10,12 +10,14 @@ import { runCheck } from './check.js';
 import { jsonLogger } from './adapters/log.js';
 import { StatusFile } from './adapters/status-file.js';
 import { SpoolingUplink } from './adapters/spooling-uplink.js';
+import { HealthServer } from './adapters/health-http.js';
 
 const USAGE = `usage: aerie-agent [--config FILE.yaml|FILE.json] [--check] [flags]
        aerie-agent replay FILE.tlog [--publish-hz N (2)] [--events]
 flags (override the file and the environment):
   --drone-id ID  --mqtt-url URL  --mqtt-username U  --mqtt-password P  --publish-hz N (2)
   --fc-listen HOST:PORT (udp, 127.0.0.1:14550)  --fc-peer HOST:PORT  --fc-tcp HOST:PORT  --fc-serial DEVICE  --baud N (57600)
+  --health-port P   GET /livez and /readyz on healthHost (127.0.0.1):P for a supervisor (off unless set)
   --check        validate the configuration, wait for the FC heartbeat and connect to MQTT, then exit (0 = all good)
 environment: AERIE_AGENT_<SETTING> for every setting, e.g. AERIE_AGENT_DRONE_ID, AERIE_AGENT_MQTT_PASSWORD,
   AERIE_AGENT_FC_SIGNING_KEY (see README "Edge agent")`;
@@ -42,12 +44,13 @@ function loadConfig(args: string[]): { config: Readonly<AgentConfig>; check: boo
       config: { type: 'string' }, check: { type: 'boolean' },
       'drone-id': { type: 'string' }, 'mqtt-url': { type: 'string' }, 'mqtt-username': { type: 'string' }, 'mqtt-password': { type: 'string' },
       'fc-listen': { type: 'string' }, 'fc-peer': { type: 'string' }, 'fc-tcp': { type: 'string' }, 'fc-serial': { type: 'string' },
-      baud: { type: 'string' }, 'publish-hz': { type: 'string' },
+      baud: { type: 'string' }, 'publish-hz': { type: 'string' }, 'health-port': { type: 'string' },
     },
   });
   const flags: Record<string, unknown> = {
     droneId: values['drone-id'], 'mqtt.url': values['mqtt-url'], 'mqtt.username': values['mqtt-username'], 'mqtt.password': values['mqtt-password'],
     publishHz: values['publish-hz'] === undefined ? undefined : Number(values['publish-hz']),
+    healthPort: values['health-port'] === undefined ? undefined : Number(values['health-port']),
   };
   const listen = values['fc-listen'] ? parseHostPort(values['fc-listen'], '--fc-listen') : null;
   if (listen) Object.assign(flags, { 'fc.link': 'udp', 'fc.host': listen.address, 'fc.port': listen.port });
@@ -67,7 +70,19 @@ async function run(config: Readonly<AgentConfig>): Promise<void> {
   const logger = jsonLogger();
   const running = await startEdgeAgent(config);
   const { agent, fc, uplink } = running;
-  logger.log('info', 'started', { droneId: config.droneId, bootId: agent.bootId, fc: `${config.fc.link}:${config.fc.link === 'serial' ? config.fc.device : `${config.fc.host}:${running.fcPort}`}`, mqtt: config.mqtt.url, uplink: config.uplink });
+  let stopping = false;
+  const health = config.healthPort === null ? null : await HealthServer.start(config.healthHost, config.healthPort, () => {
+    const checks: Record<string, string> = {
+      fc: agent.status().link.fcConnected ? 'ok' : `no heartbeat from the flight controller within ${config.fc.linkTimeoutMs} ms`,
+      uplink: uplink.connected ? 'ok' : `not connected to ${config.uplink === 'iothub' ? 'IoT Hub' : config.mqtt.url}`,
+    };
+    if (stopping) checks.shutdown = 'in progress';
+    return checks;
+  });
+  logger.log('info', 'started', {
+    droneId: config.droneId, bootId: agent.bootId, fc: `${config.fc.link}:${config.fc.link === 'serial' ? config.fc.device : `${config.fc.host}:${running.fcPort}`}`, mqtt: config.mqtt.url, uplink: config.uplink,
+    ...(health ? { healthUrl: `http://${config.healthHost}:${health.port}` } : {}),
+  });
   const statusFile = config.statusFile ? new StatusFile(config.statusFile) : null;
   let lastFc: boolean | null = null;
   let lastUp: boolean | null = null;
@@ -80,13 +95,26 @@ async function run(config: Readonly<AgentConfig>): Promise<void> {
     const spool = uplink instanceof SpoolingUplink ? { length: uplink.spool.length, bytes: uplink.spool.bytes, ...uplink.spool.stats } : null;
     statusFile?.write({ ts: new Date().toISOString(), droneId: config.droneId, bootId: agent.bootId, uplinkConnected: uplink.connected, fc: fc.stats(), streamRates: fc.streamRates, spool, counters: agent.counters, fieldAgesMs: agent.fieldAges(), status });
   }, 1000);
-  const stop = (): void => {
+  // SIGTERM: readiness 503 at once; what the broker has not acknowledged goes to the spool
+  // (fsynced) for the next start; exit 0. A second signal exits at once.
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.log('warn', 'second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    stopping = true;
     clearInterval(timer);
-    logger.log('info', 'stopping');
-    void running.stop().then(() => process.exit(0));
+    logger.log('info', 'stopping', { signal });
+    running.stop().then(() => health?.close()).then(() => {
+      logger.log('info', 'stopped', { spooled: uplink instanceof SpoolingUplink ? uplink.spool.length : null });
+      process.exit(0);
+    }, (err: unknown) => {
+      logger.log('error', 'stop failed', { error: err instanceof Error ? err.message : String(err) });
+      process.exit(1);
+    });
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 async function main(): Promise<void> {

@@ -41,6 +41,8 @@ describe('agent configuration', () => {
     [{ mqtt: { cert: '/c.pem' } }, /^mqtt\.key: mqtt\.cert and mqtt\.key go together/],
     [{ publishHz: 0 }, /^publishHz: must be a number in 0\.1–50/],
     [{ spool: { dir: '' } }, /^spool\.dir: must be a non-empty string/],
+    [{ healthPort: 70000 }, /^healthPort: must be an integer in 0–65535/],
+    [{ healthHost: '' }, /^healthHost: must be a non-empty string/],
   ])('names the field: %j', (input, message) => {
     expect(() => agentConfig({ droneId: 'd1', ...input } as never)).toThrow(message);
   });
@@ -53,6 +55,12 @@ describe('agent configuration', () => {
     expect(cfg).toMatchObject({ droneId: 'drone-9', fc: { link: 'tcp', host: '10.0.0.2', port: 5760, signing: { linkId: 0, unsigned: 'reject' } }, mqtt: { password: 'pw' }, publishHz: 5, spool: { maxMb: 64 } });
     expect(Object.isFrozen(cfg.fc.signing)).toBe(true);
     expect(envName('publishHzInFlight')).toBe('AERIE_AGENT_PUBLISH_HZ_IN_FLIGHT');
+    // The health server: off unless set; the file's key, then the environment, then --health-port.
+    expect(cfg).toMatchObject({ healthPort: null, healthHost: '127.0.0.1' });
+    const health = file('health.json', JSON.stringify({ droneId: 'drone-9', healthPort: 9101 }));
+    expect(agentConfig(layeredInput(readConfigFile(health), {}, {})).healthPort).toBe(9101);
+    expect(agentConfig(layeredInput(readConfigFile(health), { AERIE_AGENT_HEALTH_PORT: '9102', AERIE_AGENT_HEALTH_HOST: '0.0.0.0' }, {}))).toMatchObject({ healthPort: 9102, healthHost: '0.0.0.0' });
+    expect(agentConfig(layeredInput(readConfigFile(health), { AERIE_AGENT_HEALTH_PORT: '9102' }, { healthPort: 9103 })).healthPort).toBe(9103);
     expect(() => layeredInput({}, { AERIE_AGENT_FC_PORT: 'x' }, {})).toThrow(/fc\.port \(from AERIE_AGENT_FC_PORT\): must be a number/);
     expect(() => readConfigFile(file('bad.yaml', 'fc: [1, 2'))).toThrow(/config file .*bad\.yaml/);
   });

@@ -4,6 +4,9 @@ import { encodeMessage, topics, type CommandResult, type DroneEvent, type DroneS
 import type { Uplink, UplinkKind } from '../ports.js';
 import type { AgentConfig } from '../config.js';
 
+/** How long close() waits for the broker's last acknowledgements (ms). */
+const CLOSE_WAIT_MS = 2_000;
+
 /**
  * MQTT 3.1.1 uplink (aedes and Mosquitto both speak it). The retained `online` flag is `true`
  * on connect and the broker publishes the last will `false` when the session dies.
@@ -87,13 +90,23 @@ export class MqttUplink implements Uplink {
     this.commandListeners.push(listener);
   }
 
-  /** Publishes `online=false` before a clean disconnect: a clean DISCONNECT suppresses the will [MQTT-3.14.4-3]. */
+  /**
+   * Publishes `online=false` before a clean disconnect: a clean DISCONNECT suppresses the will
+   * [MQTT-3.14.4-3]. mqtt.js's end() waits for every PUBACK outstanding, forever while the
+   * broker is unreachable; so with publishes still unacknowledged after a short wait (the
+   * spooling uplink has put them in its spool) the connection is dropped instead — the broker
+   * then publishes the will, `false` as well.
+   */
   async close(): Promise<void> {
+    const deadline = Date.now() + CLOSE_WAIT_MS;
     if (this.client.connected) {
-      await new Promise<void>((resolve) => {
-        this.client.publish(topics.online(this.droneId), 'false', { qos: 1, retain: true }, () => resolve());
-      });
+      await Promise.race([
+        new Promise<void>((resolve) => this.client.publish(topics.online(this.droneId), 'false', { qos: 1, retain: true }, () => resolve())),
+        new Promise((r) => setTimeout(r, CLOSE_WAIT_MS)),
+      ]);
     }
-    await this.client.endAsync();
+    const pending = () => Object.keys(this.client.outgoing).length > 0;
+    while (this.client.connected && pending() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await this.client.endAsync(pending());
   }
 }
