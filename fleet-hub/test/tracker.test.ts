@@ -86,6 +86,17 @@ describe('DeliveryTracker', () => {
       expect(t.activeCount).toBe(1);
     });
 
+    it('a dropoff hidden by a gap in telemetry is seen from the mission\'s progress with the payload released, never with it on board', () => {
+      const { total, takeoffFromDropoff } = missionMarks(assignment);
+      const home = { lat: 47.3977, lon: 8.5456 };
+      // The agent was down through the landing and the release; its first status is on the way home.
+      const gone = { ...at(home, 'IN_AIR', 9), mission: { current: takeoffFromDropoff + 1, total } };
+      expect(types(headedToDropoff(), [withPayload(gone, 'released')])).toEqual(['DeliveryCompleted']);
+      expect(types(headedToDropoff(), [withPayload(gone, 'onboard')])).toEqual([]);
+      // Short of the dropoff's items, a release far from the fence is still no delivery.
+      expect(types(headedToDropoff(), [withPayload({ ...gone, mission: { current: takeoffFromDropoff - 1, total } }, 'released')])).toEqual([]);
+    });
+
     it('falls back to landed inside the dropoff fence for an agent that cannot tell (payload unknown or absent)', () => {
       for (const payload of ['unknown', undefined] as const) {
         const t = headedToDropoff();

@@ -35,9 +35,10 @@ export function deliveryMission(a: Planned): MissionStep[] {
 }
 
 /** Where the mission's stages begin, by item index: the tracker reads progress from MISSION_CURRENT. */
-export function missionMarks(a: Planned): { total: number; takeoffFromPickup: number } {
+export function missionMarks(a: Planned): { total: number; takeoffFromPickup: number; takeoffFromDropoff: number } {
   const plan = deliveryMission(a);
-  return { total: plan.length, takeoffFromPickup: plan.findIndex((s, i) => i > 0 && s.kind === 'takeoff') };
+  const takeoffFromPickup = plan.findIndex((s, i) => i > 0 && s.kind === 'takeoff');
+  return { total: plan.length, takeoffFromPickup, takeoffFromDropoff: plan.findIndex((s, i) => i > takeoffFromPickup && s.kind === 'takeoff') };
 }
 
 /**

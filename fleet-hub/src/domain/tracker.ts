@@ -190,11 +190,14 @@ export class DeliveryTracker {
         // 'unknown', e.g. PX4, which reports no gripper state): landed inside the fence is enough,
         // as before. A drone that says the payload is still on board does not complete.
         const inFence = booleanPointInPolygon(here, a.dropoffFence);
+        // The mission past the dropoff's landing and release (items run in order) stands for both
+        // when a gap in telemetry (the agent restarting) hid them, as at the pickup.
+        const pastDropoff = planned && a.marks.takeoffFromDropoff > 0 && s.mission.current >= a.marks.takeoffFromDropoff;
         // Released elsewhere (dropped on the way) is not a delivery.
-        if (s.payload === 'released' && inFence) a.released = true;
-        if (landed && inFence) a.landedAtDropoff = true;
+        if (s.payload === 'released' && (inFence || pastDropoff)) a.released = true;
+        if ((landed && inFence) || pastDropoff) a.landedAtDropoff = true;
         const unreported = s.payload === undefined || s.payload === 'unknown';
-        if (a.landedAtDropoff && (a.released || (unreported && landed && inFence))) {
+        if (a.landedAtDropoff && (a.released || (unreported && ((landed && inFence) || pastDropoff)))) {
           this.byDrone.delete(s.droneId);
           // Says which rule decided, so a release that never came (fallback) is visible downstream.
           emit('DeliveryCompleted', 'Completed', { eta: s.ts, reason: a.released ? COMPLETED_BY_RELEASE : COMPLETED_BY_LANDING });
