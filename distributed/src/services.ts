@@ -11,7 +11,8 @@ export function mainOf(pkg: string): string {
   return join(dirname(fileURLToPath(import.meta.resolve(pkg))), 'main.js');
 }
 
-export const AGENT_POOL_MAIN = fileURLToPath(new URL('./agent-pool.js', import.meta.url));
+/** The built pool entry; from src/ (under vitest) and dist/ alike, ../dist is this package's. */
+export const AGENT_POOL_MAIN = fileURLToPath(new URL('../dist/agent-pool.js', import.meta.url));
 
 /** How each service unit reaches the shared things. */
 export interface ServiceContext {
