@@ -193,6 +193,12 @@ describe('edge agent health and SIGTERM (real agent process, simulator, Debian\'
     // Once each, and no gap in the first boot's statuses from the subscriber's first to the last.
     expect(firstBoot.length).toBe(new Set(firstBoot).size);
     expect(new Set(firstBoot).size).toBe(last - Math.min(...firstBoot) + 1);
+
+    // The flight controller falls silent: not ready, naming the FC link, while the uplink is fine.
+    await vehicle.stop();
+    const noFc = await readyzIs(agent, 503);
+    expect(noFc.body.checks.fc).toMatch(/^no heartbeat/);
+    expect(noFc.body.checks.uplink).toBe('ok');
     agent.proc.kill('SIGTERM');
     expect(await agent.exited).toBe(0);
   }, 60_000);
