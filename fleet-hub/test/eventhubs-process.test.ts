@@ -113,9 +113,13 @@ describe('aerie-hub process in cloud mode', () => {
     await untilAsync(async () => (await metric(b.metricsUrl, 'in')) - (await metric(b.metricsUrl, 'duplicate')) >= tail + 50, 'process B to read the tail and the new 50');
     await new Promise((r) => setTimeout(r, 1_500)); // room for anything read twice
     expect((await metric(b.metricsUrl, 'in')) - (await metric(b.metricsUrl, 'duplicate'))).toBe(tail + 50);
+    // Cloud mode's readiness includes the Event Hubs consumer; SIGTERM stops reading, drains, exits 0.
+    const ready = await fetch(`${b.metricsUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { checks: Record<string, string> }).checks).toMatchObject({ eventHubs: 'ok', listeners: 'ok', eventLog: 'ok' });
     const stopped = new Promise((r) => b.proc.once('exit', r));
     b.proc.kill('SIGTERM');
-    await stopped;
+    expect(await stopped).toBe(0);
   });
 
   it('with --event-stream eventhubs appends tracking events to an event hub, keyed by deliveryId, with their correlationId', async () => {
