@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
@@ -7,7 +7,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import {
-  K8S, aeriePackage, containersOf, generatedConfigMaps, kustomization, loadManifests, loadSecretTemplates, matches,
+  K8S, ROOT, aeriePackage, containersOf, generatedConfigMaps, kustomization, loadManifests, loadSecretTemplates, matches,
   podLabels, portNumber, workloads, type K8sObject, type Workload,
 } from './k8s.js';
 
@@ -153,6 +153,22 @@ describe('deploy/k8s runs the Aerie services as the brief for clusters asks', ()
         for (const r of ['cpu', 'memory']) {
           expect(c.resources?.requests?.[r], `${at} requests.${r}`).toBeDefined();
           expect(c.resources?.limits?.[r], `${at} limits.${r}`).toBeDefined();
+        }
+      }
+    }
+  });
+
+  it('probes only paths the service serves (a route literal in its src/)', () => {
+    const sources = (dir: string): string => readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+    for (const w of workloads(objs)) {
+      for (const c of containersOf(w)) {
+        const pkg = aeriePackage(c);
+        if (pkg === null) continue;
+        const src = sources(join(ROOT, pkg, 'src'));
+        for (const p of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
+          const path = p?.httpGet?.path;
+          if (path !== undefined) expect(src, `${pkg} serves ${path}`).toContain(`'${path}'`);
         }
       }
     }
