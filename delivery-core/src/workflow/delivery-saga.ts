@@ -186,17 +186,24 @@ export function deliverySaga(backoff: BackoffPolicy, hubReplyAttempts = 12): Sag
         async execute(ctx, data) {
           const id = str(data, 'deliveryId');
           const droneId = str(data, 'droneId');
-          const d = await loadRequested(ctx, id);
-          if (d.stage !== 'Requested') {
-            // Done before a crash, or the hub's tracking overtook us; either way it is this drone's.
-            if (d.droneId !== null && d.droneId !== droneId) throw new PermanentError('DLV_SAGA_DRONE_TAKEN', `delivery ${id} flies with ${d.droneId}`);
-            return;
-          }
           const now = ctx.clock.now();
           const eta = typeof data.eta === 'number' ? data.eta : null;
           const change: StageChange = { stage: 'Scheduled', at: now, eventId: `${id}:scheduled${roundSuffix(data)}` };
-          if (await ctx.deliveries.advance(id, change, { droneId, eta, etaAtDispatch: eta })) {
-            ctx.onStage({ ...d, stage: 'Scheduled', droneId, eta, etaAtDispatch: eta, updatedAt: now }, change);
+          // Read and write in one transaction (the row stays as read): the hub's first tracking
+          // event comes with its answer, and a Scheduled written over the HeadedToPickup it
+          // recorded in between moved the stage backwards (bench:faults).
+          const written = await ctx.deliveries.batch(async (tx) => {
+            const d = await loadRequested({ ...ctx, deliveries: tx }, id);
+            if (d.stage !== 'Requested') {
+              // Done before a crash, or the hub's tracking overtook us; either way it is this drone's.
+              if (d.droneId !== null && d.droneId !== droneId) throw new PermanentError('DLV_SAGA_DRONE_TAKEN', `delivery ${id} flies with ${d.droneId}`);
+              return 'overtaken' as const;
+            }
+            return await tx.advance(id, change, { droneId, eta, etaAtDispatch: eta }) ? d : null;
+          });
+          if (written === 'overtaken') return;
+          if (written !== null) {
+            ctx.onStage({ ...written, stage: 'Scheduled', droneId, eta, etaAtDispatch: eta, updatedAt: now }, change);
             return;
           }
           const after = await loadRequested(ctx, id);
