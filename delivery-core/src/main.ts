@@ -101,6 +101,11 @@ async function main(): Promise<void> {
     }
     stopping = true;
     console.log(`aerie-core: ${signal}: shutting down (grace ${config.shutdownGraceMs} ms)`);
+    // Each step is bounded by the grace (app.ts); this bounds the rest (closing files and sockets).
+    setTimeout(() => {
+      console.error('aerie-core: shutdown overran its grace; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs + 5000).unref();
     core.shutdown().then((r) => {
       console.log(`aerie-core: stopped (${r.drained} drained, ${r.handedBack} left in the ingestion log${r.late.length ? `; cut short: ${r.late.join(', ')}` : ''})`);
       process.exit(0);
