@@ -65,11 +65,19 @@ describe('aerie-core health and graceful shutdown (child process)', () => {
 });
 
 describe('readiness during an in-process shutdown', () => {
-  it('is 503 from the moment shutdown begins, naming the shutdown', async () => {
+  it('is 503 from the moment shutdown begins, naming the shutdown; the probes need no credential and are not rate limited', async () => {
     const broker = await restartableBroker(await freePort());
     const dir = join(root, 'in-process');
-    const config = coreConfig({ httpPort: 0, dbPath: join(dir, 'core.sqlite'), ingest: { dir: join(dir, 'ingest') }, mqtt: { url: broker.url, clientId: 'core-in-process' } });
+    const config = coreConfig({
+      httpPort: 0, dbPath: join(dir, 'core.sqlite'), ingest: { dir: join(dir, 'ingest') }, mqtt: { url: broker.url, clientId: 'core-in-process' },
+      auth: { keys: [{ key: 'ops-key', clientId: 'ops', role: 'operator' }], ratePerSec: 1, burst: 1 },
+    });
     const core = await startDeliveryCore(config, { log: () => undefined });
+    expect((await fetch(`${core.url}/api/v1/deliveries`)).status).toBe(401);
+    for (let k = 0; k < 10; k++) {
+      expect((await fetch(`${core.url}/readyz`)).status).toBe(200);
+      expect((await fetch(`${core.url}/livez`)).status).toBe(200);
+    }
     expect((await core.readiness.report()).status).toBe('ready');
     const done = core.shutdown();
     expect(await core.readiness.report()).toMatchObject({ status: 'not_ready', checks: { shutdown: 'in progress' } });
