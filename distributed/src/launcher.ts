@@ -193,6 +193,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     throw new Error(`distributed start failed: ${(err as Error).message}${tails ? `\n${tails}` : ''}`, { cause: err });
   }
 
+  let stopping: Promise<void> | undefined;
   return {
     gatewayUrl, caFile: pki.caFile, apiKey, account,
     influx: { url: influx.url, db: 'aerie' }, databaseUrl: postgres.url, mqttUrl: mosquitto.url,
@@ -204,10 +205,11 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     processes: () => supervisor.processes(),
     kill: (name, signal) => supervisor.kill(name, signal),
     waitReady: (name, timeoutMs) => supervisor.waitReady(name, timeoutMs),
-    async stop() {
+    // Once: a second call (Ctrl-C twice, a test's afterAll after its own stop) waits for the first.
+    stop: () => (stopping ??= (async () => {
       await supervisor.stop();
       await new Promise<void>((r) => launcherLog.end(r));
-    },
+    })()),
   };
 }
 

@@ -74,7 +74,11 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const stop = () => {
-    if (stopping) return;
+    if (stopping) {
+      // The operator will not wait for the graces: leave now; the next launch on DIR reaps what is left (leftovers.ts).
+      console.error('second signal: exiting without waiting; the next start on this directory ends what is still running');
+      process.exit(130);
+    }
     stopping = true;
     if (timer) clearInterval(timer);
     console.log('\nstopping (reverse order, each service gets its grace)…');
