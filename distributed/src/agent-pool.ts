@@ -7,7 +7,7 @@ import { agentConfig, startEdgeAgent, type RunningAgent } from '@aerie/edge-agen
 export interface PoolFile {
   mqttUrl: string;
   healthPort: number;
-  agents: { droneId: string; password: string; fcPort: number; spoolDir: string; publishJournal: string | null }[];
+  agents: { droneId: string; password: string; fcPort: number; spoolDir: string; publishJournal: string | null; publishHz?: number }[];
 }
 
 /**
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       droneId: a.droneId, fc: { host: '127.0.0.1', port: a.fcPort },
       mqtt: { url: pool.mqttUrl, username: a.droneId, password: a.password },
       spool: { dir: a.spoolDir }, publishJournal: a.publishJournal,
+      ...(a.publishHz ? { publishHz: a.publishHz, publishHzInFlight: a.publishHz } : {}),
     });
     agents.push(await startEdgeAgent(cfg));
   }

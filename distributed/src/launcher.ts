@@ -33,6 +33,10 @@ export interface DistributedOptions {
   restart?: boolean;
   /** When set, every agent writes its publish journal there (<dir>/<droneId>.jsonl, edge-agent's publishJournal). */
   agentJournalDir?: string;
+  /** The simulator's MAVLink stream rate (its default 4 Hz) and the agents' DroneStatus rate (their defaults 2 Hz
+   *  on the ground, 5 in flight): lower both for fleets of hundreds on a small machine (the soak). */
+  streamHz?: number;
+  publishHz?: number;
   /** Mosquitto's autosave_interval with autosave_on_changes (default 1: save after every change). */
   brokerAutosaveChanges?: number;
   log?: (line: string) => void;
@@ -172,8 +176,8 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     await registerAccount(gatewayUrl, pki.caFile, apiKey, account);
 
     const fcBase = await freeUdpBlock(droneIds.length);
-    await supervisor.startTier([simUnit(ctx, { drones: droneIds.length, speedup: opts.speedup ?? 1, gcsPortBase: fcBase, home: HOME })], READY_MS);
-    const agents: AgentSpec[] = droneIds.map((droneId, i) => ({ droneId, password: secrets.get(`mqtt.${droneId}`), fcPort: fcBase + i }));
+    await supervisor.startTier([simUnit(ctx, { drones: droneIds.length, speedup: opts.speedup ?? 1, gcsPortBase: fcBase, home: HOME, ...(opts.streamHz ? { streamHz: opts.streamHz } : {}) })], READY_MS);
+    const agents: AgentSpec[] = droneIds.map((droneId, i) => ({ droneId, password: secrets.get(`mqtt.${droneId}`), fcPort: fcBase + i, ...(opts.publishHz ? { publishHz: opts.publishHz } : {}) }));
     const journalDir = opts.agentJournalDir ? resolve(opts.agentJournalDir) : null;
     if (journalDir) mkdirSync(journalDir, { recursive: true });
     const per = Math.max(1, Math.floor(opts.agentsPerProcess ?? 1));

@@ -58,6 +58,8 @@ export function telemetryUnit(c: ServiceContext, creds: { username: string; pass
       env: {
         ...c.baseEnv, AERIE_TELEMETRY_MQTT_URL: c.mqttUrl, AERIE_TELEMETRY_MQTT_USERNAME: creds.username, AERIE_TELEMETRY_MQTT_PASSWORD: creds.password,
         AERIE_TELEMETRY_CLIENT_ID: 'aerie-telemetry', AERIE_TELEMETRY_INFLUX_API: 'v1', AERIE_TELEMETRY_INFLUX_DB: influx.db,
+        // Only the gateway's X-Forwarded-For is believed (the history routes are behind it).
+        AERIE_TELEMETRY_TRUSTED_PROXIES: '127.0.0.1',
       },
     }, c.sinks('telemetry')),
     probe: () => httpReady(url),
@@ -94,7 +96,7 @@ export function coreUnit(c: ServiceContext, creds: { username: string; password:
 }
 
 /** The simulated fleet: drone n sends MAVLink to gcsPortBase + n − 1, where its agent listens. */
-export function simUnit(c: ServiceContext, o: { drones: number; speedup: number; gcsPortBase: number; home: { lat: number; lon: number; altMsl: number } }): UnitSpec {
+export function simUnit(c: ServiceContext, o: { drones: number; speedup: number; gcsPortBase: number; home: { lat: number; lon: number; altMsl: number }; streamHz?: number }): UnitSpec {
   let started = false;
   return {
     name: 'sim', tier: 4, info: { drones: o.drones, speedup: o.speedup, gcsPortBase: o.gcsPortBase },
@@ -104,7 +106,8 @@ export function simUnit(c: ServiceContext, o: { drones: number; speedup: number;
       return spawnChild({
         command: node,
         args: [mainOf('@aerie/simulator'), '--drones', String(o.drones), '--speedup', String(o.speedup), '--port-base', '0', '--gcs-host', '127.0.0.1',
-          '--gcs-port-base', String(o.gcsPortBase), '--lat', String(o.home.lat), '--lon', String(o.home.lon), '--alt', String(o.home.altMsl), '--no-table'],
+          '--gcs-port-base', String(o.gcsPortBase), '--lat', String(o.home.lat), '--lon', String(o.home.lon), '--alt', String(o.home.altMsl), '--no-table',
+          ...(o.streamHz ? ['--stream-hz', String(o.streamHz)] : [])],
         env: c.baseEnv,
       }, { file: sinks.file, line: (l) => {
         // It has no port to probe: the line it prints once every vehicle's socket is open is its readiness.
@@ -120,6 +123,8 @@ export interface AgentSpec {
   droneId: string;
   password: string;
   fcPort: number;
+  /** DroneStatus rate on the ground and in flight; the agent's defaults (2 and 5 Hz) when absent. */
+  publishHz?: number;
 }
 
 /** One `aerie-agent` process for one drone, as on its companion computer. */
@@ -136,6 +141,7 @@ export function agentUnit(c: ServiceContext, a: AgentSpec, healthPort: number, j
       env: {
         ...c.baseEnv, AERIE_AGENT_MQTT_PASSWORD: a.password, AERIE_AGENT_SPOOL_DIR: join(dir, 'spool'), AERIE_AGENT_STATUS_FILE: statusFile,
         AERIE_AGENT_HEALTH_PORT: String(healthPort),
+        ...(a.publishHz ? { AERIE_AGENT_PUBLISH_HZ: String(a.publishHz), AERIE_AGENT_PUBLISH_HZ_IN_FLIGHT: String(a.publishHz) } : {}),
         ...(journalDir ? { AERIE_AGENT_PUBLISH_JOURNAL: join(journalDir, `${a.droneId}.jsonl`) } : {}),
       },
     }, c.sinks(name)),

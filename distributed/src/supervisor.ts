@@ -63,6 +63,7 @@ export class Supervisor {
   private readonly units = new Map<string, Unit>();
   private stopping = false;
   private stateDirty = false;
+  private stopped = false;
 
   constructor(private readonly o: SupervisorOptions) {}
 
@@ -194,6 +195,8 @@ export class Supervisor {
       await Promise.all([...this.units.values()].filter((u) => u.spec.tier === tier).map((u) => this.stopUnit(u)));
     }
     this.writeState();
+    // Exits seen during the stop queue a write for the next turn; the run dir may be gone by then.
+    this.stopped = true;
   }
 
   private async stopUnit(u: Unit): Promise<void> {
@@ -227,7 +230,7 @@ export class Supervisor {
     this.stateDirty = true;
     setImmediate(() => {
       this.stateDirty = false;
-      this.writeState();
+      if (!this.stopped) this.writeState();
     });
   }
 

@@ -8,7 +8,7 @@
  * the newest DroneStatus in InfluxDB is for sampled drones (publish → broker → telemetry → InfluxDB).
  *
  * Usage: node distributed/dist/soak/soak.js [--smoke] [--drones N] [--minutes M] [--agents-per-process K]
- *   [--deliveries-per-min R] [--dir DIR]
+ *   [--deliveries-per-min R] [--stream-hz HZ] [--publish-hz HZ] [--broker-autosave CHANGES] [--window-min M] [--dir DIR]
  * Last line: {"bench":"soak","drones":..,"minutes":..,"rss_slope_mb_per_h_max":..,"fd_growth_max":..,...}
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -25,12 +25,22 @@ const { values } = parseArgs({
     smoke: { type: 'boolean', default: false },
     drones: { type: 'string' }, minutes: { type: 'string' }, 'agents-per-process': { type: 'string' },
     'deliveries-per-min': { type: 'string' }, dir: { type: 'string' }, 'window-min': { type: 'string' },
+    'stream-hz': { type: 'string' }, 'publish-hz': { type: 'string' }, 'broker-autosave': { type: 'string' },
   },
 });
 const smoke = values.smoke ?? false;
 const drones = Number(values.drones ?? (smoke ? 3 : 500));
 const minutes = Number(values.minutes ?? (smoke ? 0.3 : 30));
 const agentsPerProcess = Number(values['agents-per-process'] ?? (smoke ? 1 : 100));
+/** Hundreds of drones share 2 cores here with every service: MAVLink at 2 Hz and a DroneStatus a second each. */
+const streamHz = Number(values['stream-hz'] ?? (smoke ? 4 : 2));
+const publishHz = Number(values['publish-hz'] ?? (smoke ? 2 : 1));
+/**
+ * Mosquitto saves its database after this many changes. The launcher's default, 1, keeps queued QoS 1
+ * messages across a kill -9 (bench:faults), but at 500 drones the broker's one thread then spends
+ * its loop saving: measured 62 % of a core, statuses backing up and clients' keep-alives timing out.
+ */
+const brokerAutosave = Number(values['broker-autosave'] ?? (smoke ? 1 : 1000));
 const deliveriesPerMin = Number(values['deliveries-per-min'] ?? (smoke ? 30 : 60));
 /** Latency windows; the first one holds the warm-up and is reported but not compared. */
 const windowMs = Number(values['window-min'] ?? (smoke ? 0.1 : 5)) * 60_000;
@@ -57,8 +67,8 @@ async function staleness(d: Distributed, droneId: string): Promise<number | null
 
 async function main(): Promise<void> {
   const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'aerie-soak-'));
-  log(`soak: ${drones} drones, ${minutes} min, ${agentsPerProcess} agents per process, ${deliveriesPerMin} deliveries/min, run dir ${dir}`);
-  const d = await startDistributed({ dir, drones, agentsPerProcess, gatewayPort: 0, log: smoke ? () => {} : log });
+  log(`soak: ${drones} drones, ${minutes} min, ${agentsPerProcess} agents per process, MAVLink ${streamHz} Hz, DroneStatus ${publishHz} Hz, broker autosave every ${brokerAutosave} changes, ${deliveriesPerMin} deliveries/min, run dir ${dir}`);
+  const d = await startDistributed({ dir, drones, agentsPerProcess, streamHz, publishHz, brokerAutosaveChanges: brokerAutosave, gatewayPort: 0, log: smoke ? () => {} : log });
   // Keep-alive like a real client; the gateway's certificate is signed by the run's own CA.
   const agent = new Agent({ keepAlive: true, ca: readFileSync(d.caFile) });
   const api = (path: string, init: { method: string; body?: string }): Promise<{ status: number }> =>
@@ -161,7 +171,7 @@ async function main(): Promise<void> {
   const steadyWindows = perWindow.length > 1 ? perWindow.slice(1) : perWindow;
   const ok = (xs: number[]): number[] => xs.filter((x) => Number.isFinite(x));
   log(JSON.stringify({
-    bench: 'soak', drones, minutes, agents_per_process: agentsPerProcess,
+    bench: 'soak', drones, minutes, agents_per_process: agentsPerProcess, stream_hz: streamHz, publish_hz: publishHz, broker_autosave: brokerAutosave,
     processes: perProcess.length,
     rss_slope_mb_per_h_max: Math.max(...perProcess.map((p) => p.rss_slope_mb_per_h)),
     rss_mb_total_last: +perProcess.reduce((a, p) => a + p.rss_mb_last, 0).toFixed(0),
