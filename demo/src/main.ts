@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { startStack } from './stack.js';
-import { randomRequest, seededRandom } from './requests.js';
+import { randomRequest, seededRandom } from '@aerie/simulator';
 
 const USAGE = 'usage: aerie-demo [--drones N (5)] [--speedup X (3)] [--every S (10)] [--http-port P (8080)] [--mqtt-port P (1883)] [--data-dir DIR (.aerie-data/demo)] [--seed N]';
 

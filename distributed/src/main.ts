@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { randomRequest, seededRandom } from './requests.js';
+import { randomRequest, seededRandom } from '@aerie/simulator';
 import { httpsRequest } from './https-client.js';
 import { HOME, startDistributed, type Distributed } from './launcher.js';
 import { groupAndDescendants, rssBytes } from './proc.js';

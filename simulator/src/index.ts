@@ -20,6 +20,7 @@ export { DEFAULT_PHYSICS, DEFAULT_BATTERY, type PhysicsParams, type BatteryParam
 export { step, restingAt, groundSpeedMs, type Kinematics, type FlightTarget } from './domain/physics.js';
 export { WindField, NO_WIND } from './domain/wind.js';
 export { Rng, seedFor } from './domain/random.js';
+export { seededRandom, pointNear, randomRequest } from './domain/demand.js';
 export { guide, takeoff, goTo, land, type Maneuver, type Guidance } from './domain/maneuver.js';
 export type {
   HomePosition, MissionItem, Sender, VehicleFaults, VehicleInput, VehicleOutput, VehicleSnapshot,

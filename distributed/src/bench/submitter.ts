@@ -1,5 +1,5 @@
 import { httpsRequest } from '../https-client.js';
-import { randomRequest, seededRandom } from '../requests.js';
+import { randomRequest, seededRandom } from '@aerie/simulator';
 import type { LatLon } from '@aerie/contracts';
 
 export interface SubmitterOptions {

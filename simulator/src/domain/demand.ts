@@ -1,15 +1,13 @@
 import type { LatLon } from '@aerie/contracts';
+import { Rng } from './random.js';
 
-/** mulberry32: a small seeded PRNG, so a demo run can be repeated. */
+// Simulated demand for the demo, the distributed mode and its benches: one generator, so a seed
+// asks for the same deliveries wherever it runs.
+
+/** A seeded uniform source in [0, 1) (the simulator's mulberry32), so a run's demand can be repeated. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 /** A point at a random bearing, between minM and maxM metres from `center`. */
