@@ -75,6 +75,8 @@ export async function startDeliveryCore(config: Readonly<CoreConfig>, opts: { cl
   const queue = config.ingest.dir ? new FileLogQueue(config.ingest.dir, { segmentBytes: config.ingest.segmentBytes }) : null;
   const service = new DeliveryService(repo, fleet, config, clock, records, config.workflow, queue);
   service.workflow.onEvent((e) => outbox.publish(e));
+  // Only now, with the service's listeners in place, can the fleet link's SUBACK arrive (connect).
+  await fleet.subscribed;
   const http = buildHttp(service, auth);
   let shuttingDown = false;
   let started = false;

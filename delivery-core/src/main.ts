@@ -10,7 +10,7 @@ import { startDeliveryCore } from './app.js';
 import { DeliveryError } from './errors.js';
 
 const USAGE = `usage: aerie-core [--http-port P] [--http-host H] [--data-dir DIR] [--api-keys FILE] [--jwt-jwks FILE] [--drones FILE] [--no-fly FILE] [--hold-ms MS] [--open-accounts] [--hub-reply-timeout-ms MS] --mqtt-url URL --mqtt-username U --mqtt-password P
-environment: DATABASE_URL (PostgreSQL instead of the SQLite file in the data dir), AERIE_CORE_HTTP_PORT, AERIE_CORE_DATA_DIR, AERIE_CORE_API_KEYS_FILE, AERIE_CORE_MQTT_URL, AERIE_CORE_MQTT_USERNAME, AERIE_CORE_MQTT_PASSWORD,
+environment: DATABASE_URL (PostgreSQL instead of the SQLite file in the data dir), AERIE_CORE_HTTP_PORT, AERIE_CORE_DATA_DIR, AERIE_CORE_API_KEYS_FILE, AERIE_CORE_MQTT_URL, AERIE_CORE_MQTT_USERNAME, AERIE_CORE_MQTT_PASSWORD, AERIE_CORE_MQTT_CLIENT_ID (default aerie-core; one per instance),
   AERIE_CORE_JWT_HS256_SECRET, AERIE_CORE_JWT_JWKS_FILE, AERIE_CORE_JWT_ISSUER, AERIE_CORE_JWT_AUDIENCE, AERIE_CORE_TRACKING_SECRET, AERIE_CORE_ROLE_RATES (JSON, per-role token buckets), AERIE_CORE_DRONES_FILE,
   AERIE_CORE_TRUSTED_PROXIES (comma-separated IPs/CIDRs of the gateway, whose X-Forwarded-For/-Proto are believed; default none),
   AERIE_CORE_NO_FLY_FILE (GeoJSON no-fly zones), AERIE_CORE_HOLD_MS (how long a planned drone stays tentative and re-optimised; default ${defaultCoreConfig.scheduling.holdMs}),
@@ -86,6 +86,9 @@ async function main(): Promise<void> {
       url: values['mqtt-url'] ?? env.AERIE_CORE_MQTT_URL ?? 'mqtt://127.0.0.1:1883',
       username: values['mqtt-username'] ?? env.AERIE_CORE_MQTT_USERNAME ?? '',
       password: values['mqtt-password'] ?? env.AERIE_CORE_MQTT_PASSWORD ?? '',
+      // Its persistent session at the broker (and `<id>-outbox`): one per instance, or a second
+      // instance takes the first one's session over.
+      ...(env.AERIE_CORE_MQTT_CLIENT_ID ? { clientId: env.AERIE_CORE_MQTT_CLIENT_ID } : {}),
     },
   });
   const core = await startDeliveryCore(config);

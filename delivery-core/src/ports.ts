@@ -95,7 +95,9 @@ export interface ListFilter {
 /** How delivery-core talks to the fleet: statuses and tracking in, assignments out. */
 export interface FleetLink {
   onStatus(listener: (s: DroneStatus) => void): void;
-  onTracking(listener: (e: DeliveryTracking) => void): void;
+  /** The listener's promise settles once the event is committed (or known to need nothing); a link with
+   *  acknowledgements (MQTT QoS 1) acknowledges only then, and offers it again when it rejects. */
+  onTracking(listener: (e: DeliveryTracking) => void | Promise<void>): void;
   /** Retained, so a restarted hub resumes tracking; null clears it. */
   publishAssignment(deliveryId: string, a: DeliveryAssignment | null): void;
   /** The hub's answers to `fly` assignments (svc/v1/dispatch/{deliveryId}); repeats are possible. */

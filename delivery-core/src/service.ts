@@ -40,14 +40,19 @@ const PLAN_AHEAD_MS = 60 * 60_000;
  * scheduler loop (load levelling: requests wait in the table, not in memory), follow the
  * hub's DeliveryTracking and keep the ETA current.
  */
+
+/** A tracking event whose write fails this often while the database answers is dropped (logged). */
+const POISON_TRIES = 5;
 export class DeliveryService {
   private readonly drones = new Map<string, DroneStatus>();
   private readonly lastEtaWrite = new Map<string, number>();
   private readonly listeners: StageListener[] = [];
   private timer: unknown = null;
   private passing = false;
-  private readonly trackingQueue: DeliveryTracking[] = [];
+  private readonly trackingQueue: { e: DeliveryTracking; done: (err?: Error) => void }[] = [];
   private draining: Promise<void> | null = null;
+  /** Failed writes per tracking event while the database answered (poison detection). */
+  private readonly trackingFailures = new Map<string, number>();
   /** Drone releases of ended deliveries under way (see the stage listener in the constructor). */
   private readonly releases = new Set<Promise<void>>();
   private readonly speed = new SpeedLearner();
@@ -102,10 +107,12 @@ export class DeliveryService {
       void release.finally(() => this.releases.delete(release));
     });
     fleet.onStatus((s) => this.onStatus(s));
-    fleet.onTracking((e) => {
-      this.trackingQueue.push(e);
+    // Settles once the event's transaction committed (or failed): the MQTT link acknowledges the
+    // event only then, so one taken but not yet written when the core dies is delivered again.
+    fleet.onTracking((e) => new Promise<void>((resolve, reject) => {
+      this.trackingQueue.push({ e, done: (err) => (err === undefined ? resolve() : reject(err)) });
       this.draining ??= this.drainTracking().finally(() => (this.draining = null));
-    });
+    }));
   }
 
   /** Errors of the background loops (scheduler pass, tracking), which have no caller to tell. */
@@ -459,22 +466,47 @@ export class DeliveryService {
   private async drainTracking(): Promise<void> {
     while (this.trackingQueue.length > 0) {
       const burst = this.trackingQueue.splice(0, 1000);
+      let applied: { d: Delivery; eta: number | null; change: StageChange; e: DeliveryTracking }[];
       try {
-        const applied = await this.repo.batch(async (tx) => {
+        applied = await this.repo.batch(async (tx) => {
           const out: { d: Delivery; eta: number | null; change: StageChange; e: DeliveryTracking }[] = [];
-          for (const e of burst) {
+          for (const { e } of burst) {
             const a = await this.applyTracking(tx, e);
             if (a) out.push({ ...a, e });
           }
           return out;
         });
-        for (const { d, eta, change, e } of applied) {
+      } catch (err) {
+        // Not written: the link does not acknowledge these and offers them again — while the
+        // database is away. When it answers and the same event still fails, the event is the
+        // trouble (it would block every event behind it): dropped after a few tries, and logged.
+        this.onError(err);
+        const dbAnswers = await this.repo.countByStage(['Requested'], 1).then(() => true, () => false);
+        for (const b of burst) {
+          const tries = dbAnswers ? (this.trackingFailures.get(b.e.eventId) ?? 0) + 1 : 0;
+          if (tries >= POISON_TRIES) {
+            this.trackingFailures.delete(b.e.eventId);
+            this.onError(new Error(`tracking event ${b.e.eventId} (${b.e.deliveryId} ${b.e.stage}) dropped after ${tries} failed writes with the database up`));
+            b.done();
+          } else {
+            if (dbAnswers) this.trackingFailures.set(b.e.eventId, tries);
+            b.done(new Error('tracking event not written', { cause: err }));
+          }
+        }
+        continue;
+      }
+      for (const b of burst) {
+        this.trackingFailures.delete(b.e.eventId);
+        b.done();
+      }
+      for (const { d, eta, change, e } of applied) {
+        try {
           // Compensation: a failed or finished delivery releases its drone; the hub stops tracking it.
           if (FINAL_STAGES.has(e.stage)) this.fleet.publishAssignment(d.id, null);
           this.notify({ ...d, stage: e.stage, eta, ...(e.location ? { lastPosition: e.location } : {}) }, change);
+        } catch (err) {
+          this.onError(err);
         }
-      } catch (err) {
-        this.onError(err);
       }
     }
   }

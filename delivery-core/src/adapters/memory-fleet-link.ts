@@ -12,7 +12,7 @@ export type MemoryAnswer = (a: DeliveryAssignment) => Pick<DispatchReply, 'outco
 export class MemoryFleetLink implements FleetLink {
   readonly assignments = new Map<string, DeliveryAssignment | null>();
   private readonly statusListeners: ((s: DroneStatus) => void)[] = [];
-  private readonly trackingListeners: ((e: DeliveryTracking) => void)[] = [];
+  private readonly trackingListeners: ((e: DeliveryTracking) => void | Promise<void>)[] = [];
   private readonly replyListeners: ((r: DispatchReply) => void)[] = [];
 
   constructor(public answer: MemoryAnswer = () => ({ outcome: 'accepted' })) {}
@@ -20,7 +20,7 @@ export class MemoryFleetLink implements FleetLink {
   onStatus(listener: (s: DroneStatus) => void): void {
     this.statusListeners.push(listener);
   }
-  onTracking(listener: (e: DeliveryTracking) => void): void {
+  onTracking(listener: (e: DeliveryTracking) => void | Promise<void>): void {
     this.trackingListeners.push(listener);
   }
   onDispatchReply(listener: (r: DispatchReply) => void): void {
@@ -39,7 +39,8 @@ export class MemoryFleetLink implements FleetLink {
     for (const l of this.statusListeners) l(s);
   }
   pushTracking(e: DeliveryTracking): void {
-    for (const l of this.trackingListeners) l(e);
+    // No acknowledgement to hold back in memory; the service has logged a failed write.
+    for (const l of this.trackingListeners) void Promise.resolve(l(e)).catch(() => undefined);
   }
   pushReply(r: DispatchReply): void {
     for (const l of this.replyListeners) l(r);

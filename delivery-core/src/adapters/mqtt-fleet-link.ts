@@ -19,25 +19,32 @@ export interface MqttFleetLinkOptions {
  */
 export class MqttFleetLink implements FleetLink {
   private readonly statusListeners: ((s: DroneStatus) => void)[] = [];
-  private readonly trackingListeners: ((e: DeliveryTracking) => void)[] = [];
+  private readonly trackingListeners: ((e: DeliveryTracking) => void | Promise<void>)[] = [];
   private readonly replyListeners: ((r: DispatchReply) => void)[] = [];
-  // What the persistent session hands over right after CONNACK — the QoS 1 tracking events and
-  // replies queued while the core was away — arrives before the service has registered its
-  // listeners, and mqtt.js has already acknowledged it: held here until a listener takes it,
-  // instead of being dropped (a kill -9 of the core lost deliveries' final stages: bench:faults).
-  private readonly heldTracking: DeliveryTracking[] = [];
+  // What the persistent session hands over right after CONNACK — the QoS 1 replies queued while
+  // the core was away — arrives before the service has registered its listeners, and mqtt.js has
+  // already acknowledged it: held here until a listener takes it, instead of being dropped.
   private readonly heldReplies: DispatchReply[] = [];
+  private listenerCame: () => void = () => undefined;
+  private readonly trackingListened = new Promise<void>((resolve) => (this.listenerCame = resolve));
+  private closing = false;
+  /** Settles when the broker granted the subscriptions (after the listeners came: see connect). */
+  subscribed: Promise<void> = Promise.resolve();
 
-  private constructor(private readonly client: MqttClient, onReject: MqttFleetLinkOptions['onReject']) {
+  private constructor(private readonly client: MqttClient, private readonly onReject: MqttFleetLinkOptions['onReject']) {
+    // A tracking event is acknowledged only once the service committed it. mqtt.js sends a QoS 1
+    // PUBACK when handleMessage calls back (and takes the next packet only then), so an event
+    // taken but not yet written when the core dies stays with the broker's persistent session and
+    // comes again (a kill -9 between receipt and commit lost deliveries' final stages: bench:faults).
+    // Events come one at a time this way; a stage change is a handful per delivery.
+    client.handleMessage = (packet, callback) => {
+      if (packet.cmd !== 'publish' || parseServiceTopic(packet.topic)?.kind !== 'tracking') return callback();
+      void this.takeTracking(packet.payload).then(() => callback());
+    };
     client.on('message', (topic, payload) => {
       if (parseFleetTopic(topic)?.channel === 'status') {
         const d = decodeMessage('DroneStatus', payload);
         if (d.ok) for (const l of this.statusListeners) l(d.value);
-        else onReject(d.code, d.message);
-      } else if (parseServiceTopic(topic)?.kind === 'tracking') {
-        const d = decodeMessage('DeliveryTracking', payload);
-        if (d.ok && this.trackingListeners.length === 0) this.heldTracking.push(d.value);
-        else if (d.ok) for (const l of this.trackingListeners) l(d.value);
         else onReject(d.code, d.message);
       } else if (parseServiceTopic(topic)?.kind === 'dispatch') {
         const d = decodeMessage('DispatchReply', payload);
@@ -63,7 +70,12 @@ export class MqttFleetLink implements FleetLink {
     });
     client.on('error', (err) => o.onReject('DLV_ERR_MQTT', err.message));
     // Replies at QoS 1 on the persistent session: one sent while the core restarts waits in the broker.
-    await client.subscribeAsync({ [subscriptions.allStatus]: { qos: 0 }, [subscriptions.allTracking]: { qos: 1 }, [subscriptions.allDispatchReplies]: { qos: 1 } });
+    // Not awaited here: what the session hands over first is a tracking event waiting for the
+    // service's listener (handleMessage), and the SUBACK comes behind it. The service awaits it.
+    link.subscribed = client.subscribeAsync({ [subscriptions.allStatus]: { qos: 0 }, [subscriptions.allTracking]: { qos: 1 }, [subscriptions.allDispatchReplies]: { qos: 1 } })
+      .then(() => undefined);
+    // Seen by whoever awaits it; not an unhandled rejection meanwhile.
+    link.subscribed.catch(() => undefined);
     return link;
   }
 
@@ -71,9 +83,28 @@ export class MqttFleetLink implements FleetLink {
     this.statusListeners.push(listener);
   }
 
-  onTracking(listener: (e: DeliveryTracking) => void): void {
+  onTracking(listener: (e: DeliveryTracking) => void | Promise<void>): void {
     this.trackingListeners.push(listener);
-    handOver(this.heldTracking, listener);
+    this.listenerCame();
+  }
+
+  /** Resolves when every listener has taken the event; until then it is retried, never acknowledged. */
+  private async takeTracking(payload: Buffer | string): Promise<void> {
+    const d = decodeMessage('DeliveryTracking', payload);
+    // Malformed: counted and acknowledged, since the same bytes would come again for ever.
+    if (!d.ok) return this.onReject(d.code, d.message);
+    await this.trackingListened;
+    for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, 5_000)) {
+      try {
+        for (const l of this.trackingListeners) await l(d.value);
+        return;
+      } catch (err) {
+        // Closing: left unacknowledged, the broker hands it to the next session.
+        if (this.closing) return new Promise<void>(() => undefined);
+        this.onReject('DLV_ERR_INTERNAL', `tracking ${d.value.deliveryId} ${d.value.stage} not written, again in ${delayMs} ms: ${(err as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
   }
 
   onDispatchReply(listener: (r: DispatchReply) => void): void {
@@ -92,6 +123,7 @@ export class MqttFleetLink implements FleetLink {
 
   /** Disconnects cleanly; `force` (or no connection) tears the socket down without waiting. */
   async close(force = false): Promise<void> {
+    this.closing = true;
     await this.client.endAsync(force || !this.client.connected);
   }
 }
