@@ -145,9 +145,13 @@ export function deliverySaga(backoff: BackoffPolicy, hubReplyAttempts = 12): Sag
         name: 'dispatch-mission',
         async execute(ctx, data) {
           const d = await loadRequested(ctx, str(data, 'deliveryId'));
-          await ctx.hub.dispatch(ctx.assignmentOf(d, str(data, 'droneId'), 'fly'));
           // The answer to this dispatch must come after it (a re-planned delivery dispatches again).
-          return { dispatchedAt: ctx.clock.now() };
+          // Taken before sending: a hub answering within the call (the in-memory link does) was
+          // read as an older answer once the clock had ticked, and the saga waited for ever
+          // (the tracking page test, under load).
+          const dispatchedAt = ctx.clock.now();
+          await ctx.hub.dispatch(ctx.assignmentOf(d, str(data, 'droneId'), 'fly'));
+          return { dispatchedAt };
         },
         async compensate(ctx, data) {
           const id = str(data, 'deliveryId');
