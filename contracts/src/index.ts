@@ -21,3 +21,4 @@ export {
 } from './validate.js';
 export { ContractErrorCodes, type ContractErrorCode } from './errors.js';
 export { haversineM, type Clock, systemClock } from './geo-time.js';
+export { isTrustedProxyEntry } from './trusted-proxies.js';

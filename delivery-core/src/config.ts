@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isTrustedProxyEntry } from '@aerie/contracts';
 import { DeliveryError } from './errors.js';
 import type { FlightProfile } from './domain/eta.js';
 import type { AssignmentPolicy } from './domain/assignment.js';
@@ -147,7 +147,7 @@ export function coreConfig(o: Overrides = {}): Readonly<CoreConfig> {
     throw new DeliveryError('DLV_ERR_CONFIG', 500, 'workflow.hubReplyTimeoutMs, hubReplyAttempts, waitForDroneMs, superviseEveryMs, relayEveryMs and relayBatch must be positive integers');
   }
   if (!(cfg.auth.ratePerSec > 0 && cfg.auth.burst >= 1)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'auth.ratePerSec must be > 0 and auth.burst ≥ 1');
-  const proxy = cfg.trustedProxies.find((x) => !validProxy(x));
+  const proxy = cfg.trustedProxies.find((x) => !isTrustedProxyEntry(x));
   if (proxy !== undefined) throw new DeliveryError('DLV_ERR_CONFIG', 500, `trustedProxies: ${JSON.stringify(proxy)} is not an IP address or CIDR`);
   if (!(cfg.energy.reserveFraction >= 0 && cfg.energy.reserveFraction < 1)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'energy.reserveFraction must be within [0, 1)');
   if (!(Number.isInteger(cfg.scheduleBatchMax) && cfg.scheduleBatchMax > 0)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'scheduleBatchMax must be a positive integer');
@@ -159,15 +159,6 @@ export function coreConfig(o: Overrides = {}): Readonly<CoreConfig> {
   if (!(Number.isInteger(cfg.shutdownGraceMs) && cfg.shutdownGraceMs > 0)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'shutdownGraceMs must be a positive integer (ms)');
   if (!Number.isInteger(cfg.httpPort) || cfg.httpPort < 0 || cfg.httpPort > 65535) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'httpPort must be 0–65535');
   return Object.freeze(cfg);
-}
-
-/** What fastify's trustProxy (proxy-addr) takes: an IP, an IP/prefix, or its named ranges. */
-function validProxy(p: string): boolean {
-  if (['loopback', 'linklocal', 'uniquelocal'].includes(p)) return true;
-  const [addr = '', bits, ...rest] = p.split('/');
-  const v = isIP(addr);
-  if (v === 0 || rest.length > 0) return false;
-  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128));
 }
 
 function validateRegistry(drones: readonly DroneRegistration[]): void {

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isTrustedProxyEntry } from '@aerie/contracts';
 import { dirname, join } from 'node:path';
 import { TelemetryError } from './errors.js';
 
@@ -119,7 +119,7 @@ export function defineConfig(input: TelemetryConfigInput): TelemetryConfig {
   if (!Number.isInteger(config.httpPort) || config.httpPort < 0 || config.httpPort > 65_535) {
     throw bad('httpPort', 'must be an integer from 0 to 65535');
   }
-  const proxy = config.trustedProxies.find((p) => !validProxy(p));
+  const proxy = config.trustedProxies.find((p) => !isTrustedProxyEntry(p));
   if (proxy !== undefined) throw bad('trustedProxies', `has ${JSON.stringify(proxy)}, not an IP address or CIDR`);
   // Tag values may not contain a newline; commas and spaces are escaped, but a fleet name is an identity, not prose.
   if (!/^[0-9A-Za-z_.-]{1,64}$/.test(config.fleet)) throw bad('fleet', 'must be 1–64 of [0-9A-Za-z_.-]');
@@ -193,15 +193,6 @@ export function loadConfig(
       bucket: e('INFLUX_BUCKET'),
     },
   });
-}
-
-/** What fastify's trustProxy (proxy-addr) takes: an IP, an IP/prefix, or its named ranges. */
-function validProxy(p: string): boolean {
-  if (['loopback', 'linklocal', 'uniquelocal'].includes(p)) return true;
-  const [addr = '', bits, ...rest] = p.split('/');
-  const v = isIP(addr);
-  if (v === 0 || rest.length > 0) return false;
-  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128));
 }
 
 function bad(key: string, why: string): TelemetryError {
