@@ -1,15 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { DiskSpool } from '../src/index.js';
-import { makeTlsMaterial, startTlsMosquitto, type RunningTlsMosquitto } from '../../test-support/mosquitto-tls.js';
-import { freePort } from '../../test-support/servers.js';
+import { startTlsMosquitto, type RunningTlsMosquitto } from '../../test-support/mosquitto-tls.js';
 import { until } from '../../test-support/until.js';
-import { startFakeFc, type FakeFc } from './fake-fc.js';
+import { heartbeatingFc, spawnAgent, spooled, stopWith, tlsRig, writeAgentConfig, type Cleanups } from './agent-process.js';
 
 /*
  * Issue 3, "Verify against real data": kill -9 during an outage loses nothing that was queued.
@@ -19,8 +15,7 @@ import { startFakeFc, type FakeFc } from './fake-fc.js';
  * record. Then a SIGKILL with the broker up makes the broker publish the last will.
  */
 
-const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -39,49 +34,18 @@ function watcher(url: string, ca: string): Promise<{ client: MqttClient; got: Wi
   return new Promise((resolve) => client.once('connect', () => client.subscribe('fleet/v1/drone-k9/#', { qos: 1 }, () => resolve({ client, got }))));
 }
 
-function startAgent(configPath: string): ChildProcess {
-  const child = spawn(process.execPath, [main, '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    if (process.env.AERIE_DEBUG) console.error(stderr);
-  });
-  return child;
-}
-
-const killed = (child: ChildProcess): Promise<void> => new Promise((resolve) => {
-  child.once('exit', () => resolve());
-  child.kill('SIGKILL');
-});
+const startAgent = (configPath: string): ChildProcess => spawnAgent(cleanups, configPath);
+const killed = (child: ChildProcess): Promise<void> => stopWith(child, 'SIGKILL');
 
 describe('kill -9 during an MQTT outage (real agent process, Debian\'s Mosquitto)', () => {
   it('loses nothing that was queued: a new process drains every spooled status and event; a kill with the broker up fires the last will', async () => {
-    const tls = makeTlsMaterial('drone-k9');
-    const dir = mkdtempSync(join(tmpdir(), 'aerie-k9-'));
-    cleanups.push(() => rmSync(tls.dir, { recursive: true, force: true }));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const { tls, dir } = tlsRig(cleanups, 'drone-k9', 'aerie-k9-');
     const users = [{ username: 'drone-k9', password: 'k9-pw' }, { username: 'svc', password: 'svc-pw' }];
     let broker: RunningTlsMosquitto = await startTlsMosquitto(tls, { requireCertificate: false, users });
     cleanups.push(() => broker.stop());
 
-    const fcPort = await freePort();
-    const fc: FakeFc = await startFakeFc({ agentPort: fcPort });
-    cleanups.push(() => fc.stop());
-    const beat = setInterval(() => fc.heartbeat(), 200);
-    cleanups.push(() => clearInterval(beat));
-
-    const spoolDir = join(dir, 'spool');
-    const statusFile = join(dir, 'status.json');
-    const configPath = join(dir, 'agent.json');
-    writeFileSync(configPath, JSON.stringify({
-      droneId: 'drone-k9',
-      fc: { link: 'udp', host: '127.0.0.1', port: fcPort, streamHz: 0 },
-      mqtt: { url: broker.url, ca: tls.ca, username: 'drone-k9', password: 'k9-pw' },
-      publishHz: 5, publishHzInFlight: 5,
-      spool: { dir: spoolDir, maxMb: 16, statusMaxAgeS: 3600, eventMaxAgeS: 86400 },
-      statusFile,
-    }));
+    const { fc, fcPort, beat } = await heartbeatingFc(cleanups);
+    const { configPath, spoolDir, statusFile } = writeAgentConfig(dir, { droneId: 'drone-k9', fcPort, mqtt: { url: broker.url, ca: tls.ca, username: 'drone-k9', password: 'k9-pw' }, publishHz: 5 });
 
     const live = await watcher(broker.url, tls.ca);
     let agent = startAgent(configPath);
@@ -92,15 +56,7 @@ describe('kill -9 during an MQTT outage (real agent process, Debian\'s Mosquitto
     // Outage: the broker goes away; the agent keeps publishing into its spool. A link event is queued too.
     await live.client.endAsync(true);
     await broker.stop();
-    const spooled = (): number => {
-      if (!existsSync(statusFile)) return 0;
-      try {
-        return (JSON.parse(readFileSync(statusFile, 'utf8')) as { spool: { length: number } | null }).spool?.length ?? 0;
-      } catch {
-        return 0; // caught between write and rename
-      }
-    };
-    await until(() => spooled() >= 10, 'ten records spooled during the outage', 20_000);
+    await until(() => spooled(statusFile) >= 10, 'ten records spooled during the outage', 20_000);
     clearInterval(beat);
     await new Promise((r) => setTimeout(r, 3_500)); // heartbeats stop: link_lost is queued as an event
     await killed(agent);
