@@ -92,6 +92,15 @@ const at = (seq: number, p: { lat: number; lon: number }, landedState: 'ON_GROUN
   encodeMessage(droneStatus({ seq, armed: true, landedState, position: { ...p, altMsl: 488, altRel: landedState === 'ON_GROUND' ? 0 : 10 }, ...extra }));
 
 describe('fleet-hub observability', () => {
+  it('exposes its own V8 heap and resident set, the gauges the soak reports slopes of', async () => {
+    const { hub } = await start({ metricsPort: 0 });
+    const m = await scrape(hub.metricsUrl);
+    const used = value(m, 'nodejs_heap_size_used_bytes')!;
+    expect(used).toBeGreaterThan(1 << 20);
+    expect(value(m, 'nodejs_heap_size_total_bytes')!).toBeGreaterThanOrEqual(used);
+    expect(value(m, 'process_resident_memory_bytes')!).toBeGreaterThan(used);
+  });
+
   it('exposes connections, messages in/out, refused and rejected by reason, shed, queue depths and stage transitions at /metrics', async () => {
     const { hub, connect } = await start({ metricsPort: 0, maxPendingStatuses: 1 });
     expect(hub.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

@@ -1,4 +1,5 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Registry } from 'prom-client';
 
 /** What the hub exposes at scrape time; read from its counters, so the hot path pays nothing. */
@@ -61,6 +62,11 @@ export class MetricsServer {
         for (const [k, v] of Object.entries(src.queueDepth())) this.set({ queue: k }, v);
       },
     });
+    // The process's own memory, under prom-client's default names, so a soak or a dashboard can tell
+    // the JS heap levelling off from the resident set (which also holds freed pages V8 keeps).
+    new Gauge({ name: 'nodejs_heap_size_used_bytes', help: 'V8 heap in use (process.memoryUsage().heapUsed)', registers: [reg], collect() { this.set(process.memoryUsage().heapUsed); } });
+    new Gauge({ name: 'nodejs_heap_size_total_bytes', help: 'V8 heap reserved', registers: [reg], collect() { this.set(getHeapStatistics().total_heap_size); } });
+    new Gauge({ name: 'process_resident_memory_bytes', help: 'Resident set size', registers: [reg], collect() { this.set(process.memoryUsage.rss()); } });
     const server = createServer((req, res) => {
       const path = req.url?.split('?')[0];
       if (req.method === 'GET' && path === '/livez') return json(res, 200, { status: 'alive' });
