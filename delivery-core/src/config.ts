@@ -57,7 +57,12 @@ export interface CoreConfig {
   dbPath: string;
   /** PostgreSQL instead of SQLite (postgres://user@host:port/db, from DATABASE_URL); null: SQLite at `dbPath`. */
   databaseUrl: string | null;
-  mqtt: { url: string; username: string; password: string; clientId: string };
+  /**
+   * `trackingShareGroup`: the MQTT shared-subscription group several instances take tracking
+   * events through, each event to one of them (Mosquitto; adapters/mqtt-fleet-link.ts); '' for
+   * one instance or a broker without shared subscriptions. AERIE_CORE_MQTT_SHARE_GROUP.
+   */
+  mqtt: { url: string; username: string; password: string; clientId: string; trackingShareGroup: string };
   /** How often the scheduler looks at requested deliveries (ms). */
   scheduleEveryMs: number;
   /** The fleet's flight profile, for ETAs and the missions the hub builds. */
@@ -97,7 +102,7 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   trustedProxies: [],
   dbPath: '.aerie-data/core/deliveries.sqlite',
   databaseUrl: null,
-  mqtt: { url: 'mqtt://127.0.0.1:1883', username: '', password: '', clientId: 'aerie-core' },
+  mqtt: { url: 'mqtt://127.0.0.1:1883', username: '', password: '', clientId: 'aerie-core', trackingShareGroup: '' },
   scheduleEveryMs: 500,
   // Matches the simulator's default multicopter: 12 m/s cruise, 3 m/s climb, 1.5 m/s descent.
   profile: { cruiseSpeedMs: 12, climbRateMs: 3, descentRateMs: 1.5, cruiseAltM: 30, groundDelayS: 5 },
@@ -145,6 +150,10 @@ export function coreConfig(o: Overrides = {}): Readonly<CoreConfig> {
   const w = cfg.workflow;
   if (![w.hubReplyTimeoutMs, w.hubReplyAttempts, w.waitForDroneMs, w.superviseEveryMs, w.relayEveryMs, w.relayBatch].every((x) => Number.isInteger(x) && x > 0)) {
     throw new DeliveryError('DLV_ERR_CONFIG', 500, 'workflow.hubReplyTimeoutMs, hubReplyAttempts, waitForDroneMs, superviseEveryMs, relayEveryMs and relayBatch must be positive integers');
+  }
+  if (!/^[A-Za-z0-9_.-]*$/.test(cfg.mqtt.trackingShareGroup)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'mqtt.trackingShareGroup must be letters, digits, _ . - (no / + #)');
+  if (!(Number.isInteger(w.sagaLeaseMs) && w.sagaLeaseMs >= 1000) || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(w.instanceId)) {
+    throw new DeliveryError('DLV_ERR_CONFIG', 500, 'workflow.sagaLeaseMs must be an integer ≥ 1000 (ms) and workflow.instanceId a name of letters, digits, _ . - (AERIE_CORE_INSTANCE_ID)');
   }
   if (!(cfg.auth.ratePerSec > 0 && cfg.auth.burst >= 1)) throw new DeliveryError('DLV_ERR_CONFIG', 500, 'auth.ratePerSec must be > 0 and auth.burst ≥ 1');
   const proxy = cfg.trustedProxies.find((x) => !isTrustedProxyEntry(x));

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { ApiKey, AuthConfig, JwtConfig } from './auth.js';
 import type { DroneRegistration } from './config.js';
 import type { ZoneFeature } from './domain/routing.js';
@@ -10,7 +11,7 @@ import { startDeliveryCore } from './app.js';
 import { DeliveryError } from './errors.js';
 
 const USAGE = `usage: aerie-core [--http-port P] [--http-host H] [--data-dir DIR] [--api-keys FILE] [--jwt-jwks FILE] [--drones FILE] [--no-fly FILE] [--hold-ms MS] [--open-accounts] [--hub-reply-timeout-ms MS] --mqtt-url URL --mqtt-username U --mqtt-password P
-environment: DATABASE_URL (PostgreSQL instead of the SQLite file in the data dir), AERIE_CORE_HTTP_PORT, AERIE_CORE_DATA_DIR, AERIE_CORE_API_KEYS_FILE, AERIE_CORE_MQTT_URL, AERIE_CORE_MQTT_USERNAME, AERIE_CORE_MQTT_PASSWORD, AERIE_CORE_MQTT_CLIENT_ID (default aerie-core; one per instance),
+environment: DATABASE_URL (PostgreSQL instead of the SQLite file in the data dir), AERIE_CORE_HTTP_PORT, AERIE_CORE_DATA_DIR, AERIE_CORE_API_KEYS_FILE, AERIE_CORE_MQTT_URL, AERIE_CORE_MQTT_USERNAME, AERIE_CORE_MQTT_PASSWORD, AERIE_CORE_MQTT_CLIENT_ID (default aerie-core; one per instance), AERIE_CORE_MQTT_SHARE_GROUP (several instances: tracking events through this shared subscription group), AERIE_CORE_INSTANCE_ID (default the host name; who holds a saga's lease), AERIE_CORE_SAGA_LEASE_MS (default ${defaultCoreConfig.workflow.sagaLeaseMs}),
   AERIE_CORE_JWT_HS256_SECRET, AERIE_CORE_JWT_JWKS_FILE, AERIE_CORE_JWT_ISSUER, AERIE_CORE_JWT_AUDIENCE, AERIE_CORE_TRACKING_SECRET, AERIE_CORE_ROLE_RATES (JSON, per-role token buckets), AERIE_CORE_DRONES_FILE,
   AERIE_CORE_TRUSTED_PROXIES (comma-separated IPs/CIDRs of the gateway, whose X-Forwarded-For/-Proto are believed; default none),
   AERIE_CORE_NO_FLY_FILE (GeoJSON no-fly zones), AERIE_CORE_HOLD_MS (how long a planned drone stays tentative and re-optimised; default ${defaultCoreConfig.scheduling.holdMs}),
@@ -78,6 +79,9 @@ async function main(): Promise<void> {
     workflow: {
       ...(values['open-accounts'] || env.AERIE_CORE_OPEN_ACCOUNTS === '1' ? { requireRegisteredAccount: false } : {}),
       ...(values['hub-reply-timeout-ms'] ?? env.AERIE_CORE_HUB_REPLY_TIMEOUT_MS ? { hubReplyTimeoutMs: Number(values['hub-reply-timeout-ms'] ?? env.AERIE_CORE_HUB_REPLY_TIMEOUT_MS) } : {}),
+      // Several instances on one PostgreSQL: who drives a saga (its lease). The pod's name in the StatefulSet.
+      instanceId: env.AERIE_CORE_INSTANCE_ID || hostname(),
+      ...(env.AERIE_CORE_SAGA_LEASE_MS ? { sagaLeaseMs: Number(env.AERIE_CORE_SAGA_LEASE_MS) } : {}),
     },
     ...(env.AERIE_CORE_SHUTDOWN_GRACE_MS ? { shutdownGraceMs: Number(env.AERIE_CORE_SHUTDOWN_GRACE_MS) } : {}),
     // A JSON array of { id, airframe, maxPayloadKg, maxRangeM, home: { lat, lon } }.
@@ -89,6 +93,8 @@ async function main(): Promise<void> {
       // Its persistent session at the broker (and `<id>-outbox`): one per instance, or a second
       // instance takes the first one's session over.
       ...(env.AERIE_CORE_MQTT_CLIENT_ID ? { clientId: env.AERIE_CORE_MQTT_CLIENT_ID } : {}),
+      // Several instances: each tracking event to one of them (a Mosquitto shared subscription).
+      ...(env.AERIE_CORE_MQTT_SHARE_GROUP ? { trackingShareGroup: env.AERIE_CORE_MQTT_SHARE_GROUP } : {}),
     },
   });
   const core = await startDeliveryCore(config);

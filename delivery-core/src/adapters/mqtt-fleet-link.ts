@@ -10,6 +10,15 @@ export interface MqttFleetLinkOptions {
   username: string;
   password: string;
   clientId: string;
+  /**
+   * Several core instances (issue 8): tracking events are taken through the shared subscription
+   * `$share/<group>/svc/v1/tracking/+`, so the broker hands each event to one instance of the
+   * group, not to all. '' (the default): a plain subscription — one instance, or a broker without
+   * shared subscriptions (the demo's embedded aedes). Status and dispatch replies stay plain: every
+   * instance keeps the drones' positions, and a reply completes the saga step on whichever instance
+   * drives that saga (FleetMissionHub keeps every answer; the lease decides who drives).
+   */
+  trackingShareGroup?: string;
   onReject: (code: string, detail: string) => void;
 }
 
@@ -72,7 +81,8 @@ export class MqttFleetLink implements FleetLink {
     // Replies at QoS 1 on the persistent session: one sent while the core restarts waits in the broker.
     // Not awaited here: what the session hands over first is a tracking event waiting for the
     // service's listener (handleMessage), and the SUBACK comes behind it. The service awaits it.
-    link.subscribed = client.subscribeAsync({ [subscriptions.allStatus]: { qos: 0 }, [subscriptions.allTracking]: { qos: 1 }, [subscriptions.allDispatchReplies]: { qos: 1 } })
+    const tracking = o.trackingShareGroup ? `$share/${o.trackingShareGroup}/${subscriptions.allTracking}` : subscriptions.allTracking;
+    link.subscribed = client.subscribeAsync({ [subscriptions.allStatus]: { qos: 0 }, [tracking]: { qos: 1 }, [subscriptions.allDispatchReplies]: { qos: 1 } })
       .then(() => undefined);
     // Seen by whoever awaits it; not an unhandled rejection meanwhile.
     link.subscribed.catch(() => undefined);

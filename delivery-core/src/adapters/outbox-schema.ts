@@ -12,6 +12,7 @@ export interface WorkflowDatabase {
   };
   outbox: { seq: Generated<number>; id: string; type: string; aggregate_id: string; payload: string; created_at: number; sent_at: number | null };
   drone_reservations: { drone_id: string; holder: string; reserved_at: number };
+  saga_leases: { saga_id: string; owner: string; expires_at: number };
 }
 
 export type WorkflowDialect = 'sqlite' | 'postgres';
@@ -56,6 +57,12 @@ function migrations(dialect: WorkflowDialect): Record<string, Migration> {
         `CREATE TABLE IF NOT EXISTS drone_reservations (
           drone_id ${t.id} PRIMARY KEY, holder ${t.id} NOT NULL UNIQUE, reserved_at ${t.ms} NOT NULL
         )`,
+      ]),
+    },
+    // Several core instances on one PostgreSQL (issue 8): the instance that may drive a saga, until expires_at.
+    '0003_saga_leases': {
+      up: (db) => run(db, [
+        `CREATE TABLE IF NOT EXISTS saga_leases (saga_id ${t.id} PRIMARY KEY, owner TEXT NOT NULL, expires_at ${t.ms} NOT NULL)`,
       ]),
     },
   };

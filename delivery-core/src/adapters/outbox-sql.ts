@@ -35,7 +35,10 @@ function isUniqueViolation(err: unknown): boolean {
  * check makes a stale runner's transition a no-op; the drone reservation is a primary key.
  */
 export class SqlWorkflowStore implements WorkflowStore {
-  private constructor(private readonly db: Kysely<WorkflowDatabase>, private readonly ownsDb: boolean, private readonly durable: () => Promise<void>) {}
+  private constructor(
+    private readonly db: Kysely<WorkflowDatabase>, private readonly ownsDb: boolean, private readonly durable: () => Promise<void>,
+    private readonly dialect: WorkflowDialect,
+  ) {}
 
   /**
    * Migrates, then wraps `db`. `ownsDb`: close() destroys it (false when the delivery repository
@@ -44,7 +47,7 @@ export class SqlWorkflowStore implements WorkflowStore {
    */
   static async open(db: Kysely<WorkflowDatabase>, dialect: WorkflowDialect, ownsDb = false, durable: () => Promise<void> = () => Promise.resolve()): Promise<SqlWorkflowStore> {
     await migrateWorkflow(db as Kysely<unknown>, dialect);
-    return new SqlWorkflowStore(db, ownsDb, durable);
+    return new SqlWorkflowStore(db, ownsDb, durable, dialect);
   }
 
   private async written<T>(p: Promise<T>): Promise<T> {
@@ -146,6 +149,23 @@ export class SqlWorkflowStore implements WorkflowStore {
     const rows = await this.db.selectFrom('sagas').selectAll().where('status', 'in', ['running', 'compensating'])
       .orderBy('created_at').orderBy('id').limit(limit).execute();
     return rows.map(toSaga);
+  }
+
+  /**
+   * One statement, atomic under concurrency: the row is inserted, or updated only where it is
+   * this owner's or expired; a live lease of another instance leaves it as it is (0 rows).
+   */
+  async claimSaga(id: string, owner: string, now: number, until: number): Promise<boolean> {
+    // A SQLite file has one process (sql/sqlite.ts): no other instance to keep out, no fsync spent.
+    if (this.dialect === 'sqlite') return true;
+    const r = await this.written(this.db.insertInto('saga_leases').values({ saga_id: id, owner, expires_at: until })
+      .onConflict((oc) => oc.column('saga_id').doUpdateSet({ owner, expires_at: until })
+        .where((eb) => eb.or([eb('saga_leases.owner', '=', owner), eb('saga_leases.expires_at', '<', now)])))
+      .executeTakeFirst());
+    return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+  async releaseSagas(owner: string): Promise<void> {
+    await this.written(this.db.deleteFrom('saga_leases').where('owner', '=', owner).execute());
   }
 
   async unsent(limit: number): Promise<OutboxEvent[]> {

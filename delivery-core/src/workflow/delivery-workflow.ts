@@ -57,6 +57,7 @@ export class DeliveryWorkflow {
     };
     this.runner = new SagaRunner(deliverySaga(o.sagaBackoff, o.hubReplyAttempts), deps.store, ctx, deps.clock, {
       ...(deps.random ? { random: deps.random } : {}),
+      lease: { owner: o.instanceId, ms: o.sagaLeaseMs },
       onError: (_id, err) => onError(err),
     });
     this.supervisor = new Supervisor(this.runner, deps.store, deps.deliveries, deps.clock, o.superviseEveryMs, onError);
@@ -187,5 +188,7 @@ export class DeliveryWorkflow {
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.all([this.supervisor.stop(), this.relay.stop()]);
+    // Its sagas' leases back, so the other instances go on with them without waiting for the expiry.
+    await this.runner.releaseLeases().catch((err: unknown) => this.deps.onError?.(err));
   }
 }

@@ -37,6 +37,15 @@ export interface WorkflowOptions {
    * suspended fails its deliveries either way.
    */
   requireRegisteredAccount: boolean;
+  /**
+   * Several core instances on one PostgreSQL (issue 8): this instance's id (AERIE_CORE_INSTANCE_ID,
+   * by default the host name: the pod's name in a StatefulSet) and how long a saga it drives stays
+   * its own without a run (ms, AERIE_CORE_SAGA_LEASE_MS). A saga is driven by the instance holding
+   * its lease; an instance that dies leaves its sagas to the others once their leases expire.
+   * Unused on SQLite and in memory (one process).
+   */
+  instanceId: string;
+  sagaLeaseMs: number;
 }
 
 export const defaultWorkflowOptions: Readonly<WorkflowOptions> = Object.freeze({
@@ -51,4 +60,6 @@ export const defaultWorkflowOptions: Readonly<WorkflowOptions> = Object.freeze({
   relayEveryMs: 200,
   relayBatch: 100,
   requireRegisteredAccount: true,
+  instanceId: 'aerie-core',
+  sagaLeaseMs: 10_000,
 });

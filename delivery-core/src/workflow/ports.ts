@@ -49,6 +49,15 @@ export interface SagaStore extends OutboxSource {
   /** Every saga not yet completed or failed, for the Supervisor at start. */
   unfinishedSagas(limit: number): Promise<SagaState[]>;
   /**
+   * Several instances on one database (PostgreSQL): the lease that lets one instance drive saga
+   * `id` until `until`. True when `owner` holds it now (taken: free, expired, or already its own;
+   * renewed to `until`), false while another instance's lease runs. Absent: a store only one
+   * process opens (SQLite, memory), where every saga is this process's.
+   */
+  claimSaga?(id: string, owner: string, now: number, until: number): Promise<boolean>;
+  /** Gives the lease back (shutdown), so another instance takes the saga over without waiting out the expiry. */
+  releaseSagas?(owner: string): Promise<void>;
+  /**
    * Claims `droneId` for `holder` (a delivery id): true when free or already held by `holder`.
    * A drone has at most one holder, enforced by the store (a primary key), whatever runs at once.
    */

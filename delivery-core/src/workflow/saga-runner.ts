@@ -10,18 +10,27 @@ export interface RunnerOptions {
   random?: () => number;
   /** A step or compensation that threw something unclassified (a bug, a driver error); classified outcomes are counted only. */
   onError?: (sagaId: string, err: unknown) => void;
+  /**
+   * Several instances on one database: this instance's id and how long a claimed saga stays its
+   * own (ms). A saga is driven only under this instance's lease (SagaStore.claimSaga), renewed on
+   * each run; another instance's saga is left alone until its lease expires (that instance died).
+   */
+  lease?: { owner: string; ms: number };
 }
 
 /**
  * Drives sagas of one definition against their durable state: executes the due step, persists
  * the transition (with its outbox events) before moving on, and stops at the first failure,
  * final state, or lost race. Runs of one saga in this process are serialised; across processes
- * the store's version check lets only one transition win (the loser re-reads), and steps are
- * idempotent, so a step run twice is harmless.
+ * a lease (RunnerOptions.lease) lets one instance drive it, and the store's version check lets
+ * only one transition win should two ever race (the loser re-reads); steps are idempotent, so a
+ * step run twice is harmless.
  */
 export class SagaRunner<C> {
   private readonly inFlight = new Map<string, Promise<SagaState | null>>();
-  readonly stats = { steps: 0, retries: 0, compensations: 0, lostRaces: 0, failuresByCode: {} as Record<string, number> };
+  /** The leases this instance holds, saga id → expiry: one still good for half its time is not claimed again. */
+  private readonly leases = new Map<string, number>();
+  readonly stats = { steps: 0, retries: 0, compensations: 0, lostRaces: 0, notOwned: 0, failuresByCode: {} as Record<string, number> };
 
   constructor(
     private readonly def: SagaDefinition<C>,
@@ -62,9 +71,32 @@ export class SagaRunner<C> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
   }
 
+  /** Gives this instance's leases back (shutdown): the others take its sagas over at once. */
+  async releaseLeases(): Promise<void> {
+    this.leases.clear();
+    if (this.opts.lease) await this.store.releaseSagas?.(this.opts.lease.owner);
+  }
+
+  /** Whether this instance may drive saga `id` now: always without a lease (one process); else under its own lease. */
+  private async owned(id: string): Promise<boolean> {
+    const lease = this.opts.lease;
+    if (!lease || !this.store.claimSaga) return true;
+    const t = this.clock.now();
+    if ((this.leases.get(id) ?? 0) > t + lease.ms / 2) return true;
+    if (await this.store.claimSaga(id, lease.owner, t, t + lease.ms)) {
+      this.leases.set(id, t + lease.ms);
+      return true;
+    }
+    this.leases.delete(id);
+    this.stats.notOwned += 1;
+    return false;
+  }
+
   private async drive(id: string, now: boolean): Promise<SagaState | null> {
     let s = await this.store.getSaga(id);
     while (s && !isFinal(s) && (now || s.nextAttemptAt <= this.clock.now())) {
+      // Claimed (or renewed) before each step, so a long run does not outlive its lease.
+      if (!(await this.owned(id))) break;
       now = false;
       const t = await this.transition(s);
       if (!(await this.store.saveSaga(t.next, t.events))) {
@@ -76,6 +108,7 @@ export class SagaRunner<C> {
       // After a failure the saga waits for its backoff; the Supervisor's tick comes back.
       if (failedNow) break;
     }
+    if (s && isFinal(s)) this.leases.delete(id);
     return s;
   }
 
