@@ -14,6 +14,7 @@ import { registerDrones } from './routes/drones.js';
 import { registerAccounts } from './routes/accounts.js';
 import { registerPackages } from './routes/packages.js';
 import { registerAssignment } from './routes/assignment.js';
+import { registerGatewayAuth } from './routes/gateway-auth.js';
 import { trackingPath } from './tracking-page/token.js';
 
 const LatLonSchema = {
@@ -281,6 +282,18 @@ export function buildHttp(service: DeliveryService, auth: Authenticator = Authen
   registerAccounts(app, { store: service.records, clock: service.clock, principal });
   registerPackages(app, {
     store: service.records, clock: service.clock, principal,
+    deliveryOwner: async (id) => {
+      try {
+        return (await service.get(id)).delivery.owner;
+      } catch (err) {
+        if (err instanceof DeliveryError && err.code === 'DLV_ERR_NOT_FOUND') return undefined;
+        throw err;
+      }
+    },
+  });
+  // The gateway's auth_request for telemetry's routes (routes/gateway-auth.ts).
+  registerGatewayAuth(app, {
+    auth, store: service.records,
     deliveryOwner: async (id) => {
       try {
         return (await service.get(id)).delivery.owner;
