@@ -12,6 +12,7 @@ import { registerHistoryRoutes } from './adapters/http-history.js';
 import { statusPoint } from './domain/measurements.js';
 import type { BufferedWriter } from './domain/buffered-writer.js';
 import { openTimeSeries } from './timeseries.js';
+import { openWal } from './adapters/wal.js';
 
 export interface TelemetryDeps {
   logger?: Logger;
@@ -40,6 +41,11 @@ export async function startTelemetry(config: TelemetryConfig, deps: TelemetryDep
   const logger = deps.logger ?? createStderrLogger();
   const store = openSqliteStore(config.dbPath);
   const series = openTimeSeries(config, logger, deps.clock);
+  const wal = config.walDir === undefined ? undefined : openWal({
+    dir: config.walDir, logger, clock: deps.clock, fsyncMs: config.walFsyncMs,
+    handed: () => series.writer.stats().accepted,
+    settled: () => series.writer.durableUpTo(),
+  });
 
   const ingest = startMqttIngest({
     url: config.mqttUrl,
@@ -51,6 +57,7 @@ export async function startTelemetry(config: TelemetryConfig, deps: TelemetryDep
     clock: deps.clock,
     onStatus: (s) => series.writer.write([statusPoint(s, config.fleet)]),
     onEventPoint: { fleet: config.fleet, write: (p) => series.writer.write([p]) },
+    wal,
   });
   let closing: Promise<void> | undefined;
   const http = buildHttpApi({
@@ -69,6 +76,7 @@ export async function startTelemetry(config: TelemetryConfig, deps: TelemetryDep
     // Whatever ingest already took from a persistent session is flushed, not dropped.
     await ingest.close();
     await series.close();
+    wal?.close();
     store.close();
     throw err;
   }
@@ -85,6 +93,8 @@ export async function startTelemetry(config: TelemetryConfig, deps: TelemetryDep
           // Stop consuming, then flush what was taken; HTTP (answering /readyz 503) closes last.
           await ingest.close();
           await series.close();
+          // Last: a segment goes only once what it holds is written or parked in the file spill.
+          wal?.close();
           await http.close();
         } finally {
           store.close();

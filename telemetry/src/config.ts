@@ -27,6 +27,16 @@ export interface TelemetryConfig {
   readonly influx: InfluxConfig | undefined;
   /** where the writer parks batches while InfluxDB is down; undefined (':memory:' dbPath) keeps them in memory */
   readonly spillDir: string | undefined;
+  /**
+   * The write-ahead log (adapters/wal.ts): each taken message is appended here before its PUBACK,
+   * so a kill -9 loses nothing the broker stopped holding. Beside dbPath by default; undefined
+   * (':memory:' dbPath, no spill dir) acknowledges on receipt.
+   */
+  readonly walDir: string | undefined;
+  /** fdatasync the log this often (ms); 0 (default): never — a killed process loses nothing, a crashed machine may */
+  readonly walFsyncMs: number;
+  /** the InfluxDB writer seals a batch this long after its first point (ms; default 1000) */
+  readonly writeFlushMs: number | undefined;
   /** embedded store: raw for rawMs, then bucketMs means, deleted after keepMs */
   readonly retention: { readonly rawMs: number; readonly bucketMs: number; readonly keepMs: number };
 }
@@ -71,6 +81,9 @@ export interface TelemetryConfigInput {
   fleet?: string | undefined;
   influx?: (Partial<InfluxConfig> & { url: string }) | undefined;
   spillDir?: string | undefined;
+  walDir?: string | undefined;
+  walFsyncMs?: number | undefined;
+  writeFlushMs?: number | undefined;
   retention?: Partial<TelemetryConfig['retention']> | undefined;
 }
 
@@ -98,6 +111,9 @@ export function defineConfig(input: TelemetryConfigInput): TelemetryConfig {
       bucket: input.influx.bucket,
     }),
     spillDir: input.spillDir ?? (input.dbPath === ':memory:' ? undefined : join(dirname(input.dbPath), 'telemetry-spill')),
+    walDir: input.walDir ?? (input.dbPath === ':memory:' ? undefined : join(dirname(input.dbPath), 'telemetry-wal')),
+    walFsyncMs: input.walFsyncMs ?? 0,
+    writeFlushMs: input.writeFlushMs,
     retention: Object.freeze({ ...CONFIG_DEFAULTS.retention, ...input.retention }),
   };
   let url: URL | undefined;
@@ -130,6 +146,10 @@ export function defineConfig(input: TelemetryConfigInput): TelemetryConfig {
     if (i.api === 'v2' && i.token === undefined) throw bad('influx.token', 'is required by the v2 write API (1.8+: user:password)');
     if (i.password !== undefined && i.username === undefined) throw bad('influx.password', 'is set without influx.username');
   }
+  // A log segment is deleted once its points are written or parked; parked in memory is not kept.
+  if (config.walDir !== undefined && config.spillDir === undefined) throw bad('walDir', 'needs a spillDir: points parked in memory would not survive the restart the log is for');
+  if (!Number.isInteger(config.walFsyncMs) || config.walFsyncMs < 0) throw bad('walFsyncMs', 'must be an integer >= 0');
+  if (config.writeFlushMs !== undefined && !(Number.isInteger(config.writeFlushMs) && config.writeFlushMs > 0)) throw bad('writeFlushMs', 'must be an integer > 0');
   const r = config.retention;
   if (!(r.bucketMs > 0 && r.rawMs > 0 && r.keepMs >= r.rawMs)) throw bad('retention', 'needs bucketMs > 0, rawMs > 0 and keepMs >= rawMs');
   return Object.freeze(config);
@@ -152,7 +172,8 @@ export interface TelemetryFlags {
  *   overridden by a data dir), _HTTP_HOST, _HTTP_PORT, _TRUSTED_PROXIES (comma-separated IPs/CIDRs
  *   of the gateway, whose X-Forwarded-* are believed; unset: none), _FLEET; InfluxDB: _INFLUX_URL (unset: the
  *   embedded store), _INFLUX_API (v1|v2), _INFLUX_DB, _INFLUX_RP, _INFLUX_USERNAME, _INFLUX_PASSWORD,
- *   _INFLUX_TOKEN, _INFLUX_ORG, _INFLUX_BUCKET.
+ *   _INFLUX_TOKEN, _INFLUX_ORG, _INFLUX_BUCKET, _WRITE_FLUSH_MS; write-ahead log: _WAL_DIR (default
+ *   <data dir>/telemetry-wal), _WAL_FSYNC_MS (0: never).
  */
 export function loadConfig(
   flags: TelemetryFlags = {},
@@ -181,6 +202,9 @@ export function loadConfig(
     httpPort: port === undefined ? undefined : /^\d+$/.test(port) ? Number(port) : Number.NaN,
     trustedProxies: e('TRUSTED_PROXIES')?.split(',').map((p) => p.trim()).filter((p) => p !== ''),
     fleet: e('FLEET'),
+    walDir: e('WAL_DIR'),
+    walFsyncMs: num(e('WAL_FSYNC_MS')),
+    writeFlushMs: num(e('WRITE_FLUSH_MS')),
     influx: influxUrl === undefined ? undefined : {
       url: influxUrl,
       api: e('INFLUX_API') as InfluxConfig['api'] | undefined,
@@ -193,6 +217,10 @@ export function loadConfig(
       bucket: e('INFLUX_BUCKET'),
     },
   });
+}
+
+function num(v: string | undefined): number | undefined {
+  return v === undefined ? undefined : /^\d+$/.test(v) ? Number(v) : Number.NaN;
 }
 
 function bad(key: string, why: string): TelemetryError {

@@ -21,6 +21,9 @@ export const TelemetryErrorCodes = {
   // Time-series writer (counted in WriterStats, logged with the line)
   TEL_ERR_WRITE_REJECTED: { status: 400, title: 'Time-series database refused the points' },
   TEL_ERR_WRITE_DROPPED: { status: 507, title: 'Writer spill full, points dropped' },
+  // Write-ahead log (adapters/wal.ts)
+  TEL_ERR_WAL_CORRUPT: { status: 500, title: 'Write-ahead log segment has a corrupt or truncated record' },
+  TEL_ERR_WAL_WRITE: { status: 507, title: 'Write-ahead log append failed' },
   // Lifecycle
   TEL_ERR_STORE_CLOSED: { status: 503, title: 'Telemetry store is closed' },
   TEL_ERR_INGEST_CLOSED: { status: 503, title: 'Telemetry ingest is closed' },

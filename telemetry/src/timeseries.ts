@@ -51,7 +51,7 @@ export function openTimeSeries(config: TelemetryConfig, logger: Logger, clock: C
     const writer: TelemetryWriter = i.api === 'v1'
       ? createInfluxV1Writer({ url: i.url, database: i.database, retentionPolicy: i.retentionPolicy, username: i.username, password: i.password })
       : createInfluxV2Writer({ url: i.url, token: i.token ?? '', org: i.org ?? '', bucket: i.bucket ?? i.database });
-    const buffered = new BufferedWriter({ writer, spill, logger, clock });
+    const buffered = new BufferedWriter({ writer, spill, logger, clock, flushIntervalMs: config.writeFlushMs });
     const history = createInfluxqlHistory({
       url: i.url, database: i.database, retentionPolicy: i.retentionPolicy, username: i.username, password: i.password,
       token: i.api === 'v2' ? i.token : undefined,

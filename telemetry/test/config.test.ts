@@ -17,6 +17,9 @@ describe('configuration', () => {
       fleet: 'default',
       influx: undefined,
       spillDir: undefined,
+      walDir: undefined,
+      walFsyncMs: 0,
+      writeFlushMs: undefined,
       retention: { rawMs: 86_400_000, bucketMs: 60_000, keepMs: 2_592_000_000 },
     });
     expect(Object.isFrozen(c)).toBe(true);
@@ -44,6 +47,9 @@ describe('configuration', () => {
       fleet: 'default',
       influx: undefined,
       spillDir: join('/var/lib/aerie', 'telemetry-spill'),
+      walDir: join('/var/lib/aerie', 'telemetry-wal'),
+      walFsyncMs: 0,
+      writeFlushMs: undefined,
       retention: { rawMs: 86_400_000, bucketMs: 60_000, keepMs: 2_592_000_000 },
     });
     expect(loadConfig({ mqttUrl: 'mqtts://other:8883', dataDir: '/data', httpPort: '0', mqttPassword: 'from-flag' }, env)).toMatchObject({
@@ -59,6 +65,11 @@ describe('configuration', () => {
     expect(loadConfig({}, env).trustedProxies).toEqual(['127.0.0.1', '10.0.0.0/8', 'fd00::/8']);
   });
 
+  it('reads the write-ahead log settings and the writer flush interval', () => {
+    const env = { AERIE_TELEMETRY_DATA_DIR: '/d', AERIE_TELEMETRY_WAL_DIR: '/wal', AERIE_TELEMETRY_WAL_FSYNC_MS: '250', AERIE_TELEMETRY_WRITE_FLUSH_MS: '60000' };
+    expect(loadConfig({}, env)).toMatchObject({ walDir: '/wal', walFsyncMs: 250, writeFlushMs: 60_000 });
+  });
+
   it("accepts AERIE_TELEMETRY_DB_PATH=':memory:' when no data dir is given", () => {
     expect(loadConfig({}, { AERIE_TELEMETRY_DB_PATH: ':memory:' }).dbPath).toBe(':memory:');
   });
@@ -71,6 +82,9 @@ describe('configuration', () => {
     ['a password without user', { dataDir: '/d', mqttPassword: 'p' }, {}, /mqttPassword/],
     ['a bad client id', { dataDir: '/d' }, { AERIE_TELEMETRY_CLIENT_ID: 'a/b' }, /clientId/],
     ['a trusted proxy that is no address', { dataDir: '/d' }, { AERIE_TELEMETRY_TRUSTED_PROXIES: '10.0.0.1,gateway' }, /trustedProxies has "gateway"/],
+    ['a WAL fsync interval that is no number', { dataDir: '/d' }, { AERIE_TELEMETRY_WAL_FSYNC_MS: 'often' }, /walFsyncMs/],
+    ['a WAL without a spill dir', {}, { AERIE_TELEMETRY_DB_PATH: ':memory:', AERIE_TELEMETRY_WAL_DIR: '/wal' }, /walDir needs a spillDir/],
+    ['a zero writer flush interval', { dataDir: '/d' }, { AERIE_TELEMETRY_WRITE_FLUSH_MS: '0' }, /writeFlushMs/],
     ['a CIDR prefix too long', { dataDir: '/d' }, { AERIE_TELEMETRY_TRUSTED_PROXIES: '10.0.0.0/33' }, /trustedProxies/],
   ])('refuses %s with TEL_ERR_CONFIG', (_name, flags, env, message) => {
     expect(() => loadConfig(flags, env)).toThrow(message);

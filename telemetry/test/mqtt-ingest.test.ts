@@ -58,7 +58,9 @@ describe('MQTT ingest against an aedes broker', () => {
     await publish(pub, topics.status('drone-1'), encodeMessage(makeStatus({ droneId: 'drone-2', seq: 5 })));
 
     // The 200 ms flush timer writes the batch; nothing here calls flush.
+    // The publisher's PUBACK comes from the broker, not from us: wait for the last message too.
     await vi.waitFor(() => expect(tel.stats().stored + tel.stats().duplicates).toBe(5), { timeout: 3_000, interval: 20 });
+    await vi.waitFor(() => expect(tel.stats().received).toBe(8), { timeout: 3_000, interval: 20 });
     expect(tel.stats()).toEqual({
       received: 8,
       stored: 4,

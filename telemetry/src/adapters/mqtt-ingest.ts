@@ -9,6 +9,7 @@ import type { Logger, TelemetryStore } from '../ports.js';
 import { createEventPoints } from '../domain/event-points.js';
 import type { EventStats } from '../domain/event-points.js';
 import type { Point } from '../domain/point.js';
+import type { Wal, WalStats } from './wal.js';
 
 export interface MqttIngestOptions {
   url: string;
@@ -30,11 +31,17 @@ export interface MqttIngestOptions {
    * drone_alert / delivery_event points (domain/event-points.ts), with `fleet` as their tag.
    */
   onEventPoint?: { fleet: string; write(point: Point): void };
+  /**
+   * When given, its leftover segments are replayed before connecting, and every message is
+   * appended to it before mqtt.js acknowledges it (adapters/wal.ts). Closing it is the caller's,
+   * after the writer has written or parked what it holds.
+   */
+  wal?: Wal;
 }
 
 export interface MqttIngest {
   /** statuses; `events` counts drone events and delivery tracking when onEventPoint is set */
-  stats(): IngestStats & { events?: EventStats };
+  stats(): IngestStats & { events?: EventStats; wal?: WalStats };
   /**
    * Resolves once the broker has granted the status subscription for the first time; rejects
    * if the broker refuses the connection or the subscription, or close() comes first.
@@ -78,6 +85,28 @@ export function startMqttIngest(opts: MqttIngestOptions): MqttIngest {
     else settle.reject(err);
     settle = undefined;
   };
+
+  const take = (topic: string, payload: Buffer): void => {
+    if (events === undefined || topic.endsWith('/status')) {
+      pipeline.accept(topic, payload);
+      return;
+    }
+    eventStats.received++;
+    const c = events.classify(topic, payload);
+    if (c.ok) {
+      eventStats.accepted++;
+      eventSink?.write(c.point);
+      return;
+    }
+    eventStats.rejected[c.code] = (eventStats.rejected[c.code] ?? 0) + 1;
+    logger.warn(`telemetry rejected event topic=${JSON.stringify(topic)} code=${c.code} detail=${JSON.stringify(c.detail)}`);
+  };
+  const { wal } = opts;
+  if (wal !== undefined) {
+    // What a killed predecessor took and acknowledged goes first, then what the broker still holds.
+    wal.replay(take);
+    wal.beforeSeal(() => pipeline.flush());
+  }
 
   const client = connect(opts.url, {
     clientId: opts.clientId,
@@ -124,20 +153,12 @@ export function startMqttIngest(opts: MqttIngestOptions): MqttIngest {
     );
   });
 
+  // mqtt.js emits 'message' synchronously and sends the QoS 1 PUBACK only afterwards, when
+  // handleMessage calls back (mqtt/build/lib/handlers/publish.js), so the synchronous append
+  // here is on disk before the broker forgets the message.
   client.on('message', (topic, payload) => {
-    if (events === undefined || topic.endsWith('/status')) {
-      pipeline.accept(topic, payload);
-      return;
-    }
-    eventStats.received++;
-    const c = events.classify(topic, payload);
-    if (c.ok) {
-      eventStats.accepted++;
-      eventSink?.write(c.point);
-      return;
-    }
-    eventStats.rejected[c.code] = (eventStats.rejected[c.code] ?? 0) + 1;
-    logger.warn(`telemetry rejected event topic=${JSON.stringify(topic)} code=${c.code} detail=${JSON.stringify(c.detail)}`);
+    wal?.append(topic, payload);
+    take(topic, payload);
   });
 
   client.on('error', (err: Error & { code?: unknown }) => {
@@ -165,7 +186,11 @@ export function startMqttIngest(opts: MqttIngestOptions): MqttIngest {
 
   let closing: Promise<void> | undefined;
   return {
-    stats: () => (events === undefined ? pipeline.stats() : { ...pipeline.stats(), events: { ...eventStats, rejected: { ...eventStats.rejected } } }),
+    stats: () => ({
+      ...pipeline.stats(),
+      ...(events === undefined ? {} : { events: { ...eventStats, rejected: { ...eventStats.rejected } } }),
+      ...(wal === undefined ? {} : { wal: wal.stats() }),
+    }),
     whenSubscribed: () => subscribed,
     consuming: () => granted && client.connected && !closed,
     close() {

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, influxConf } from '@aerie/local-engines';
 
 /**
  * Debian's time-series servers on loopback, for the tests (through test-support/) and for
@@ -22,18 +22,6 @@ function binary(path: string, pkg: string): string {
   // A suite that needs the server fails when it is missing; `npm test` installs it first.
   if (!existsSync(path)) throw new Error(`${path} not found: install Debian's ${pkg} package (npm test does this when run as root)`);
   return path;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function launch(name: string, bin: string, args: string[], ready: () => Promise<boolean>): Promise<{ child: ChildProcess; stderr: () => string }> {
@@ -82,17 +70,7 @@ export async function startInfluxDB(): Promise<RunningServer> {
   const bin = binary('/usr/bin/influxd', 'influxdb');
   const dir = mkdtempSync(join(tmpdir(), 'aerie-influxdb-'));
   const [http, rpc] = [await freePort(), await freePort()];
-  writeFileSync(join(dir, 'influxdb.conf'), [
-    'reporting-disabled = true',
-    `bind-address = "127.0.0.1:${rpc}"`,
-    '[meta]', `  dir = "${join(dir, 'meta')}"`, '  logging-enabled = false',
-    '[data]', `  dir = "${join(dir, 'data')}"`, `  wal-dir = "${join(dir, 'wal')}"`, '  query-log-enabled = false',
-    '[monitor]', '  store-enabled = false',
-    '[http]', `  bind-address = "127.0.0.1:${http}"`, '  log-enabled = false', '  max-body-size = 0',
-    '[logging]', '  level = "warn"',
-    '[continuous_queries]', '  enabled = false',
-    '',
-  ].join('\n'));
+  writeFileSync(join(dir, 'influxdb.conf'), influxConf({ dir, httpPort: http, rpcPort: rpc }));
   const ping = async (): Promise<boolean> => (await fetch(`http://127.0.0.1:${http}/ping`)).status === 204;
   return server('influxd', http, dir, async () => (await launch('influxd', bin, ['-config', join(dir, 'influxdb.conf')], ping)).child);
 }

@@ -41,7 +41,8 @@ export interface WriterStats {
   spilled: number;
 }
 
-interface Batch { points: Point[]; spillId: number | null }
+/** seq: index (in accepted order) of the batch's first point; -1 for a batch read back from the spill */
+interface Batch { points: Point[]; spillId: number | null; seq: number }
 
 /**
  * Batching, retries and the spill around any TelemetryWriter. The invariant the tests keep:
@@ -67,6 +68,8 @@ export class BufferedWriter {
   #pausedUntil = 0;
   #retryTimer: unknown = undefined;
   #idle: (() => void)[] = [];
+  /** seq of every batch held in memory (queued or in flight): what durableUpTo() waits for */
+  readonly #held = new Set<number>();
   #closed = false;
   readonly #stats = { accepted: 0, written: 0, rejected: 0, dropped: 0, retries: 0, spilled: 0 };
 
@@ -112,6 +115,17 @@ export class BufferedWriter {
     return { ...this.#stats, pending };
   }
 
+  /**
+   * Every accepted point before this index is written, refused, dropped, or parked in the spill
+   * (which survives a restart when it is the file spill). The write-ahead log (adapters/wal.ts)
+   * deletes a segment once this passes the points handed over before the segment was sealed.
+   */
+  durableUpTo(): number {
+    let low = this.#stats.accepted - this.#current.length;
+    for (const seq of this.#held) if (seq < low) low = seq;
+    return low;
+  }
+
   /** Seals the open batch and resolves once nothing is pending, or after timeoutMs (default: no limit). */
   async flush(timeoutMs?: number): Promise<boolean> {
     this.#seal();
@@ -145,6 +159,7 @@ export class BufferedWriter {
     for (const b of this.#queue.splice(0)) {
       this.#queued -= b.points.length;
       this.#park(b.points);
+      this.#held.delete(b.seq);
     }
     await this.#writer.close();
     this.#spill.close();
@@ -162,10 +177,12 @@ export class BufferedWriter {
     if (this.#current.length === 0) return;
     const points = this.#current;
     this.#current = [];
+    const seq = this.#stats.accepted - points.length;
     // Memory first while it has room; past the bound, batches wait on disk (and survive a crash).
     if (this.#queued + points.length <= this.#o.maxBufferedPoints) {
-      this.#queue.push({ points, spillId: null });
+      this.#queue.push({ points, spillId: null, seq });
       this.#queued += points.length;
+      this.#held.add(seq);
     } else {
       this.#park(points);
     }
@@ -191,7 +208,7 @@ export class BufferedWriter {
     const s = this.#spill.peek();
     if (s === null) return null;
     this.#spillBusy = true;
-    return { points: s.points, spillId: s.id };
+    return { points: s.points, spillId: s.id, seq: -1 };
   }
 
   #kick(): void {
@@ -232,6 +249,7 @@ export class BufferedWriter {
         this.#refused(b.points, outcome);
       }
       this.#done(b);
+      this.#held.delete(b.seq);
     } else {
       this.#stats.retries++;
       const delay = retryDelayMs(this.#failures++, outcome.retryAfterMs, this.#random, this.#backoff);
@@ -246,6 +264,7 @@ export class BufferedWriter {
           this.#queued += b.points.length;
         } else {
           this.#park(b.points);
+          this.#held.delete(b.seq);
         }
       } else {
         this.#spillBusy = false;
