@@ -2,22 +2,23 @@
 /**
  * soak — the distributed mode with a big simulated fleet for a bounded time (default 500 drones,
  * 30 minutes; outside the default test command). Every process group is sampled from /proc
- * (RSS, file descriptors, sockets) and a steady trickle of deliveries goes through the gateway;
- * the report is the RSS and descriptor slope of each process after the warm-up, and latency
+ * (RSS, file descriptors, sockets), every node process reports its V8 heap (heap-probe.ts), and a steady trickle of deliveries goes through the gateway;
+ * the report is the RSS, heap and descriptor slope of each process after the warm-up, and latency
  * percentiles per window: the gateway's 202 for a create, a GET of the delivery, and how stale
  * the newest DroneStatus in InfluxDB is for sampled drones (publish → broker → telemetry → InfluxDB).
  *
  * Usage: node distributed/dist/soak/soak.js [--smoke] [--drones N] [--minutes M] [--agents-per-process K]
  *   [--deliveries-per-min R] [--stream-hz HZ] [--publish-hz HZ] [--broker-autosave CHANGES] [--window-min M] [--dir DIR]
- * Last line: {"bench":"soak","drones":..,"minutes":..,"rss_slope_mb_per_h_max":..,"fd_growth_max":..,...}
+ * Last line: {"bench":"soak","drones":..,"minutes":..,"rss_slope_mb_per_h_max":..,"heap_slope_mb_per_h_max":..,"fd_growth_max":..,...}
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'node:https';
 import { startDistributed, type Distributed } from '../launcher.js';
 import { sampleGroups } from './proc-sample.js';
+import { HEAP_DIR_ENV, type HeapProbe } from './heap-probe.js';
 import { percentile, slope } from './stats.js';
 
 const { values } = parseArgs({
@@ -65,8 +66,22 @@ async function staleness(d: Distributed, droneId: string): Promise<number | null
   return typeof t === 'number' ? Date.now() - t : null;
 }
 
+/** The heap a node process last reported (heap-probe.ts), null for other processes. */
+function heapOf(heapDir: string, pid: number): number | null {
+  try {
+    return (JSON.parse(readFileSync(join(heapDir, `${pid}.json`), 'utf8')) as HeapProbe).heapUsed;
+  } catch {
+    return null; // not a node process, or not probed yet
+  }
+}
+
 async function main(): Promise<void> {
   const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'aerie-soak-'));
+  // Every node child loads the heap probe: the launcher passes NODE_OPTIONS and this directory down.
+  const heapDir = join(dir, 'heap');
+  mkdirSync(heapDir, { recursive: true });
+  process.env[HEAP_DIR_ENV] = heapDir;
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${new URL('./heap-probe.js', import.meta.url).href}`.trim();
   log(`soak: ${drones} drones, ${minutes} min, ${agentsPerProcess} agents per process, MAVLink ${streamHz} Hz, DroneStatus ${publishHz} Hz, broker autosave every ${brokerAutosave} changes, ${deliveriesPerMin} deliveries/min, run dir ${dir}`);
   const d = await startDistributed({ dir, drones, agentsPerProcess, streamHz, publishHz, brokerAutosaveChanges: brokerAutosave, gatewayPort: 0, log: smoke ? () => {} : log });
   // Keep-alive like a real client; the gateway's certificate is signed by the run's own CA.
@@ -92,7 +107,7 @@ async function main(): Promise<void> {
     while (windows.length <= k) windows.push({ api202: [], apiGet: [], staleness: [] });
     return windows[k]!;
   };
-  const samples = new Map<string, Array<{ t: number; rss: number; fds: number; sockets: number }>>();
+  const samples = new Map<string, Array<{ t: number; rss: number; heap: number | null; fds: number; sockets: number }>>();
   let non2xx = 0;
   let n = 0;
   const endAt = t0 + minutes * 60_000;
@@ -105,7 +120,7 @@ async function main(): Promise<void> {
       const s = byGroup.get(p.pid);
       if (!s || s.pids === 0) continue;
       const list = samples.get(p.name) ?? [];
-      list.push({ t, rss: s.rssBytes, fds: s.fds, sockets: s.sockets });
+      list.push({ t, rss: s.rssBytes, heap: heapOf(heapDir, p.pid), fds: s.fds, sockets: s.sockets });
       samples.set(p.name, list);
     }
   }, sampleEveryMs);
@@ -145,12 +160,18 @@ async function main(): Promise<void> {
     const hours = (s: { t: number }): number => (s.t - t0) / 3_600_000;
     const first = use[0]!;
     const last = use[use.length - 1]!;
+    const heaps = use.filter((s) => s.heap !== null);
+    const mb = (b: number): number => +(b / 2 ** 20).toFixed(1);
     return {
       name,
       rss_mb_first: +(first.rss / 2 ** 20).toFixed(1),
       rss_mb_last: +(last.rss / 2 ** 20).toFixed(1),
       rss_mb_max: +(Math.max(...list.map((s) => s.rss)) / 2 ** 20).toFixed(1),
       rss_slope_mb_per_h: +slope(use.map((s) => [hours(s), s.rss / 2 ** 20] as const)).toFixed(2),
+      // V8 heap in use (node processes only): flat here with RSS rising = the heap settled, pages kept.
+      heap_mb_first: heaps.length > 0 ? mb(heaps[0]!.heap!) : null,
+      heap_mb_last: heaps.length > 0 ? mb(heaps[heaps.length - 1]!.heap!) : null,
+      heap_slope_mb_per_h: heaps.length >= 2 ? +slope(heaps.map((s) => [hours(s), s.heap! / 2 ** 20] as const)).toFixed(2) : null,
       fds_first: first.fds,
       fds_last: last.fds,
       fd_growth: last.fds - first.fds,
@@ -174,6 +195,7 @@ async function main(): Promise<void> {
     bench: 'soak', drones, minutes, agents_per_process: agentsPerProcess, stream_hz: streamHz, publish_hz: publishHz, broker_autosave: brokerAutosave,
     processes: perProcess.length,
     rss_slope_mb_per_h_max: Math.max(...perProcess.map((p) => p.rss_slope_mb_per_h)),
+    heap_slope_mb_per_h_max: Math.max(...perProcess.flatMap((p) => (p.heap_slope_mb_per_h === null ? [] : [p.heap_slope_mb_per_h]))),
     rss_mb_total_last: +perProcess.reduce((a, p) => a + p.rss_mb_last, 0).toFixed(0),
     fd_growth_max: Math.max(...perProcess.map((p) => p.fd_growth)),
     socket_growth_max: Math.max(...perProcess.map((p) => p.sockets_last - p.sockets_first)),
