@@ -136,11 +136,17 @@ describe('the manifests speak each service\'s own configuration', () => {
     expect((w.spec as { volumeClaimTemplates?: { metadata: { name: string } }[] }).volumeClaimTemplates?.map((t) => t.metadata.name))
       .toContain(c.volumeMounts?.find((m) => env.AERIE_CORE_DATA_DIR!.startsWith(m.mountPath))?.name);
     expect(mounted(c, env.AERIE_CORE_API_KEYS_FILE!)).toBe(true);
-    // The core's MQTT client id is fixed (config.mqtt.clientId); a second replica would take the
-    // first one's session over, until aerie-core reads a client id from its environment.
+    // Several replicas on one broker and database: each pod its own MQTT session and saga-lease
+    // owner (its name), tracking events through a shared subscription group (one pod per event).
     expect(cfg.mqtt.clientId).toBe(defaultCoreConfig.mqtt.clientId);
-    const canSetClientId = [...envReadsInSource('delivery-core')].some((n) => /CLIENT_ID/.test(n));
-    if (!canSetClientId) expect(w.spec.replicas ?? 1).toBe(1);
+    if ((w.spec.replicas ?? 1) > 1) {
+      for (const name of ['AERIE_CORE_MQTT_CLIENT_ID', 'AERIE_CORE_INSTANCE_ID']) {
+        expect(envReadsInSource('delivery-core').has(name), name).toBe(true);
+        expect(c.env?.find((e) => e.name === name)?.valueFrom?.fieldRef?.fieldPath, name).toBe('metadata.name');
+      }
+      const shared = coreConfig({ mqtt: { trackingShareGroup: env.AERIE_CORE_MQTT_SHARE_GROUP ?? '' } });
+      expect(shared.mqtt.trackingShareGroup).not.toBe('');
+    }
   });
 
   it('telemetry: its loadConfig gives the probed port on every interface, InfluxDB and Mosquitto by Service, its spill on the claimed volume', () => {
