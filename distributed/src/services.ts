@@ -60,6 +60,8 @@ export function telemetryUnit(c: ServiceContext, creds: { username: string; pass
         AERIE_TELEMETRY_CLIENT_ID: 'aerie-telemetry', AERIE_TELEMETRY_INFLUX_API: 'v1', AERIE_TELEMETRY_INFLUX_DB: influx.db,
         // Only the gateway's X-Forwarded-For is believed (the history routes are behind it).
         AERIE_TELEMETRY_TRUSTED_PROXIES: '127.0.0.1',
+        // The write-ahead log on the unit's own disk: what telemetry acknowledged survives a kill -9.
+        AERIE_TELEMETRY_WAL_DIR: join(dataDir, 'telemetry-wal'),
       },
     }, c.sinks('telemetry')),
     probe: () => httpReady(url),

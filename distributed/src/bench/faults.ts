@@ -11,7 +11,7 @@ import { sleep, Submitter } from './submitter.js';
 /**
  * bench:faults (issue 8): distributed mode with a simulated fleet flying deliveries submitted
  * through the gateway at a steady rate; an undisturbed phase, then kill -9 in turn of a hub,
- * Mosquitto, delivery-core, InfluxDB, an edge agent and the gateway, each waited for until the
+ * Mosquitto, delivery-core, telemetry, InfluxDB, an edge agent and the gateway, each waited for until the
  * supervisor restarted it and it is ready, the fleet flying on in between. Then submitting stops,
  * every 202 is waited for until final and the spools drained, and everything is accounted for by
  * id (accounting.ts). The ratio: deliveries finished per minute in the fault phase against the
@@ -77,7 +77,9 @@ async function main(): Promise<void> {
 async function run(d: Distributed, dir: string, journalDir: string): Promise<{ acc: Accounting; extra: Record<string, unknown> }> {
   const submitter = new Submitter({ gatewayUrl: d.gatewayUrl, caFile: d.caFile, apiKey: d.apiKey, depot: HOME, prefix: `f${Date.now().toString(36)}`, ratePerS, log: say });
   const agentName = d.names().find((n) => n.startsWith('agent'))!;
-  const victims = smoke ? ['hub-1', 'mosquitto'] : ['hub-1', 'mosquitto', 'core', 'influxdb', agentName, 'gateway'];
+  // telemetry in the smoke list too: its write-ahead log is what keeps a kill -9 of it from losing
+  // the statuses it had acknowledged and not yet written (telemetry/src/adapters/wal.ts).
+  const victims = smoke ? ['hub-1', 'mosquitto', 'telemetry'] : ['hub-1', 'mosquitto', 'core', 'telemetry', 'influxdb', agentName, 'gateway'];
   const phaseMs = victims.length * dwellS * 1000;
 
   submitter.start();
