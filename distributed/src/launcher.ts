@@ -13,12 +13,14 @@ import { portOpen, procId } from './proc.js';
 import { reapLeftovers } from './leftovers.js';
 import { Secrets } from './secrets.js';
 import { agentPoolUnit, agentUnit, cleanEnv, coreUnit, hubUnit, simUnit, telemetryUnit, type AgentSpec, type ServiceContext } from './services.js';
-import { Supervisor, type ProcessInfo, type UnitSpec } from './supervisor.js';
+import { Supervisor, type LivenessOptions, type ProcessInfo, type UnitSpec } from './supervisor.js';
 import { gatewayPki } from './tls.js';
 
 export type { ProcessInfo } from './supervisor.js';
 
 export interface DistributedOptions {
+  /** Liveness of the services with a /livez (supervisor.ts LivenessOptions); LIVENESS_DEFAULTS when absent. */
+  liveness?: Partial<LivenessOptions>;
   /** Runtime dir: engines' data, logs/<name>.log, state.json (pids, ports, urls). */
   dir: string;
   /** Simulated vehicles and edge agents. */
@@ -40,6 +42,11 @@ export interface DistributedOptions {
   /** Mosquitto's autosave_interval with autosave_on_changes (default 1: save after every change). */
   brokerAutosaveChanges?: number;
   log?: (line: string) => void;
+  /**
+   * delivery-core instances on the one PostgreSQL (default 1): core, core-2, …, each its own port,
+   * data dir, MQTT session and saga-lease owner, all behind the gateway (it hashes creates over them).
+   */
+  coreInstances?: number;
 }
 
 export interface Distributed {
@@ -121,6 +128,8 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
   secrets.save();
 
   const [mqttPort, pgPort, influxPort, influxRpc, hub1Port, hub2Port, telemetryPort, corePort] = await Promise.all(Array.from({ length: 8 }, () => freePort()));
+  const coreNames = Array.from({ length: Math.max(1, Math.floor(opts.coreInstances ?? 1)) }, (_, k) => (k === 0 ? 'core' : `core-${k + 1}`));
+  const corePorts = [corePort!, ...await Promise.all(coreNames.slice(1).map(() => freePort()))];
   const gatewayPort = opts.gatewayPort === 0 ? await freePort() : opts.gatewayPort ?? 8443;
   const mosquitto = prepareMosquitto({ dir: join(dir, 'mosquitto'), port: mqttPort!, users, ...(opts.brokerAutosaveChanges ? { autosaveChanges: opts.brokerAutosaveChanges } : {}) });
   const postgres = preparePostgres({ dir: join(dir, 'pg'), port: pgPort!, ...pg });
@@ -130,6 +139,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
 
   const supervisor = new Supervisor({
     restart: opts.restart ?? true,
+    ...(opts.liveness ? { liveness: opts.liveness } : {}),
     stateFile: join(dir, 'state.json'),
     log: sayLine,
     state: () => ({
@@ -156,10 +166,10 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     const homes = gridHomes(droneIds.length, HOME, 5);
     await supervisor.startTier([
       telemetryUnit(ctx, telemetryCreds, telemetryPort!, { url: influx.url, db: 'aerie' }),
-      coreUnit(ctx, coreCreds, corePort!, postgres.url, {
+      ...coreNames.map((name, k) => coreUnit(ctx, coreCreds, corePorts[k]!, postgres.url, {
         apiKeys: [{ key: apiKey, clientId: 'distributed-business', role: 'business', account }],
         drones: droneIds.map((id, i) => ({ id, airframe: 'sim quad 2 kg', maxPayloadKg: 2.5, maxRangeM: 20_000, home: { lat: homes[i]!.lat, lon: homes[i]!.lon } })),
-      }, trackingSecret),
+      }, trackingSecret, { name, shareGroup: coreNames.length > 1 ? 'aerie-core' : '' })),
     ], READY_MS);
 
     await supervisor.startTier([{
@@ -167,7 +177,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       start: async () => {
         const g = await startGateway({
           dir: join(dir, 'gateway'), port: gatewayPort, tlsCert: pki.certFile, tlsKey: pki.keyFile,
-          core: [`127.0.0.1:${corePort}`], telemetry: [`127.0.0.1:${telemetryPort}`],
+          core: corePorts.map((p) => `127.0.0.1:${p}`), telemetry: [`127.0.0.1:${telemetryPort}`],
         });
         return { pid: g.pid, exited: g.exited.then((code) => `exit ${code}`) };
       },

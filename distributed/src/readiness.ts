@@ -28,3 +28,18 @@ export function agentStatusReady(statusFile: string): boolean {
     return false; // replaced by rename, so only a broken file lands here
   }
 }
+
+/**
+ * A service's liveness: 200 from GET /livez within `timeoutMs` (it checks nothing outside the
+ * process, so only a hung or dead process fails it). A blocked event loop still has its socket
+ * accepted by the kernel: the timeout is what notices it.
+ */
+export async function httpLive(baseUrl: string, timeoutMs = 2000): Promise<boolean> {
+  try {
+    const res = await fetch(`${baseUrl}/livez`, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnChild, type OutputSinks } from './child.js';
-import { agentStatusReady, httpReady } from './readiness.js';
+import { agentStatusReady, httpLive, httpReady } from './readiness.js';
 import type { UnitSpec } from './supervisor.js';
 import type { PoolFile } from './agent-pool.js';
 
@@ -44,6 +44,7 @@ export function hubUnit(c: ServiceContext, n: number, creds: { username: string;
       env: { ...c.baseEnv, AERIE_HUB_EXTERNAL_USERNAME: creds.username, AERIE_HUB_EXTERNAL_PASSWORD: creds.password },
     }, c.sinks(name)),
     probe: () => httpReady(url),
+    live: () => httpLive(url),
   };
 }
 
@@ -65,6 +66,7 @@ export function telemetryUnit(c: ServiceContext, creds: { username: string; pass
       },
     }, c.sinks('telemetry')),
     probe: () => httpReady(url),
+    live: () => httpLive(url),
   };
 }
 
@@ -73,8 +75,17 @@ export interface CoreFiles {
   drones: { id: string; airframe: string; maxPayloadKg: number; maxRangeM: number; home: { lat: number; lon: number } }[];
 }
 
-export function coreUnit(c: ServiceContext, creds: { username: string; password: string }, httpPort: number, databaseUrl: string, files: CoreFiles, trackingSecret: string): UnitSpec {
-  const dataDir = join(c.dir, 'core');
+/**
+ * One delivery-core instance. Several (`name` core, core-2, …) share the PostgreSQL database:
+ * each its own data dir (ingestion log), MQTT session and saga-lease owner (AERIE_CORE_INSTANCE_ID),
+ * tracking events through the shared subscription `shareGroup` ('' with one instance).
+ */
+export function coreUnit(
+  c: ServiceContext, creds: { username: string; password: string }, httpPort: number, databaseUrl: string, files: CoreFiles, trackingSecret: string,
+  instance: { name: string; shareGroup: string } = { name: 'core', shareGroup: '' },
+): UnitSpec {
+  const { name } = instance;
+  const dataDir = join(c.dir, name);
   mkdirSync(dataDir, { recursive: true });
   const keysFile = join(dataDir, 'api-keys.json');
   const dronesFile = join(dataDir, 'drones.json');
@@ -82,7 +93,7 @@ export function coreUnit(c: ServiceContext, creds: { username: string; password:
   writeFileSync(dronesFile, JSON.stringify(files.drones, null, 2) + '\n');
   const url = `http://127.0.0.1:${httpPort}`;
   return {
-    name: 'core', tier: 2, info: { url, dataDir },
+    name, tier: 2, info: { url, dataDir },
     start: () => spawnChild({
       command: node, args: [mainOf('@aerie/delivery-core'), '--http-port', String(httpPort), '--data-dir', dataDir],
       env: {
@@ -91,9 +102,13 @@ export function coreUnit(c: ServiceContext, creds: { username: string; password:
         AERIE_CORE_API_KEYS_FILE: keysFile, AERIE_CORE_DRONES_FILE: dronesFile,
         // Tracking links survive a restart of the core; client addresses come from the gateway's headers, from it only.
         AERIE_CORE_TRACKING_SECRET: trackingSecret, AERIE_CORE_TRUSTED_PROXIES: '127.0.0.1',
+        // The first keeps the default MQTT client id (aerie-core) of a one-core run.
+        AERIE_CORE_INSTANCE_ID: name, ...(name === 'core' ? {} : { AERIE_CORE_MQTT_CLIENT_ID: `aerie-${name}` }),
+        ...(instance.shareGroup ? { AERIE_CORE_MQTT_SHARE_GROUP: instance.shareGroup } : {}),
       },
-    }, c.sinks('core')),
+    }, c.sinks(name)),
     probe: () => httpReady(url),
+    live: () => httpLive(url),
   };
 }
 
@@ -149,6 +164,7 @@ export function agentUnit(c: ServiceContext, a: AgentSpec, healthPort: number, j
     }, c.sinks(name)),
     // Its /readyz once the agent serves one; until then the status file it rewrites every second.
     probe: async () => (await strictReady(url)) || agentStatusReady(statusFile),
+    live: () => httpLive(url),
   };
 }
 
@@ -179,5 +195,6 @@ export function agentPoolUnit(c: ServiceContext, k: number, agents: readonly Age
     name, tier: 5, info: { drones: agents.map((a) => a.droneId), healthUrl: url },
     start: () => spawnChild({ command: node, args: [AGENT_POOL_MAIN, file], env: c.baseEnv }, c.sinks(name)),
     probe: () => strictReady(url),
+    live: () => httpLive(url),
   };
 }

@@ -10,6 +10,11 @@ export interface UnitSpec {
   start(): Promise<Started>;
   /** One readiness probe of the running incarnation (its /readyz, its port, a query). */
   probe(): Promise<boolean>;
+  /**
+   * One liveness probe (a service's /livez, answered within its timeout). Absent for the
+   * engines: they have no /livez, and their port check (probe) is all there is.
+   */
+  live?(): Promise<boolean>;
   /** What it answers on, for state.json (ports, urls, data dir). */
   info?: Record<string, unknown>;
   /** SIGTERM unless the program wants another (PostgreSQL: SIGINT, the fast shutdown). */
@@ -23,6 +28,8 @@ export interface ProcessInfo {
   pid: number;
   restarts: number;
   ready: boolean;
+  /** Incarnations SIGKILLed for failing their liveness probe (each also counted in restarts once restarted). */
+  livenessKills: number;
 }
 
 interface Unit {
@@ -32,6 +39,7 @@ interface Unit {
   leftovers: ProcId[];
   ready: boolean;
   restarts: number;
+  livenessKills: number;
   upSince: number;
   backoffMs: number;
   incarnation: number;
@@ -46,17 +54,34 @@ const BACKOFF_RESET_AFTER_MS = 30_000;
 /** How often a ready process's readiness is checked again. */
 const READY_RECHECK_MS = 1_000;
 
+/**
+ * Liveness (Kubernetes' livenessProbe): a child that is alive but hung (event loop blocked,
+ * server stopped) never exits, so the exit path alone would leave it not ready forever. After
+ * `failureThreshold` consecutive failed probes, `periodMs` apart, its group is SIGKILLed and the
+ * restart path runs. Probing starts once the incarnation was ready (as a startupProbe would gate
+ * it): a slow start is the readiness timeout's business, not a reason to kill.
+ */
+export interface LivenessOptions {
+  /** Consecutive failures before the kill (Kubernetes' default failureThreshold: 3). */
+  failureThreshold: number;
+  /** Between probes (Kubernetes' periodSeconds, default 10 s; here 5 s: with the 2 s probe timeout, a hang is killed after 15–21 s, and a 2-core machine under a soak does not stall /livez that long). */
+  periodMs: number;
+}
+export const LIVENESS_DEFAULTS: Readonly<LivenessOptions> = Object.freeze({ failureThreshold: 3, periodMs: 5_000 });
+
 export interface SupervisorOptions {
   restart: boolean;
   stateFile: string;
   /** Extra fields written into state.json beside the processes. */
   state: () => Record<string, unknown>;
   log: (line: string) => void;
+  /** Of the units that have a `live` probe; LIVENESS_DEFAULTS when absent. */
+  liveness?: Partial<LivenessOptions>;
 }
 
 /**
  * Starts units tier by tier, restarts one that exits (backoff 100 ms doubling to 5 s, reset after
- * 30 s up), counts restarts, tracks readiness, writes state.json, and stops everything in
+ * 30 s up) or that hangs (liveness: SIGKILL after K failed probes, then the same path), counts restarts, tracks readiness, writes state.json, and stops everything in
  * reverse order with a grace before SIGKILL. Each unit is a process group of its own.
  */
 export class Supervisor {
@@ -64,22 +89,29 @@ export class Supervisor {
   private stopping = false;
   private stateDirty = false;
   private stopped = false;
+  private readonly liveness: LivenessOptions;
 
-  constructor(private readonly o: SupervisorOptions) {}
+  constructor(private readonly o: SupervisorOptions) {
+    this.liveness = { ...LIVENESS_DEFAULTS, ...o.liveness };
+    const { failureThreshold: k, periodMs } = this.liveness;
+    if (!Number.isInteger(k) || k < 1 || !Number.isFinite(periodMs) || periodMs < 10) {
+      throw new Error(`liveness needs an integer failureThreshold ≥ 1 and periodMs ≥ 10 (got ${k}, ${periodMs})`);
+    }
+  }
 
   names(): string[] {
     return [...this.units.keys()];
   }
 
   processes(): ProcessInfo[] {
-    return [...this.units.values()].map((u) => ({ name: u.spec.name, pid: u.run?.pid ?? 0, restarts: u.restarts, ready: u.ready }));
+    return [...this.units.values()].map((u) => ({ name: u.spec.name, pid: u.run?.pid ?? 0, restarts: u.restarts, ready: u.ready, livenessKills: u.livenessKills }));
   }
 
   /** Starts `specs` (one tier) together and resolves once each is ready; throws with the unit's name otherwise. */
   async startTier(specs: readonly UnitSpec[], readyTimeoutMs: number): Promise<void> {
     for (const spec of specs) {
       if (this.units.has(spec.name)) throw new Error(`unit ${spec.name} exists`);
-      this.units.set(spec.name, { spec, run: null, leftovers: [], ready: false, restarts: 0, upSince: 0, backoffMs: BACKOFF_MIN_MS, incarnation: 0, timer: null, waiters: [] });
+      this.units.set(spec.name, { spec, run: null, leftovers: [], ready: false, restarts: 0, livenessKills: 0, upSince: 0, backoffMs: BACKOFF_MIN_MS, incarnation: 0, timer: null, waiters: [] });
     }
     await Promise.all(specs.map(async (spec) => {
       const u = this.units.get(spec.name)!;
@@ -108,6 +140,30 @@ export class Supervisor {
     this.changed();
     void run.exited.then((how) => this.onExit(u, incarnation, how));
     void this.watchReady(u, incarnation);
+    if (u.spec.live) void this.watchLive(u, incarnation, run.pid);
+  }
+
+  /** Liveness of one incarnation (LivenessOptions): K failures in a row, and its group is killed. */
+  private async watchLive(u: Unit, incarnation: number, pid: number): Promise<void> {
+    const current = () => u.incarnation === incarnation && u.run?.pid === pid && !this.stopping;
+    const { failureThreshold, periodMs } = this.liveness;
+    // Once ready: a start still under way is not a hang.
+    while (current() && !u.ready) await new Promise((r) => setTimeout(r, 50));
+    let failures = 0;
+    while (current()) {
+      await new Promise((r) => setTimeout(r, periodMs));
+      if (!current()) return;
+      const ok = await u.spec.live!().catch(() => false);
+      if (!current()) return;
+      failures = ok ? 0 : failures + 1;
+      if (failures < failureThreshold) continue;
+      u.livenessKills += 1;
+      this.o.log(`${u.spec.name}: liveness probe failed ${failures} times in a row (every ${periodMs} ms): SIGKILL of pid ${pid}'s group, to be restarted`);
+      u.leftovers.push(...groupAndDescendants(pid));
+      signalGroup(pid, 'SIGKILL');
+      // The exit path (onExit) takes over from here: restart with backoff, counted.
+      return;
+    }
   }
 
   /**
@@ -240,7 +296,7 @@ export class Supervisor {
       name: u.spec.name, pid: u.run?.pid ?? 0,
       // With the pid, names the process even after pid reuse: a later launcher reaps what a killed one left (leftovers.ts).
       procStart: u.run ? procId(u.run.pid)?.start ?? null : null,
-      ready: u.ready, restarts: u.restarts, upSince: u.run ? new Date(u.upSince).toISOString() : null, ...u.spec.info,
+      ready: u.ready, restarts: u.restarts, livenessKills: u.livenessKills, upSince: u.run ? new Date(u.upSince).toISOString() : null, ...u.spec.info,
     }));
     const tmp = `${this.o.stateFile}.tmp`;
     try {

@@ -5,8 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openLog, spawnChild } from '../src/child.js';
 import { binary } from '../src/engines/system.js';
 import { reapLeftovers } from '../src/leftovers.js';
+import { httpLive } from '../src/readiness.js';
+import { freePort } from '../../test-support/servers.js';
 import { groupAndDescendants, procId, stillRunning, type ProcId } from '../src/proc.js';
-import { Supervisor, type UnitSpec } from '../src/supervisor.js';
+import { Supervisor, type SupervisorOptions, type UnitSpec } from '../src/supervisor.js';
 
 // The supervisor on plain shell processes: restart with backoff, kill of a whole group, a stop
 // that leaves nothing behind (a grandchild, a process that ignores SIGTERM).
@@ -23,11 +25,11 @@ async function members(pid: number, atLeast: number): Promise<ProcId[]> {
   }
 }
 
-function setup() {
+function setup(extra: Partial<SupervisorOptions> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'aerie-supervisor-'));
   dirs.push(dir);
   const lines: string[] = [];
-  const sup = new Supervisor({ restart: true, stateFile: join(dir, 'state.json'), state: () => ({ test: true }), log: (l) => lines.push(l) });
+  const sup = new Supervisor({ restart: true, stateFile: join(dir, 'state.json'), state: () => ({ test: true }), log: (l) => lines.push(l), ...extra });
   const shell = (name: string, tier: number, script: string, extra: Partial<UnitSpec> = {}): UnitSpec => ({
     name, tier, start: () => spawnChild({ command: '/bin/sh', args: ['-c', script] }, { file: openLog(join(dir, `${name}.log`)), line: () => undefined }),
     probe: () => Promise.resolve(true), graceMs: 500, ...extra,
@@ -93,6 +95,48 @@ describe('supervisor', () => {
     expect(sup.processes()[0]).toMatchObject({ ready: true, restarts: 0 });
     expect(lines).toContain('svc: not ready');
     await sup.stop();
+  });
+
+  it('liveness: a node child that stops answering /livez (event loop blocked) is SIGKILLed after K failed probes and restarted, counted', async () => {
+    const { dir, sup, lines } = setup({ liveness: { failureThreshold: 2, periodMs: 100 } });
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    // Serves /livez; on SIGUSR2 it spins forever: alive to the kernel (the socket is accepted), dead to every request.
+    const script = "require('node:http').createServer((q, r) => r.end('ok')).listen(Number(process.argv[1]), '127.0.0.1');"
+      + "process.on('SIGUSR2', () => { for (;;); });";
+    const spec: UnitSpec = {
+      name: 'svc', tier: 0, graceMs: 500,
+      start: () => spawnChild({ command: process.execPath, args: ['-e', script, String(port)] }, { file: openLog(join(dir, 'svc.log')), line: () => undefined }),
+      probe: () => httpLive(url, 300), live: () => httpLive(url, 300),
+    };
+    await sup.startTier([spec], 10_000);
+    // stop() in finally: a failure here must not leave a child spinning a core.
+    try {
+      const first = sup.processes()[0]!;
+      // Answering: probes pass, nothing is killed.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(sup.processes()[0]).toMatchObject({ pid: first.pid, restarts: 0, livenessKills: 0 });
+      const hung = procId(first.pid)!;
+      process.kill(first.pid, 'SIGUSR2');
+      for (const end = Date.now() + 15_000; sup.processes()[0]!.restarts === 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
+      await sup.waitReady('svc', 10_000);
+      const after = sup.processes()[0]!;
+      expect(after).toMatchObject({ restarts: 1, livenessKills: 1, ready: true });
+      expect(after.pid).not.toBe(first.pid);
+      expect(stillRunning(hung)).toBe(false);
+      expect(lines.some((l) => l.startsWith('svc: liveness probe failed 2 times in a row'))).toBe(true);
+      await new Promise((r) => setImmediate(r));
+      const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { processes: { name: string; restarts: number; livenessKills: number }[] };
+      expect(state.processes[0]).toMatchObject({ restarts: 1, livenessKills: 1 });
+    } finally {
+      await sup.stop();
+    }
+  });
+
+  it('refuses a liveness threshold or period that makes no sense', () => {
+    const base = { restart: true, stateFile: '/nonexistent/state.json', state: () => ({}), log: () => undefined };
+    expect(() => new Supervisor({ ...base, liveness: { failureThreshold: 0 } })).toThrow(/failureThreshold ≥ 1/);
+    expect(() => new Supervisor({ ...base, liveness: { periodMs: 1 } })).toThrow(/periodMs ≥ 10/);
   });
 
   it('a later launch reaps what a launcher killed with -9 left running (by pid and start time), and refuses a directory still in use', async () => {
