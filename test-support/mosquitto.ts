@@ -1,14 +1,11 @@
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { aclText, mosquittoConf, passwordFile, type BrokerUser } from '@aerie/local-engines';
 import { freePort, stopServer, waitForPort } from './servers.js';
 
-export interface MosquittoUser {
-  username: string;
-  password: string;
-  role: 'drone' | 'service';
-}
+export type MosquittoUser = BrokerUser;
 
 export interface RunningMosquitto {
   port: number;
@@ -24,8 +21,6 @@ function which(name: string): string {
   throw new Error(`${name} not found: install Debian's mosquitto package (npm test does this when run as root)`);
 }
 
-
-
 /**
  * Starts Debian's Mosquitto on a loopback port with password authentication and the Aerie ACL:
  * a drone reads and writes only below fleet/v1/<its username>/, services own fleet/ and svc/.
@@ -33,36 +28,17 @@ function which(name: string): string {
  */
 export async function startMosquitto(users: MosquittoUser[], opts: { port?: number } = {}): Promise<RunningMosquitto> {
   const bin = which('mosquitto');
-  const passwdBin = which('mosquitto_passwd');
   const dir = mkdtempSync(join(tmpdir(), 'aerie-mosquitto-'));
   const passwd = join(dir, 'passwd');
-  writeFileSync(passwd, '');
-  for (const u of users) execFileSync(passwdBin, ['-b', passwd, u.username, u.password]);
-  const acl = [
-    ...users.filter((u) => u.role === 'service').flatMap((u) => [`user ${u.username}`, 'topic readwrite fleet/v1/#', 'topic readwrite svc/v1/#', '']),
-    'pattern write fleet/v1/%u/status',
-    'pattern write fleet/v1/%u/events',
-    'pattern write fleet/v1/%u/online',
-    'pattern write fleet/v1/%u/cmd/result',
-    'pattern read fleet/v1/%u/cmd',
-    '',
-  ].join('\n');
-  writeFileSync(join(dir, 'acl'), acl);
+  // The launcher's password file and ACL (distributed/src/engines/mosquitto.ts), from one source.
+  writeFileSync(passwd, passwordFile(users));
+  writeFileSync(join(dir, 'acl'), aclText(users));
   // `port` lets a test stop the broker and start it again where its clients reconnect.
   const port = opts.port ?? (await freePort());
-  writeFileSync(join(dir, 'mosquitto.conf'), [
-    `listener ${port} 127.0.0.1`,
-    'allow_anonymous false',
-    `password_file ${passwd}`,
-    `acl_file ${join(dir, 'acl')}`,
-    'persistence false',
-    'max_queued_messages 100000',
-    'max_inflight_messages 100',
-    'log_dest stderr',
-    'log_type error',
-    'log_type warning',
-    '',
-  ].join('\n'));
+  writeFileSync(join(dir, 'mosquitto.conf'), mosquittoConf({
+    port, passwordFile: passwd, aclFile: join(dir, 'acl'),
+    settings: ['persistence false', 'max_queued_messages 100000', 'max_inflight_messages 100'],
+  }));
   // Started as root, Mosquitto drops to the `mosquitto` user, which must read these test files.
   chmodSync(dir, 0o755);
   for (const f of ['passwd', 'acl', 'mosquitto.conf']) chmodSync(join(dir, f), 0o644);

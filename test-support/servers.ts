@@ -1,19 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 
-/** A loopback port free right now (the kernel's pick for port 0). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+// Production code (the distributed launcher, bench:telemetry) picks ports the same way.
+export { freePort } from '@aerie/local-engines';
 
 /** Waits until `port` accepts TCP connections; fails when the server exits or the deadline passes. */
 export async function waitForPort(port: number, child: ChildProcess, deadlineMs: number, name: string, stderr: () => string): Promise<void> {

@@ -16,6 +16,7 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json ./
 # Every workspace's package.json, as in the repository, then the sources of the projects tsc -b compiles.
 COPY contracts/package.json contracts/
+COPY local-engines/package.json local-engines/
 COPY mavlink/package.json mavlink/
 COPY simulator/package.json simulator/
 COPY edge-agent/package.json edge-agent/

@@ -14,6 +14,7 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json ./
 # Every workspace's package.json, as in the repository, then the sources of the projects tsc -b compiles.
 COPY contracts/package.json contracts/
+COPY local-engines/package.json local-engines/
 COPY mavlink/package.json mavlink/
 COPY simulator/package.json simulator/
 COPY edge-agent/package.json edge-agent/
@@ -23,8 +24,9 @@ COPY delivery-core/package.json delivery-core/
 COPY distributed/package.json distributed/
 COPY demo/package.json demo/
 COPY bench/package.json bench/
-RUN npm ci --ignore-scripts --include-workspace-root -w @aerie/contracts -w @aerie/telemetry
+RUN npm ci --ignore-scripts --include-workspace-root -w @aerie/contracts -w @aerie/local-engines -w @aerie/telemetry
 COPY contracts/ contracts/
+COPY local-engines/ local-engines/
 COPY telemetry/ telemetry/
 RUN npx tsc -b telemetry
 
@@ -39,9 +41,10 @@ COPY package.json package-lock.json ./
 # Only the package.json of the workspaces it runs: npm would install the dependencies of every
 # workspace it finds, the dev-only ones (simulator for core) included.
 COPY contracts/package.json contracts/
+COPY local-engines/package.json local-engines/
 COPY telemetry/package.json telemetry/
-RUN npm ci --omit=dev -w @aerie/contracts -w @aerie/telemetry \
- && mkdir -p contracts/node_modules telemetry/node_modules \
+RUN npm ci --omit=dev -w @aerie/contracts -w @aerie/local-engines -w @aerie/telemetry \
+ && mkdir -p contracts/node_modules local-engines/node_modules telemetry/node_modules \
  && npm cache clean --force
 
 # --- runtime: dist/, production node_modules and package.json files; no compiler, no sources.
@@ -55,6 +58,9 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=deps /app/contracts/node_modules ./contracts/node_modules
 COPY --from=build /app/contracts/package.json ./contracts/
 COPY --from=build /app/contracts/dist ./contracts/dist
+COPY --from=deps /app/local-engines/node_modules ./local-engines/node_modules
+COPY --from=build /app/local-engines/package.json ./local-engines/
+COPY --from=build /app/local-engines/dist ./local-engines/dist
 COPY --from=deps /app/telemetry/node_modules ./telemetry/node_modules
 COPY --from=build /app/telemetry/package.json ./telemetry/
 COPY --from=build /app/telemetry/dist ./telemetry/dist

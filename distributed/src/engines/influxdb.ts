@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { influxConf } from '@aerie/local-engines';
 import { spawnChild, type OutputSinks, type Started } from '../child.js';
 import { binary } from './system.js';
 
@@ -25,19 +26,9 @@ export function prepareInflux(o: InfluxOptions): InfluxEngine {
   const bin = binary('influxd', 'influxdb', ['/usr/bin', '/usr/sbin', '/usr/local/bin']);
   mkdirSync(o.dir, { recursive: true });
   const conf = join(o.dir, 'influxdb.conf');
-  writeFileSync(conf, [
-    'reporting-disabled = true',
-    `bind-address = "127.0.0.1:${o.rpcPort}"`,
-    '[meta]', `  dir = "${join(o.dir, 'meta')}"`, '  logging-enabled = false',
-    // wal-fsync-delay 0: every write is fsynced before InfluxDB answers 204 (the telemetry writer
-    // counts a point written on that answer).
-    '[data]', `  dir = "${join(o.dir, 'data')}"`, `  wal-dir = "${join(o.dir, 'wal')}"`, '  wal-fsync-delay = "0s"', '  query-log-enabled = false',
-    '[monitor]', '  store-enabled = false',
-    '[http]', `  bind-address = "127.0.0.1:${o.httpPort}"`, '  log-enabled = false', '  max-body-size = 0',
-    '[logging]', '  level = "warn"',
-    '[continuous_queries]', '  enabled = false',
-    '',
-  ].join('\n'));
+  // wal-fsync-delay 0: every write is fsynced before InfluxDB answers 204 (the telemetry writer
+  // counts a point written on that answer).
+  writeFileSync(conf, influxConf({ dir: o.dir, httpPort: o.httpPort, rpcPort: o.rpcPort, walFsyncDelay: '0s' }));
   const url = `http://127.0.0.1:${o.httpPort}`;
   return {
     port: o.httpPort,

@@ -1,15 +1,11 @@
-import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { aclText, mosquittoConf, passwordFile, type BrokerUser } from '@aerie/local-engines';
 import { spawnChild, type OutputSinks, type Started } from '../child.js';
 import { portOpen } from '../proc.js';
 import { binary, chownTree, runningAsRoot, systemUser } from './system.js';
 
-export interface BrokerUser {
-  username: string;
-  password: string;
-  role: 'drone' | 'service';
-}
+export type { BrokerUser };
 
 export interface MosquittoOptions {
   /** The engine's own directory: config, password file, ACL, persistence database. */
@@ -32,30 +28,6 @@ export interface MosquittoEngine {
 }
 
 /**
- * Mosquitto 2.0's password file format ($7$: PBKDF2-HMAC-SHA512, 101 iterations, 12-byte salt,
- * 64-byte hash, as mosquitto_passwd writes it): hashed here, so a 500-drone fleet does not spawn
- * mosquitto_passwd 500 times.
- */
-export function passwordLine(username: string, password: string): string {
-  const salt = randomBytes(12);
-  const hash = pbkdf2Sync(password, salt, 101, 64, 'sha512');
-  return `${username}:$7$101$${salt.toString('base64')}$${hash.toString('base64')}`;
-}
-
-/** The Aerie ACL (as test-support/mosquitto.ts): drones only below fleet/v1/<own id>/, services fleet/ and svc/. */
-export function aclText(users: readonly BrokerUser[]): string {
-  return [
-    ...users.filter((u) => u.role === 'service').flatMap((u) => [`user ${u.username}`, 'topic readwrite fleet/v1/#', 'topic readwrite svc/v1/#', '']),
-    'pattern write fleet/v1/%u/status',
-    'pattern write fleet/v1/%u/events',
-    'pattern write fleet/v1/%u/online',
-    'pattern write fleet/v1/%u/cmd/result',
-    'pattern read fleet/v1/%u/cmd',
-    '',
-  ].join('\n');
-}
-
-/**
  * Debian's Mosquitto, production-like: MQTT 5 on loopback, passwords and ACL, persistence in its
  * directory (restarts keep sessions, their queued QoS 1 messages and retained messages), queues
  * that do not drop QoS 1. Config files are written at every launch; the database is kept.
@@ -66,13 +38,9 @@ export function prepareMosquitto(o: MosquittoOptions): MosquittoEngine {
   const passwd = join(o.dir, 'passwd');
   const acl = join(o.dir, 'acl');
   const conf = join(o.dir, 'mosquitto.conf');
-  writeFileSync(passwd, o.users.map((u) => passwordLine(u.username, u.password)).join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(passwd, passwordFile(o.users), { mode: 0o600 });
   writeFileSync(acl, aclText(o.users), { mode: 0o600 });
-  writeFileSync(conf, [
-    `listener ${o.port} 127.0.0.1`,
-    'allow_anonymous false',
-    `password_file ${passwd}`,
-    `acl_file ${acl}`,
+  writeFileSync(conf, mosquittoConf({ port: o.port, passwordFile: passwd, aclFile: acl, settings: [
     'persistence true',
     `persistence_location ${o.dir}/`,
     'persistence_file mosquitto.db',
@@ -88,13 +56,7 @@ export function prepareMosquitto(o: MosquittoOptions): MosquittoEngine {
     // Persistent sessions (telemetry, core, agents) whose client has not come back for a week are dropped.
     'persistent_client_expiration 7d',
     'set_tcp_nodelay true',
-    'log_dest stderr',
-    'log_type error',
-    'log_type warning',
-    'log_type notice',
-    'log_timestamp_format %Y-%m-%dT%H:%M:%S',
-    '',
-  ].join('\n'), { mode: 0o644 });
+  ], logging: ['log_type notice', 'log_timestamp_format %Y-%m-%dT%H:%M:%S'] }), { mode: 0o644 });
   // Started as root, Mosquitto drops to the `mosquitto` user, which must read these and write the database.
   if (runningAsRoot()) {
     chownTree(o.dir, systemUser('mosquitto'));
