@@ -7,7 +7,7 @@ import { HOME, startDistributed, type Distributed } from './launcher.js';
 import { groupAndDescendants, rssBytes } from './proc.js';
 
 const USAGE = `usage: aerie-distributed [--dir DIR (.aerie-data/distributed)] [--drones N (5)] [--speedup X (3)] [--gateway-port P (8443; 0 = free)]
-  [--agents-per-process N (1)] [--deliveries-per-min N (0)] [--broker-autosave N (1)] [--seed N]`;
+  [--agents-per-process N (1)] [--deliveries-per-min N (0)] [--broker-autosave N (1)] [--seed N] [--core-instances N (2)]`;
 
 /** Flags, checked: a bad one exits 2 with the usage. */
 function options() {
@@ -15,14 +15,14 @@ function options() {
     options: {
       dir: { type: 'string', default: join('.aerie-data', 'distributed') }, drones: { type: 'string', default: '5' }, speedup: { type: 'string', default: '3' },
       'gateway-port': { type: 'string', default: '8443' }, 'agents-per-process': { type: 'string', default: '1' },
-      'deliveries-per-min': { type: 'string', default: '0' }, 'broker-autosave': { type: 'string', default: '1' }, seed: { type: 'string', default: String(Date.now() % 100_000) }, help: { type: 'boolean', default: false },
+      'deliveries-per-min': { type: 'string', default: '0' }, 'broker-autosave': { type: 'string', default: '1' }, 'core-instances': { type: 'string', default: '2' }, seed: { type: 'string', default: String(Date.now() % 100_000) }, help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     console.log(USAGE);
     process.exit(0);
   }
-  const num = (k: 'drones' | 'speedup' | 'gateway-port' | 'agents-per-process' | 'deliveries-per-min' | 'broker-autosave' | 'seed', min: number, max: number): number => {
+  const num = (k: 'drones' | 'speedup' | 'gateway-port' | 'agents-per-process' | 'deliveries-per-min' | 'broker-autosave' | 'core-instances' | 'seed', min: number, max: number): number => {
     const x = Number(values[k]);
     if (!Number.isFinite(x) || x < min || x > max) {
       console.error(`aerie-distributed: --${k} must be a number in ${min}–${max}, got "${values[k]}"\n${USAGE}`);
@@ -32,7 +32,9 @@ function options() {
   };
   return {
     dir: values.dir, drones: Math.round(num('drones', 1, 5000)), speedup: num('speedup', 1, 100), gatewayPort: Math.round(num('gateway-port', 0, 65535)),
-    agentsPerProcess: Math.round(num('agents-per-process', 1, 5000)), perMin: num('deliveries-per-min', 0, 6000), brokerAutosave: Math.round(num('broker-autosave', 1, 1_000_000)), seed: num('seed', 0, 2 ** 32),
+    agentsPerProcess: Math.round(num('agents-per-process', 1, 5000)), perMin: num('deliveries-per-min', 0, 6000), brokerAutosave: Math.round(num('broker-autosave', 1, 1_000_000)),
+    // delivery-core instances on the one PostgreSQL, all behind the gateway (saga leases, shared tracking subscription).
+    coreInstances: Math.round(num('core-instances', 1, 8)), seed: num('seed', 0, 2 ** 32),
   };
 }
 
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
   const o = options();
   const t0 = performance.now();
   console.log(`aerie-distributed: starting ${o.drones} drones in ${o.dir} (logs in ${join(o.dir, 'logs')})`);
-  const d = await startDistributed({ dir: o.dir, drones: o.drones, speedup: o.speedup, gatewayPort: o.gatewayPort, agentsPerProcess: o.agentsPerProcess, brokerAutosaveChanges: o.brokerAutosave });
+  const d = await startDistributed({ dir: o.dir, drones: o.drones, speedup: o.speedup, gatewayPort: o.gatewayPort, agentsPerProcess: o.agentsPerProcess, brokerAutosaveChanges: o.brokerAutosave, coreInstances: o.coreInstances });
   const startS = (performance.now() - t0) / 1000;
   // Every process of every group and its descendants (nginx workers, PostgreSQL backends), the launcher too.
   const procs = d.processes().flatMap((p) => groupAndDescendants(p.pid));
