@@ -58,6 +58,30 @@ describe('BufferedWriter over the memory writer', () => {
     expect(w.stats()).toMatchObject({ accepted: 7, written: 7, pending: 0 });
   });
 
+  it('durableUpTo (what the write-ahead log waits for) passes a point only once it is written or parked in the spill', async () => {
+    const db = createMemoryWriter();
+    const w = new BufferedWriter({ writer: db, spill: createMemorySpill(), logger: createMemoryLogger(), clock, batchSize: 3, flushIntervalMs: 500, maxBufferedPoints: 3, random: () => 0 });
+    db.failNext(unavailable(1000));
+    w.write(points(2));
+    expect(w.durableUpTo()).toBe(0); // open batch
+    w.write(points(1, 'drone-2'));
+    expect(w.durableUpTo()).toBe(0); // sealed, in flight, then refused 503: back in the queue
+    await settle();
+    expect(w.durableUpTo()).toBe(0);
+    w.write(points(3, 'drone-3')); // over maxBufferedPoints: parked in the spill at once
+    await settle();
+    expect(w.durableUpTo()).toBe(0); // the first batch still waits out its Retry-After
+    clock.advance(1000);
+    await settle();
+    await settle();
+    expect(w.durableUpTo()).toBe(6);
+    w.write(points(1, 'drone-4'));
+    expect(w.durableUpTo()).toBe(6);
+    expect(await w.flush()).toBe(true);
+    expect(w.durableUpTo()).toBe(7);
+    expect(w.stats()).toMatchObject({ accepted: 7, written: 7, pending: 0 });
+  });
+
   it('retries a 503 no sooner than its Retry-After, then writes', async () => {
     const db = createMemoryWriter();
     db.failNext(unavailable(5000));
