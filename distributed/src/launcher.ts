@@ -56,6 +56,8 @@ export interface Distributed {
   caFile: string;
   /** An API key delivery-core accepts (role business, with a registered account), via the gateway. */
   apiKey: string;
+  /** An operator's API key: drone tracks, the fleet and the history through the gateway (its auth_request) need that role. */
+  opsApiKey: string;
   account: string;
   influx: { url: string; db: string };
   databaseUrl: string;
@@ -123,6 +125,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
   ];
   const account = 'acme-logistics';
   const apiKey = secrets.get('core.apiKey', 24);
+  const opsApiKey = secrets.get('core.opsApiKey', 24);
   const pg = { user: 'aerie', password: secrets.get('postgres.password'), database: 'aerie' };
   const trackingSecret = secrets.get('core.trackingSecret', 32);
   secrets.save();
@@ -167,7 +170,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     await supervisor.startTier([
       telemetryUnit(ctx, telemetryCreds, telemetryPort!, { url: influx.url, db: 'aerie' }),
       ...coreNames.map((name, k) => coreUnit(ctx, coreCreds, corePorts[k]!, postgres.url, {
-        apiKeys: [{ key: apiKey, clientId: 'distributed-business', role: 'business', account }],
+        apiKeys: [{ key: apiKey, clientId: 'distributed-business', role: 'business', account }, { key: opsApiKey, clientId: 'distributed-ops', role: 'operator' }],
         drones: droneIds.map((id, i) => ({ id, airframe: 'sim quad 2 kg', maxPayloadKg: 2.5, maxRangeM: 20_000, home: { lat: homes[i]!.lat, lon: homes[i]!.lon } })),
       }, trackingSecret, { name, shareGroup: coreNames.length > 1 ? 'aerie-core' : '' })),
     ], READY_MS);
@@ -209,7 +212,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
 
   let stopping: Promise<void> | undefined;
   return {
-    gatewayUrl, caFile: pki.caFile, apiKey, account,
+    gatewayUrl, caFile: pki.caFile, apiKey, opsApiKey, account,
     influx: { url: influx.url, db: 'aerie' }, databaseUrl: postgres.url, mqttUrl: mosquitto.url,
     serviceCredentials: opsCreds, droneIds,
     coreUrl: `http://127.0.0.1:${corePort}`, telemetryUrl: `http://127.0.0.1:${telemetryPort}`,

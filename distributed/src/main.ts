@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   console.log(`\nAerie distributed mode: ${d.processes().length} services ready in ${startS.toFixed(1)} s; ${procs.length + 1} OS processes, RSS ${(rss / 2 ** 20).toFixed(0)} MB in all (launcher ${(rssBytes(process.pid) / 2 ** 20).toFixed(0)} MB)`);
   console.log(`  gateway     ${d.gatewayUrl}/api/v1/deliveries/{id}   (TLS; trust ${d.caFile})`);
   console.log(`  API key     ${d.apiKey}   (business ${d.account}; Authorization: Bearer …)`);
-  console.log(`  telemetry   ${d.gatewayUrl}/api/v1/drones/{droneId}/track`);
+  console.log(`  telemetry   ${d.gatewayUrl}/api/v1/drones/{droneId}/track   (operator key ${d.opsApiKey}; the business key reads its deliveries' tracks only)`);
   console.log(`  InfluxDB    ${d.influx.url} database ${d.influx.db}: point Grafana at it (dashboards/grafana/, data source uid aerie-influxdb)`);
   console.log(`  MQTT        ${d.mqttUrl} (Mosquitto)   PostgreSQL ${d.databaseUrl.replace(/:[^:@/]*@/, ':***@')}`);
   console.log(`  state       ${d.stateFile}`);
