@@ -85,7 +85,7 @@ describe('aerie-telemetry health and graceful shutdown (child process)', () => {
     await influx.start();
     await waitReadyz(first.base, 200, 'InfluxDB back');
 
-    // Three drones publish at QoS 1 without pause (each status its own seq and timestamp).
+    // Three drones publish at QoS 1, paced (each status its own seq and timestamp).
     const pub = await connectAsync(broker.url, { username: 'fleet', password: 'fleet-pw', clientId: 'fleet-shutdown', protocolVersion: 4 });
     const t0 = Date.now() - 60_000;
     const published = new Map<string, number[]>(DRONES.map((d) => [d, []]));
@@ -94,6 +94,9 @@ describe('aerie-telemetry health and graceful shutdown (child process)', () => {
       for (let seq = 1; publishing; seq++) {
         await pub.publishAsync(topics.status(droneId), encodeMessage(makeStatus({ droneId, bootId: 'boot-shutdown', seq, ts: t0 + seq * 10 })), { qos: 1 });
         published.get(droneId)!.push(seq);
+        // Paced (≤ 1 per ms per drone): unpaced, three publishers outran the service on a loaded
+        // box and the backlog it had to drain after the restart outgrew the 20 s wait below.
+        await new Promise((r) => setTimeout(r, 1));
       }
     });
     const count = () => [...published.values()].reduce((n, s) => n + s.length, 0);
