@@ -44,7 +44,7 @@ export function hubUnit(c: ServiceContext, n: number, creds: { username: string;
       env: { ...c.baseEnv, AERIE_HUB_EXTERNAL_USERNAME: creds.username, AERIE_HUB_EXTERNAL_PASSWORD: creds.password },
     }, c.sinks(name)),
     probe: () => httpReady(url),
-    live: () => httpLive(url),
+    live: (timeoutMs) => httpLive(url, timeoutMs),
   };
 }
 
@@ -66,7 +66,7 @@ export function telemetryUnit(c: ServiceContext, creds: { username: string; pass
       },
     }, c.sinks('telemetry')),
     probe: () => httpReady(url),
-    live: () => httpLive(url),
+    live: (timeoutMs) => httpLive(url, timeoutMs),
   };
 }
 
@@ -108,7 +108,7 @@ export function coreUnit(
       },
     }, c.sinks(name)),
     probe: () => httpReady(url),
-    live: () => httpLive(url),
+    live: (timeoutMs) => httpLive(url, timeoutMs),
   };
 }
 
@@ -164,7 +164,7 @@ export function agentUnit(c: ServiceContext, a: AgentSpec, healthPort: number, j
     }, c.sinks(name)),
     // Its /readyz once the agent serves one; until then the status file it rewrites every second.
     probe: async () => (await strictReady(url)) || agentStatusReady(statusFile),
-    live: () => httpLive(url),
+    live: (timeoutMs) => httpLive(url, timeoutMs),
   };
 }
 
@@ -195,6 +195,6 @@ export function agentPoolUnit(c: ServiceContext, k: number, agents: readonly Age
     name, tier: 5, info: { drones: agents.map((a) => a.droneId), healthUrl: url },
     start: () => spawnChild({ command: node, args: [AGENT_POOL_MAIN, file], env: c.baseEnv }, c.sinks(name)),
     probe: () => strictReady(url),
-    live: () => httpLive(url),
+    live: (timeoutMs) => httpLive(url, timeoutMs),
   };
 }

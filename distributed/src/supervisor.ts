@@ -14,7 +14,7 @@ export interface UnitSpec {
    * One liveness probe (a service's /livez, answered within its timeout). Absent for the
    * engines: they have no /livez, and their port check (probe) is all there is.
    */
-  live?(): Promise<boolean>;
+  live?(timeoutMs: number): Promise<boolean>;
   /** What it answers on, for state.json (ports, urls, data dir). */
   info?: Record<string, unknown>;
   /** SIGTERM unless the program wants another (PostgreSQL: SIGINT, the fast shutdown). */
@@ -64,10 +64,17 @@ const READY_RECHECK_MS = 1_000;
 export interface LivenessOptions {
   /** Consecutive failures before the kill (Kubernetes' default failureThreshold: 3). */
   failureThreshold: number;
-  /** Between probes (Kubernetes' periodSeconds, default 10 s; here 5 s: with the 2 s probe timeout, a hang is killed after 15–21 s, and a 2-core machine under a soak does not stall /livez that long). */
+  /** Between probes (Kubernetes' periodSeconds, default 10 s). */
   periodMs: number;
+  /** A probe not answered within this fails (Kubernetes' timeoutSeconds). */
+  timeoutMs: number;
 }
-export const LIVENESS_DEFAULTS: Readonly<LivenessOptions> = Object.freeze({ failureThreshold: 3, periodMs: 5_000 });
+/**
+ * A hang is killed after about 30–45 s (Kubernetes' defaults give 30 s): lenient on purpose — on
+ * this 2-core machine under a soak or a fault bench a busy service answers /livez late, and a
+ * slow answer is not a dead process.
+ */
+export const LIVENESS_DEFAULTS: Readonly<LivenessOptions> = Object.freeze({ failureThreshold: 3, periodMs: 10_000, timeoutMs: 5_000 });
 
 export interface SupervisorOptions {
   restart: boolean;
@@ -93,9 +100,9 @@ export class Supervisor {
 
   constructor(private readonly o: SupervisorOptions) {
     this.liveness = { ...LIVENESS_DEFAULTS, ...o.liveness };
-    const { failureThreshold: k, periodMs } = this.liveness;
-    if (!Number.isInteger(k) || k < 1 || !Number.isFinite(periodMs) || periodMs < 10) {
-      throw new Error(`liveness needs an integer failureThreshold ≥ 1 and periodMs ≥ 10 (got ${k}, ${periodMs})`);
+    const { failureThreshold: k, periodMs, timeoutMs } = this.liveness;
+    if (!Number.isInteger(k) || k < 1 || !Number.isFinite(periodMs) || periodMs < 10 || !Number.isFinite(timeoutMs) || timeoutMs < 10) {
+      throw new Error(`liveness needs an integer failureThreshold ≥ 1, periodMs ≥ 10 and timeoutMs ≥ 10 (got ${k}, ${periodMs}, ${timeoutMs})`);
     }
   }
 
@@ -146,14 +153,14 @@ export class Supervisor {
   /** Liveness of one incarnation (LivenessOptions): K failures in a row, and its group is killed. */
   private async watchLive(u: Unit, incarnation: number, pid: number): Promise<void> {
     const current = () => u.incarnation === incarnation && u.run?.pid === pid && !this.stopping;
-    const { failureThreshold, periodMs } = this.liveness;
+    const { failureThreshold, periodMs, timeoutMs } = this.liveness;
     // Once ready: a start still under way is not a hang.
     while (current() && !u.ready) await new Promise((r) => setTimeout(r, 50));
     let failures = 0;
     while (current()) {
       await new Promise((r) => setTimeout(r, periodMs));
       if (!current()) return;
-      const ok = await u.spec.live!().catch(() => false);
+      const ok = await u.spec.live!(timeoutMs).catch(() => false);
       if (!current()) return;
       failures = ok ? 0 : failures + 1;
       if (failures < failureThreshold) continue;

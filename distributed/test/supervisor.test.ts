@@ -98,7 +98,7 @@ describe('supervisor', () => {
   });
 
   it('liveness: a node child that stops answering /livez (event loop blocked) is SIGKILLed after K failed probes and restarted, counted', async () => {
-    const { dir, sup, lines } = setup({ liveness: { failureThreshold: 2, periodMs: 100 } });
+    const { dir, sup, lines } = setup({ liveness: { failureThreshold: 2, periodMs: 100, timeoutMs: 300 } });
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     // Serves /livez; on SIGUSR2 it spins forever: alive to the kernel (the socket is accepted), dead to every request.
@@ -107,7 +107,7 @@ describe('supervisor', () => {
     const spec: UnitSpec = {
       name: 'svc', tier: 0, graceMs: 500,
       start: () => spawnChild({ command: process.execPath, args: ['-e', script, String(port)] }, { file: openLog(join(dir, 'svc.log')), line: () => undefined }),
-      probe: () => httpLive(url, 300), live: () => httpLive(url, 300),
+      probe: () => httpLive(url, 300), live: (timeoutMs) => httpLive(url, timeoutMs),
     };
     await sup.startTier([spec], 10_000);
     // stop() in finally: a failure here must not leave a child spinning a core.
@@ -137,6 +137,7 @@ describe('supervisor', () => {
     const base = { restart: true, stateFile: '/nonexistent/state.json', state: () => ({}), log: () => undefined };
     expect(() => new Supervisor({ ...base, liveness: { failureThreshold: 0 } })).toThrow(/failureThreshold ≥ 1/);
     expect(() => new Supervisor({ ...base, liveness: { periodMs: 1 } })).toThrow(/periodMs ≥ 10/);
+    expect(() => new Supervisor({ ...base, liveness: { timeoutMs: Number.NaN } })).toThrow(/timeoutMs ≥ 10/);
   });
 
   it('a later launch reaps what a launcher killed with -9 left running (by pid and start time), and refuses a directory still in use', async () => {
