@@ -9,6 +9,7 @@ import { CONFIG_DEFAULTS, buildHttpApi, createMemoryLogger, createMemoryStore } 
 import { systemClock } from '@aerie/contracts';
 import { makeTestPki, type TestPki } from '../../test-support/certs.js';
 import { droneStatus } from '../../test-support/fixtures.js';
+import { freePort } from '../../test-support/servers.js';
 import { startGateway, type RunningGateway } from '../src/gateway.js';
 import { call } from './gateway-helpers.js';
 
@@ -117,6 +118,22 @@ describe('telemetry behind the gateway needs a credential delivery-core accepts'
       expect(other.json(), id).toMatchObject({ status: 403, code: 'DLV_ERR_FORBIDDEN' });
     }
     expect(seen.length).toBe(before + 1);
+  });
+
+  it('delivery-core not answering the check: 502 GW_ERR_UPSTREAM_UNAVAILABLE, and telemetry is not asked', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'aerie-gateway-auth-down-'));
+    const down = await startGateway({ dir: d, port: 0, tlsCert: pki.serverCertFile, tlsKey: pki.serverKeyFile, core: [`127.0.0.1:${await freePort()}`], telemetry: [telemetryAddr] });
+    try {
+      const before = seen.length;
+      const res = await call(down.url, ca, 'GET', '/api/v1/drones/drone-007/track', { headers: bearer('ops-key-0123456789') });
+      expect(res.status).toBe(502);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.json()).toMatchObject({ status: 502, code: 'GW_ERR_UPSTREAM_UNAVAILABLE', detail: expect.stringMatching(/checks the credential/) as unknown });
+      expect(seen.length).toBe(before);
+    } finally {
+      await down.stop();
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 
   it('the auth endpoint is not public: the gateway answers 404 for it', async () => {
