@@ -66,10 +66,11 @@ async function staleness(d: Distributed, droneId: string): Promise<number | null
   return typeof t === 'number' ? Date.now() - t : null;
 }
 
-/** The heap a node process last reported (heap-probe.ts), null for other processes. */
+/** The live heap a node process last reported (heap-probe.ts: after its latest mark-compact), null for other processes. */
 function heapOf(heapDir: string, pid: number): number | null {
   try {
-    return (JSON.parse(readFileSync(join(heapDir, `${pid}.json`), 'utf8')) as HeapProbe).heapUsed;
+    const p = JSON.parse(readFileSync(join(heapDir, `${pid}.json`), 'utf8')) as HeapProbe;
+    return p.heapAfterGc ?? p.heapUsed; // no major GC yet: the sawtooth's current value
   } catch {
     return null; // not a node process, or not probed yet
   }
@@ -168,7 +169,8 @@ async function main(): Promise<void> {
       rss_mb_last: +(last.rss / 2 ** 20).toFixed(1),
       rss_mb_max: +(Math.max(...list.map((s) => s.rss)) / 2 ** 20).toFixed(1),
       rss_slope_mb_per_h: +slope(use.map((s) => [hours(s), s.rss / 2 ** 20] as const)).toFixed(2),
-      // V8 heap in use (node processes only): flat here with RSS rising = the heap settled, pages kept.
+      // V8 heap live after the latest major GC (node processes only): flat here with RSS rising = V8
+      // reserving more heap (heapTotal) or native memory, not live data accumulating.
       heap_mb_first: heaps.length > 0 ? mb(heaps[0]!.heap!) : null,
       heap_mb_last: heaps.length > 0 ? mb(heaps[heaps.length - 1]!.heap!) : null,
       heap_slope_mb_per_h: heaps.length >= 2 ? +slope(heaps.map((s) => [hours(s), s.heap! / 2 ** 20] as const)).toFixed(2) : null,
