@@ -27,7 +27,10 @@ export async function startAzurite(): Promise<RunningAzurite> {
   });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  await waitForPort(port, child, 20_000, 'azurite-blob', () => stderr);
+  // Azurite is a large Node app: loading it took 13.6 s alone at load 15 (2026-12-03), more than 20 s
+  // with test files beside it (both Event Hubs suites failed their beforeAll at 20.4 s). A failed
+  // start is its exit, reported at once; this bound only stops a hang, inside the 60 s hook timeout.
+  await waitForPort(port, child, 50_000, 'azurite-blob', () => stderr);
   return {
     port,
     connectionString: `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`,
