@@ -18,7 +18,10 @@ const stores = httpStores(['sqlite', 'postgres']);
 /** The core as app.ts wires it with a queue: the store at `place` (one connection for deliveries and workflow) and the data dir's log. */
 async function startCore(dir: string, place: StorePlace, ingest: { drainEveryMs: number; tableBacklogMax?: number }) {
   mkdirSync(dir, { recursive: true });
-  const config = coreConfig({ dbPath: place.dbPath, databaseUrl: place.databaseUrl, ingest: { dir: join(dir, 'ingest'), ...ingest } });
+  // busyUtilization 1: the drainer's busy-loop throttle (ingestion.ts drainDue) never engages. These
+  // tests are about what is drained, not its pace; on a starved machine (test files side by side)
+  // the throttle held the drain to one request a tick and the waits below ran out (the gate, twice).
+  const config = coreConfig({ dbPath: place.dbPath, databaseUrl: place.databaseUrl, ingest: { dir: join(dir, 'ingest'), busyUtilization: 1, ...ingest } });
   const { repo, records, close } = await stores.open(place);
   const queue = new FileLogQueue(join(dir, 'ingest'));
   const service = new DeliveryService(repo, new MemoryFleetLink(), config, undefined, records, {}, queue);
