@@ -280,28 +280,23 @@ export function buildHttp(service: DeliveryService, auth: Authenticator = Authen
   registerTrackingPage(app, service, auth, IdParams);
   registerAssignment(app, IdParams, { explanation: (id) => service.explanations.get(id) ?? null, find: visible, principal });
   registerAccounts(app, { store: service.records, clock: service.clock, principal });
+  /** A delivery's owner, undefined when there is no such delivery (packages and the gateway's auth check). */
+  const deliveryOwner = async (id: string): Promise<string | null | undefined> => {
+    try {
+      return (await service.get(id)).delivery.owner;
+    } catch (err) {
+      if (err instanceof DeliveryError && err.code === 'DLV_ERR_NOT_FOUND') return undefined;
+      throw err;
+    }
+  };
   registerPackages(app, {
     store: service.records, clock: service.clock, principal,
-    deliveryOwner: async (id) => {
-      try {
-        return (await service.get(id)).delivery.owner;
-      } catch (err) {
-        if (err instanceof DeliveryError && err.code === 'DLV_ERR_NOT_FOUND') return undefined;
-        throw err;
-      }
-    },
+    deliveryOwner,
   });
   // The gateway's auth_request for telemetry's routes (routes/gateway-auth.ts).
   registerGatewayAuth(app, {
     auth, store: service.records,
-    deliveryOwner: async (id) => {
-      try {
-        return (await service.get(id)).delivery.owner;
-      } catch (err) {
-        if (err instanceof DeliveryError && err.code === 'DLV_ERR_NOT_FOUND') return undefined;
-        throw err;
-      }
-    },
+    deliveryOwner,
   });
   registerDrones(app, {
     registry: service.config.drones, airframe: service.config.airframe, policy: service.config.assignment, clock: service.clock,
