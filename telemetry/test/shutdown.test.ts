@@ -1,17 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connectAsync } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeMessage, topics } from '@aerie/contracts';
-import { influxQuery, startInfluxDB, type RunningInfluxDB } from '../../test-support/influxdb.js';
-import { startMosquitto, type RunningMosquitto } from '../../test-support/mosquitto.js';
+import { influxQuery } from '../../test-support/influxdb.js';
 import { freePort } from '../../test-support/servers.js';
 import { until } from '../../test-support/until.js';
 import { makeStatus } from './helpers/status.js';
+import { useTelemetryEngines } from './helpers/engines.js';
 
 // Issue 8: aerie-telemetry's probes and graceful SIGTERM, as a real child process (node
 // dist/main.js) against Debian's Mosquitto and InfluxDB 1.6.7. mqtt.js acknowledges a QoS 1
@@ -20,31 +17,14 @@ import { makeStatus } from './helpers/status.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const DRONES = ['shut-1', 'shut-2', 'shut-3'];
-let broker: RunningMosquitto;
-let influx: RunningInfluxDB;
-let dir: string;
-const children: ChildProcess[] = [];
-beforeAll(async () => {
-  [broker, influx] = await Promise.all([
-    startMosquitto([{ username: 'telemetry', password: 'tel-pw', role: 'service' }, { username: 'fleet', password: 'fleet-pw', role: 'service' }]),
-    startInfluxDB(),
-  ]);
-  await influxQuery(influx.url, '', 'CREATE DATABASE aerie');
-  dir = mkdtempSync(join(tmpdir(), 'aerie-tel-shutdown-'));
-});
-afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await broker?.stop();
-  await influx?.destroy();
-  rmSync(dir, { recursive: true, force: true });
-});
+const e = useTelemetryEngines('aerie-tel-shutdown-');
 
 function startTelemetryChild(port: number) {
-  const child = spawn(process.execPath, [MAIN, '--data-dir', dir, '--http-port', String(port), '--influx-url', influx.url, '--mqtt-url', broker.url], {
+  const child = spawn(process.execPath, [MAIN, '--data-dir', e.dir, '--http-port', String(port), '--influx-url', e.influx.url, '--mqtt-url', e.broker.url], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, AERIE_TELEMETRY_MQTT_USERNAME: 'telemetry', AERIE_TELEMETRY_MQTT_PASSWORD: 'tel-pw', AERIE_TELEMETRY_CLIENT_ID: 'telemetry-shutdown' },
   });
-  children.push(child);
+  e.children.push(child);
   const lines: string[] = [];
   createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
   createInterface({ input: child.stderr }).on('line', (l) => lines.push(l));
@@ -77,16 +57,16 @@ describe('aerie-telemetry health and graceful shutdown (child process)', () => {
     expect(await (await fetch(`${first.base}/healthz`)).json()).toMatchObject({ status: 'ok', timeseries: { store: 'influxql' } });
 
     // InfluxDB goes away: not ready, still alive; back: ready.
-    await influx.stop();
+    await e.influx.stop();
     const down = await waitReadyz(first.base, 503, 'InfluxDB stopped');
     expect(down.checks.timeseries).toMatch(/^InfluxDB unreachable/);
     expect(down.checks.mqtt).toBe('ok');
     expect((await fetch(`${first.base}/livez`)).status).toBe(200);
-    await influx.start();
+    await e.influx.start();
     await waitReadyz(first.base, 200, 'InfluxDB back');
 
     // Three drones publish at QoS 1, paced (each status its own seq and timestamp).
-    const pub = await connectAsync(broker.url, { username: 'fleet', password: 'fleet-pw', clientId: 'fleet-shutdown', protocolVersion: 4 });
+    const pub = await connectAsync(e.broker.url, { username: 'fleet', password: 'fleet-pw', clientId: 'fleet-shutdown', protocolVersion: 4 });
     const t0 = Date.now() - 60_000;
     const published = new Map<string, number[]>(DRONES.map((d) => [d, []]));
     let publishing = true;
@@ -119,7 +99,7 @@ describe('aerie-telemetry health and graceful shutdown (child process)', () => {
 
     const total = count();
     const stored = async () => {
-      const series = await influxQuery(influx.url, 'aerie', `SELECT "seq" FROM "drone_status" WHERE "boot_id" = 'boot-shutdown' GROUP BY "drone_id"`);
+      const series = await influxQuery(e.influx.url, 'aerie', `SELECT "seq" FROM "drone_status" WHERE "boot_id" = 'boot-shutdown' GROUP BY "drone_id"`);
       return new Map(series.map((s) => [s.tags?.drone_id ?? '', s.values.map((v) => Number(v[1]))]));
     };
     let got: Map<string, number[]>;

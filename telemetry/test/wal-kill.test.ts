@@ -1,16 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connectAsync } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeMessage, topics } from '@aerie/contracts';
-import { influxQuery, startInfluxDB, type RunningInfluxDB } from '../../test-support/influxdb.js';
-import { startMosquitto, type RunningMosquitto } from '../../test-support/mosquitto.js';
+import { influxQuery } from '../../test-support/influxdb.js';
 import { freePort } from '../../test-support/servers.js';
 import { makeStatus } from './helpers/status.js';
+import { useTelemetryEngines } from './helpers/engines.js';
 
 // Issue 8: telemetry acknowledges a QoS 1 status only once it is in the write-ahead log, so a
 // kill -9 while the writer holds unwritten points loses none of them. With acknowledgement on
@@ -20,31 +19,14 @@ import { makeStatus } from './helpers/status.js';
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const DRONES = ['wal-1', 'wal-2', 'wal-3', 'wal-4'];
 const PER_DRONE = 150;
-let broker: RunningMosquitto;
-let influx: RunningInfluxDB;
-let dir: string;
-const children: ChildProcess[] = [];
-beforeAll(async () => {
-  [broker, influx] = await Promise.all([
-    startMosquitto([{ username: 'telemetry', password: 'tel-pw', role: 'service' }, { username: 'fleet', password: 'fleet-pw', role: 'service' }]),
-    startInfluxDB(),
-  ]);
-  await influxQuery(influx.url, '', 'CREATE DATABASE aerie');
-  dir = mkdtempSync(join(tmpdir(), 'aerie-tel-wal-kill-'));
-});
-afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await broker?.stop();
-  await influx?.destroy();
-  rmSync(dir, { recursive: true, force: true });
-});
+const e = useTelemetryEngines('aerie-tel-wal-kill-');
 
 function startTelemetryChild(port: number, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [MAIN, '--data-dir', dir, '--http-port', String(port), '--influx-url', influx.url, '--mqtt-url', broker.url], {
+  const child = spawn(process.execPath, [MAIN, '--data-dir', e.dir, '--http-port', String(port), '--influx-url', e.influx.url, '--mqtt-url', e.broker.url], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, AERIE_TELEMETRY_MQTT_USERNAME: 'telemetry', AERIE_TELEMETRY_MQTT_PASSWORD: 'tel-pw', AERIE_TELEMETRY_CLIENT_ID: 'telemetry-wal-kill', ...env },
   });
-  children.push(child);
+  e.children.push(child);
   const lines: string[] = [];
   createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
   createInterface({ input: child.stderr }).on('line', (l) => lines.push(l));
@@ -76,7 +58,7 @@ describe('telemetry write-ahead log: kill -9 (child process, Mosquitto, InfluxDB
     const first = startTelemetryChild(port, { AERIE_TELEMETRY_WRITE_FLUSH_MS: '60000' });
     await poll(async () => (await json(`${first.base}/readyz`)) !== null, 'telemetry ready');
 
-    const pub = await connectAsync(broker.url, { username: 'fleet', password: 'fleet-pw', clientId: 'fleet-wal-kill', protocolVersion: 4 });
+    const pub = await connectAsync(e.broker.url, { username: 'fleet', password: 'fleet-pw', clientId: 'fleet-wal-kill', protocolVersion: 4 });
     const t0 = Date.now() - 60_000;
     await Promise.all(DRONES.map(async (droneId) => {
       for (let seq = 1; seq <= PER_DRONE; seq++) {
@@ -93,7 +75,7 @@ describe('telemetry write-ahead log: kill -9 (child process, Mosquitto, InfluxDB
     expect(await first.exited).toBe('SIGKILL');
 
     // A kill -9 can cut a record in half: the newest segment gets half a record at its end.
-    const wal = join(dir, 'telemetry-wal');
+    const wal = join(e.dir, 'telemetry-wal');
     const newest = readdirSync(wal).filter((f) => f.endsWith('.wal')).sort().at(-1)!;
     appendFileSync(join(wal, newest), Buffer.from([200, 0, 0, 0, 1, 2, 3, 4, 5]));
 
@@ -104,7 +86,7 @@ describe('telemetry write-ahead log: kill -9 (child process, Mosquitto, InfluxDB
     expect(second.lines.some((l) => l.includes('code=TEL_ERR_WAL_CORRUPT'))).toBe(true);
 
     const stored = async () => {
-      const series = await influxQuery(influx.url, 'aerie', `SELECT "seq" FROM "drone_status" WHERE "boot_id" = 'boot-wal' GROUP BY "drone_id"`);
+      const series = await influxQuery(e.influx.url, 'aerie', `SELECT "seq" FROM "drone_status" WHERE "boot_id" = 'boot-wal' GROUP BY "drone_id"`);
       return new Map(series.map((s) => [s.tags?.drone_id ?? '', s.values.map((v) => Number(v[1]))]));
     };
     let got = new Map<string, number[]>();
